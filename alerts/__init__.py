@@ -1,0 +1,1 @@
+"""The warning domain (the design card's `warnings/`)."""

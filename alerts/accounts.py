@@ -1,0 +1,200 @@
+"""Users, password logins, browser sessions and personal API tokens."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from limits import parse as parse_limit
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from alerts import audit
+from alerts.errors import Conflict, Forbidden, InvalidInput, NotFound
+from alerts.models import ROLES, ApiToken, Centre, User, UserRole, UserSession, utcnow
+
+HASHER = PasswordHasher()
+# Verified against when the user does not exist, so that timing does not reveal valid usernames.
+_DUMMY_HASH = HASHER.hash(secrets.token_urlsafe(16))
+TOKEN_PREFIX = "bnl_"
+MIN_PASSWORD = 12
+
+
+def _sha256(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def create_user(
+    session: Session,
+    actor: User | str | None,
+    *,
+    username: str,
+    display_name: str,
+    centre_code: str,
+    roles: list[str] | tuple[str, ...],
+    password: str | None,
+) -> User:
+    username = username.strip().lower()
+    if not username or len(username) > 80:
+        raise InvalidInput("A username of 1 to 80 characters is required.")
+    unknown = sorted(set(roles) - set(ROLES))
+    if unknown or not roles:
+        raise InvalidInput(f"Roles must be among {', '.join(ROLES)}; got {', '.join(unknown) or 'none'}.")
+    centre = session.scalar(select(Centre).where(Centre.code == centre_code))
+    if centre is None:
+        raise InvalidInput(f"Unknown centre '{centre_code}'.")
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise Conflict(f"The username '{username}' is taken.")
+    if password is not None and len(password) < MIN_PASSWORD:
+        raise InvalidInput(f"A password needs at least {MIN_PASSWORD} characters.")
+    user = User(
+        username=username,
+        display_name=display_name or username,
+        centre=centre,
+        password_hash=HASHER.hash(password) if password else None,
+        role_rows=[UserRole(role=role) for role in sorted(set(roles))],
+    )
+    session.add(user)
+    session.flush()
+    audit.record(session, actor, "user.create", "user", user.id, detail={"username": username,
+                                                                         "centre": centre_code,
+                                                                         "roles": sorted(set(roles))})
+    return user
+
+
+def find_user(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username.strip().lower()))
+    if user is None:
+        raise NotFound(f"No user '{username}'.")
+    return user
+
+
+class LoginThrottle:
+    """Failed-login limits per username and per client address, on `limits` storage.
+
+    With a shared storage URI (redis://...) the limits hold across processes and machines.
+    """
+
+    def __init__(self, storage_uri: str, per_user: str, per_ip: str):
+        self._limiter = MovingWindowRateLimiter(storage_from_string(storage_uri))
+        self._per_user = parse_limit(per_user)
+        self._per_ip = parse_limit(per_ip)
+
+    def allowed(self, username: str, address: str) -> bool:
+        return self._limiter.test(self._per_user, "login-user", username) and self._limiter.test(
+            self._per_ip, "login-ip", address
+        )
+
+    def failed(self, username: str, address: str) -> None:
+        self._limiter.hit(self._per_user, "login-user", username)
+        self._limiter.hit(self._per_ip, "login-ip", address)
+
+    def succeeded(self, username: str) -> None:
+        self._limiter.clear(self._per_user, "login-user", username)
+
+
+class TooManyAttempts(Forbidden):
+    status = 429
+    title = "Too many attempts"
+
+
+@dataclass
+class Login:
+    user: User
+    session_token: str
+
+
+def login(
+    session: Session,
+    throttle: LoginThrottle,
+    *,
+    username: str,
+    password: str,
+    address: str,
+    lifetime: timedelta,
+) -> Login:
+    """Check the password and open a new browser session (never reuse one: no fixation)."""
+    username = username.strip().lower()
+    if not throttle.allowed(username, address):
+        raise TooManyAttempts("Too many failed logins. Wait 15 minutes and try again.")
+    user = session.scalar(select(User).where(User.username == username))
+    try:
+        HASHER.verify(user.password_hash if user and user.password_hash else _DUMMY_HASH, password)
+        valid = user is not None and user.password_hash is not None and user.active
+    except (VerificationError, InvalidHashError):
+        valid = False
+    if not valid:
+        throttle.failed(username, address)
+        audit.record(session, username[:80], "login.failed", "user", username[:80], detail={"address": address})
+        raise Forbidden("Unknown username or wrong password.")
+    throttle.succeeded(username)
+    if HASHER.check_needs_rehash(user.password_hash):
+        user.password_hash = HASHER.hash(password)
+    token = secrets.token_urlsafe(32)
+    session.add(UserSession(token_hash=_sha256(token), user_id=user.id, expires_at=utcnow() + lifetime))
+    audit.record(session, user, "login", "user", user.id, detail={"address": address})
+    return Login(user=user, session_token=token)
+
+
+def user_for_session(session: Session, token: str | None) -> User | None:
+    if not token:
+        return None
+    row = session.scalar(select(UserSession).where(UserSession.token_hash == _sha256(token)))
+    if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
+        return None
+    user = session.get(User, row.user_id)
+    return user if user and user.active else None
+
+
+def logout(session: Session, token: str | None) -> None:
+    if not token:
+        return
+    row = session.scalar(select(UserSession).where(UserSession.token_hash == _sha256(token)))
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = utcnow()
+        audit.record(session, session.get(User, row.user_id), "logout", "user", row.user_id)
+
+
+def create_token(
+    session: Session, actor: User | str | None, user: User, name: str, expires_at: datetime | None = None
+) -> tuple[ApiToken, str]:
+    """Returns the row and the secret; the secret is shown once and only its hash is kept."""
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(
+        user_id=user.id, name=name[:80] or "token", prefix=secret[:12], token_hash=_sha256(secret),
+        expires_at=expires_at,
+    )
+    session.add(token)
+    session.flush()
+    audit.record(session, actor, "token.create", "token", token.id, detail={"user": user.username,
+                                                                            "name": token.name})
+    return token, secret
+
+
+def revoke_token(session: Session, actor: User | str | None, token_id: int) -> ApiToken:
+    token = session.get(ApiToken, token_id)
+    if token is None:
+        raise NotFound(f"No token {token_id}.")
+    if isinstance(actor, User) and token.user_id != actor.id and not actor.has_role("admin"):
+        raise NotFound(f"No token {token_id}.")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        audit.record(session, actor, "token.revoke", "token", token.id, detail={"user": token.user.username})
+    return token
+
+
+def user_for_token(session: Session, secret: str | None) -> User | None:
+    if not secret or not secret.startswith(TOKEN_PREFIX):
+        return None
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _sha256(secret)))
+    if token is None or token.revoked_at is not None:
+        return None
+    if token.expires_at is not None and token.expires_at <= utcnow():
+        return None
+    user = session.get(User, token.user_id)
+    return user if user and user.active else None

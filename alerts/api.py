@@ -1,0 +1,348 @@
+"""The JSON API under /api/v1: parse input, call one operation, serialise. Bearer tokens only."""
+from __future__ import annotations
+
+import re
+from functools import wraps
+
+from flask import g, request
+from flask.views import MethodView
+from flask_smorest import Api, Blueprint
+from sqlalchemy import select
+
+from alerts import accounts, authoring
+from alerts.content import canonical_content
+from alerts.errors import InvalidInput, StaleVersion
+from alerts.models import ApiToken, Centre
+from alerts.schemas import (
+    AlertCreateSchema,
+    AlertEditSchema,
+    AlertListSchema,
+    AlertSchema,
+    CentreSchema,
+    CommentInSchema,
+    CommentSchema,
+    DiffArgsSchema,
+    DiffSchema,
+    InviteSchema,
+    ListArgsSchema,
+    MeSchema,
+    ProblemSchema,
+    TokenSchema,
+    VersionSchema,
+    VersionSummarySchema,
+)
+from web import db_session, problem
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1", description="Benelert: co-authoring of public warnings")
+ETAG = re.compile(r'^(?:W/)?"v(\d{1,9})"$')
+
+
+class BenelertApi(Api):
+    """flask-smorest's Api, leaving error handling to web.py (problem+json for every error)."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def _register_error_handlers(self):
+        pass
+
+
+def register(app) -> Api:
+    app.config.update(
+        API_TITLE="Benelert", API_VERSION="v1", OPENAPI_VERSION="3.0.3", OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+    )
+    api = BenelertApi(app, spec_kwargs={"info": {"description": "Multilingual public-warning coordination."}})
+    api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer",
+                                                    "description": "Personal API token (bnl_...)"})
+    api.register_blueprint(bp)
+    return api
+
+
+def token_required(view):
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        header = request.headers.get("Authorization", "")
+        scheme, _, secret = header.partition(" ")
+        user = accounts.user_for_token(db_session(), secret.strip()) if scheme.lower() == "bearer" else None
+        if user is None:
+            return problem(401, "Unauthorized",
+                           "A valid personal API token is required: 'Authorization: Bearer bnl_...'.",
+                           headers={"WWW-Authenticate": 'Bearer realm="benelert"'})
+        g.user = user
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def etag(number: int) -> str:
+    return f'"v{number}"'
+
+
+def expected_version() -> int | None:
+    raw = request.headers.get("If-Match")
+    if raw is None:
+        return None
+    match = ETAG.match(raw.strip())
+    if not match:
+        raise InvalidInput(f"If-Match must be an ETag of this API such as \"v3\", not {raw!r}.")
+    return int(match.group(1))
+
+
+def present_version(version) -> dict:
+    return {
+        "number": version.number, "based_on": version.based_on, "author": version.author.username,
+        "created_at": version.created_at, "summary": version.summary, "content_hash": version.content_hash,
+        **canonical_content(version),
+    }
+
+
+def present_alert(alert, version=None) -> dict:
+    data = {
+        "id": alert.id, "identifier": alert.identifier, "state": alert.state, "msg_type": alert.msg_type,
+        "references": alert.references, "lead": alert.lead_centre.code,
+        "participants": [row.centre.code for row in sorted(alert.centre_rows, key=lambda r: r.role != "lead")],
+        "required_languages": authoring.required_languages([r.centre for r in alert.centre_rows]),
+        "current_version": alert.current_version, "created_at": alert.created_at, "updated_at": alert.updated_at,
+    }
+    if version is not None:
+        data["version"] = present_version(version)
+    return data
+
+
+def present_comment(comment) -> dict:
+    return {"id": comment.id, "author": comment.author.username, "centre": comment.author.centre.code,
+            "version": comment.version_number, "field": comment.field, "body": comment.body,
+            "created_at": comment.created_at}
+
+
+def _alert_response(alert, status=200):
+    version = authoring.get_version(db_session(), alert)
+    return present_alert(alert, version), status, {"ETag": etag(alert.current_version)}
+
+
+def _stale_response(error: StaleVersion, alert_id: int):
+    session = db_session()
+    session.rollback()
+    alert = authoring.get_alert(session, g.user, alert_id)
+    current = present_alert(alert, authoring.get_version(session, alert))
+    return problem(412, error.title, error.detail, "urn:benelert:problem:stale-version",
+                   headers={"ETag": etag(alert.current_version)}, current=_jsonable(current), **error.extra)
+
+
+def _jsonable(data):
+    return AlertSchema().dump(data)
+
+
+PROBLEMS = {"401": "Missing or invalid token", "404": "Not found or not visible to you",
+            "422": "Invalid input"}
+
+
+def _doc_errors(*codes):
+    def decorate(view):
+        for code in codes:
+            view = bp.alt_response(code, schema=ProblemSchema, description=PROBLEMS.get(code, ""),
+                                   content_type="application/problem+json")(view)
+        return view
+    return decorate
+
+
+@bp.route("/me")
+class Me(MethodView):
+    decorators = [token_required]
+
+    @bp.response(200, MeSchema)
+    @bp.doc(security=[{"bearer": []}])
+    def get(self):
+        user = g.user
+        return {"username": user.username, "display_name": user.display_name, "centre": user.centre.code,
+                "roles": sorted(user.roles)}
+
+
+@bp.route("/centres")
+class Centres(MethodView):
+    decorators = [token_required]
+
+    @bp.response(200, CentreSchema(many=True))
+    @bp.doc(security=[{"bearer": []}])
+    def get(self):
+        return list(db_session().scalars(select(Centre).order_by(Centre.code)))
+
+
+@bp.route("/tokens")
+class Tokens(MethodView):
+    decorators = [token_required]
+
+    @bp.response(200, TokenSchema(many=True))
+    @bp.doc(security=[{"bearer": []}])
+    def get(self):
+        """Your personal API tokens (never their secrets)."""
+        return list(db_session().scalars(select(ApiToken).where(ApiToken.user_id == g.user.id)
+                                         .order_by(ApiToken.id)))
+
+
+@bp.route("/tokens/<int:token_id>")
+class TokenItem(MethodView):
+    decorators = [token_required]
+
+    @bp.response(204)
+    @bp.doc(security=[{"bearer": []}])
+    @_doc_errors("404")
+    def delete(self, token_id):
+        """Revoke a token; it stops working at once."""
+        session = db_session()
+        accounts.revoke_token(session, g.user, token_id)
+        session.commit()
+
+
+@bp.route("/alerts")
+class Alerts(MethodView):
+    decorators = [token_required]
+
+    @bp.arguments(ListArgsSchema, location="query")
+    @bp.response(200, AlertListSchema)
+    @bp.doc(security=[{"bearer": []}])
+    def get(self, args):
+        """Alerts your centre takes part in (partners: only those shared with them)."""
+        alerts, total = authoring.list_alerts(db_session(), g.user, state=args.get("state"),
+                                              limit=args["limit"], offset=args["offset"])
+        return {"total": total, "items": [present_alert(a) for a in alerts]}
+
+    @bp.arguments(AlertCreateSchema)
+    @bp.response(201, AlertSchema)
+    @bp.doc(security=[{"bearer": []}])
+    @_doc_errors("401", "422")
+    def post(self, data):
+        """Create an alert led by your centre; version 1 is authored by you."""
+        session = db_session()
+        alert = authoring.create_alert(session, g.user, data)
+        session.commit()
+        return _alert_response(alert, 201)
+
+
+@bp.route("/alerts/<int:alert_id>")
+class AlertItem(MethodView):
+    decorators = [token_required]
+
+    @bp.response(200, AlertSchema, headers={"ETag": {"schema": {"type": "string"}}})
+    @bp.doc(security=[{"bearer": []}])
+    @_doc_errors("404")
+    def get(self, alert_id):
+        """The alert with its current version; the ETag names that version for If-Match."""
+        return _alert_response(authoring.get_alert(db_session(), g.user, alert_id))
+
+    @bp.arguments(AlertEditSchema)
+    @bp.response(200, AlertSchema)
+    @bp.doc(security=[{"bearer": []}], parameters=[{"in": "header", "name": "If-Match", "required": True,
+                                                    "schema": {"type": "string"},
+                                                    "description": 'ETag of the version you edited, e.g. "v3"'}])
+    @_doc_errors("404", "422")
+    @bp.alt_response(412, schema=ProblemSchema, description="Someone saved first: current version and diff",
+                     content_type="application/problem+json")
+    @bp.alt_response(428, schema=ProblemSchema, description="If-Match missing",
+                     content_type="application/problem+json")
+    def patch(self, data, alert_id):
+        """Edit the alert: a new version on top of the one named in If-Match, never over someone else's."""
+        expected = expected_version()
+        if expected is None:
+            return problem(428, "Precondition Required",
+                           'Send If-Match with the ETag of the version you edited (e.g. "v3").')
+        session = db_session()
+        summary = data.pop("summary", "")
+        try:
+            authoring.edit_alert(session, g.user, alert_id, expected, data, summary)
+        except StaleVersion as error:
+            return _stale_response(error, alert_id)
+        session.commit()
+        return _alert_response(authoring.get_alert(session, g.user, alert_id))
+
+
+@bp.route("/alerts/<int:alert_id>/invitations")
+class Invitations(MethodView):
+    decorators = [token_required]
+
+    @bp.arguments(InviteSchema)
+    @bp.response(200, AlertSchema)
+    @bp.doc(security=[{"bearer": []}])
+    @_doc_errors("404", "422")
+    def post(self, data, alert_id):
+        """Invite another centre; its languages become required. Needs If-Match like an edit."""
+        expected = expected_version()
+        if expected is None:
+            return problem(428, "Precondition Required",
+                           'Send If-Match with the ETag of the version you invited on (e.g. "v3").')
+        session = db_session()
+        try:
+            authoring.invite_centre(session, g.user, alert_id, expected, data["centre"])
+        except StaleVersion as error:
+            return _stale_response(error, alert_id)
+        session.commit()
+        return _alert_response(authoring.get_alert(session, g.user, alert_id))
+
+
+@bp.route("/alerts/<int:alert_id>/versions")
+class Versions(MethodView):
+    decorators = [token_required]
+
+    @bp.response(200, VersionSummarySchema(many=True))
+    @bp.doc(security=[{"bearer": []}])
+    @_doc_errors("404")
+    def get(self, alert_id):
+        session = db_session()
+        alert = authoring.get_alert(session, g.user, alert_id, "history")
+        return [present_version(v) for v in authoring.list_versions(session, alert)]
+
+
+@bp.route("/alerts/<int:alert_id>/versions/<int:number>")
+class VersionItem(MethodView):
+    decorators = [token_required]
+
+    @bp.response(200, VersionSchema)
+    @bp.doc(security=[{"bearer": []}])
+    @_doc_errors("404")
+    def get(self, alert_id, number):
+        session = db_session()
+        alert = authoring.get_alert(session, g.user, alert_id, "history")
+        return present_version(authoring.get_version(session, alert, number))
+
+
+@bp.route("/alerts/<int:alert_id>/diff")
+class Diff(MethodView):
+    decorators = [token_required]
+
+    @bp.arguments(DiffArgsSchema, location="query")
+    @bp.response(200, DiffSchema)
+    @bp.doc(security=[{"bearer": []}])
+    @_doc_errors("404", "422")
+    def get(self, args, alert_id):
+        """Field-level differences between two versions."""
+        session = db_session()
+        alert = authoring.get_alert(session, g.user, alert_id, "history")
+        changes = authoring.diff_versions(session, alert, args["from_"], args["to"])
+        return {"from_": args["from_"], "to": args["to"],
+                "changes": [{"field": c["field"], "from_": c["from"], "to": c["to"]} for c in changes]}
+
+
+@bp.route("/alerts/<int:alert_id>/comments")
+class Comments(MethodView):
+    decorators = [token_required]
+
+    @bp.response(200, CommentSchema(many=True))
+    @bp.doc(security=[{"bearer": []}])
+    @_doc_errors("404")
+    def get(self, alert_id):
+        session = db_session()
+        alert = authoring.get_alert(session, g.user, alert_id, "history")
+        return [present_comment(c) for c in authoring.list_comments(session, alert)]
+
+    @bp.arguments(CommentInSchema)
+    @bp.response(201, CommentSchema)
+    @bp.doc(security=[{"bearer": []}])
+    @_doc_errors("404", "422")
+    def post(self, data, alert_id):
+        """Comment on the alert, or on one field of it (e.g. 'texts.fr.headline')."""
+        session = db_session()
+        comment = authoring.add_comment(session, g.user, alert_id, data["body"], data.get("field"))
+        session.commit()
+        return present_comment(comment)
+
+

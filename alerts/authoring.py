@@ -1,0 +1,362 @@
+"""Co-authoring verbs: create, edit (optimistic concurrency), invite, comment; versions and diffs.
+
+Each verb takes the session and the acting user, changes the domain, appends to the audit chain
+and leaves the commit to the caller: one operation, one transaction.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from alerts import access, audit, workflow
+from alerts.content import canonical_content, content_hash, diff, flatten
+from alerts.errors import InvalidInput, NotFound, StaleVersion
+from alerts.models import (
+    TEXT_FIELDS,
+    Alert,
+    AlertCentre,
+    Area,
+    Centre,
+    Comment,
+    User,
+    Version,
+    VersionText,
+    utcnow,
+)
+from alerts.phrasebook import HAZARDS
+from alerts.vocabulary import (
+    CERTAINTIES,
+    COMMON_LANGUAGE,
+    LANGUAGES,
+    SEVERITIES,
+    STATUSES,
+    URGENCIES,
+    parse_polygon,
+)
+
+EDITABLE = ("status", "hazard", "urgency", "severity", "certainty", "onset", "expires", "web", "areas", "texts")
+CHOICES = {"status": STATUSES, "urgency": URGENCIES, "severity": SEVERITIES, "certainty": CERTAINTIES}
+
+
+# ---- reading -------------------------------------------------------------------------------------
+
+def get_alert(session: Session, actor: User, alert_id: int, action: str = "read") -> Alert:
+    alert = session.get(Alert, alert_id)
+    if alert is None:
+        raise NotFound(f"Alert {alert_id} not found.")
+    access.require(actor, action, alert)
+    return alert
+
+
+def list_alerts(
+    session: Session, actor: User, *, state: str | None = None, limit: int = 50, offset: int = 0
+) -> tuple[list[Alert], int]:
+    query = select(Alert).join(AlertCentre).where(AlertCentre.centre_id == actor.centre_id)
+    if not actor.roles & access.STAFF:
+        query = query.where(Alert.state.in_(workflow.SHARED_STATES))
+    if state:
+        query = query.where(Alert.state == state)
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    alerts = session.scalars(query.order_by(Alert.updated_at.desc(), Alert.id.desc()).limit(limit).offset(offset))
+    return list(alerts), total or 0
+
+
+def get_version(session: Session, alert: Alert, number: int | None = None) -> Version:
+    number = alert.current_version if number is None else number
+    version = session.scalar(select(Version).where(Version.alert_id == alert.id, Version.number == number))
+    if version is None:
+        raise NotFound(f"Alert {alert.id} has no version {number}.")
+    return version
+
+
+def list_versions(session: Session, alert: Alert) -> list[Version]:
+    return list(session.scalars(select(Version).where(Version.alert_id == alert.id).order_by(Version.number)))
+
+
+def diff_versions(session: Session, alert: Alert, old: int, new: int) -> list[dict[str, Any]]:
+    return diff(canonical_content(get_version(session, alert, old)),
+                canonical_content(get_version(session, alert, new)))
+
+
+def list_comments(session: Session, alert: Alert) -> list[Comment]:
+    return list(session.scalars(select(Comment).where(Comment.alert_id == alert.id).order_by(Comment.id)))
+
+
+def required_languages(centres: list[Centre]) -> list[str]:
+    languages: list[str] = []
+    for centre in centres:
+        languages += [lang for lang in centre.languages if lang not in languages]
+    return languages + ([COMMON_LANGUAGE] if COMMON_LANGUAGE not in languages else [])
+
+
+# ---- building versions ---------------------------------------------------------------------------
+
+def _centres(session: Session, codes: list[str]) -> list[Centre]:
+    found = {c.code: c for c in session.scalars(select(Centre).where(Centre.code.in_(codes)))}
+    unknown = [code for code in codes if code not in found]
+    if unknown:
+        raise InvalidInput(f"Unknown centre: {', '.join(unknown)}.", field="participants")
+    return [found[code] for code in codes]
+
+
+def _check_scalars(values: dict[str, Any]) -> None:
+    for field, allowed in CHOICES.items():
+        if field in values and values[field] not in allowed:
+            raise InvalidInput(f"{field} must be one of {', '.join(allowed)}.", field=field)
+    if "hazard" in values and values["hazard"] not in HAZARDS:
+        raise InvalidInput(f"Unknown hazard '{values['hazard']}'.", field="hazard")
+    for field in ("onset", "expires"):
+        value = values.get(field)
+        if value is not None and (not isinstance(value, datetime) or value.tzinfo is None):
+            raise InvalidInput(f"{field} must be a date and time with a time zone.", field=field)
+    if len(values.get("web") or "") > 300:
+        raise InvalidInput("web must be at most 300 characters.", field="web")
+
+
+def _check_times(onset: datetime | None, expires: datetime | None, changed: bool) -> None:
+    if onset and expires and expires <= onset:
+        raise InvalidInput("expires must be after onset.", field="expires")
+    if changed and expires and expires <= utcnow():
+        raise InvalidInput("expires is in the past.", field="expires")
+
+
+def _build_areas(raw: list[dict[str, Any]]) -> list[Area]:
+    areas = []
+    for position, item in enumerate(raw):
+        description = (item.get("description") or "").strip()
+        if not description or len(description) > 200:
+            raise InvalidInput(f"Area {position + 1} needs a description of 1 to 200 characters.", field="areas")
+        for ring in item.get("polygons") or []:
+            try:
+                parse_polygon(ring)
+            except ValueError as problem:
+                raise InvalidInput(f"Area {position + 1}: {problem}.", field="areas") from None
+        geocodes = [{"name": g["name"], "value": g["value"]} for g in item.get("geocodes") or []]
+        areas.append(Area(position=position, description=description, place=item.get("place"),
+                          polygons=list(item.get("polygons") or []), geocodes=geocodes))
+    return areas
+
+
+def _text_update(value: Any) -> tuple[str, bool]:
+    """A text change is a string, or {"body": ..., "reviewed": true} to confirm a stale translation."""
+    if isinstance(value, dict):
+        return (value.get("body") or "").strip(), bool(value.get("reviewed"))
+    return (value or "").strip(), False
+
+
+def _build_texts(
+    base: dict[tuple[str, str], tuple[str, str]], changes: dict[str, dict[str, Any]], languages: list[str]
+) -> list[VersionText]:
+    """Merge text changes into the base texts; a changed source text makes other languages stale."""
+    unknown = sorted(set(changes) - set(LANGUAGES))
+    if unknown:
+        raise InvalidInput(f"Unsupported language: {', '.join(unknown)}.", field="texts")
+    result = dict(base)
+    edited: set[tuple[str, str]] = set()
+    rewritten_fields: set[str] = set()
+    for language, fields in changes.items():
+        for field, value in (fields or {}).items():
+            if field not in TEXT_FIELDS:
+                raise InvalidInput(f"Unknown text field '{field}'.", field=f"texts.{language}")
+            body, reviewed = _text_update(value)
+            old_body, old_status = base.get((language, field), ("", "missing"))
+            if body == old_body and not reviewed:
+                continue
+            edited.add((language, field))
+            result[(language, field)] = (body, "human" if body else "missing")
+            if old_body and body and body != old_body:
+                rewritten_fields.add(field)
+    for (language, field), (body, status) in list(result.items()):
+        if field in rewritten_fields and (language, field) not in edited and status in ("human", "template"):
+            result[(language, field)] = (body, "stale")
+    for language in languages:
+        for field in TEXT_FIELDS:
+            result.setdefault((language, field), ("", "missing"))
+    return [VersionText(language=lang, field=field, body=body, status=status)
+            for (lang, field), (body, status) in sorted(result.items())]
+
+
+def _new_version(alert: Alert, number: int, author: User, values: dict[str, Any], texts, areas,
+                 participants: list[str], based_on: int | None, summary: str) -> Version:
+    version = Version(
+        alert_id=alert.id, number=number, based_on=based_on, author=author, summary=summary[:200],
+        status=values["status"], msg_type=alert.msg_type, hazard=values["hazard"], urgency=values["urgency"],
+        severity=values["severity"], certainty=values["certainty"], onset=values.get("onset"),
+        expires=values.get("expires"), web=values.get("web") or "", participants=participants,
+        texts=texts, areas=areas,
+    )
+    version.content_hash = content_hash(canonical_content(version))
+    return version
+
+
+def _sync_centres(alert: Alert, centres: list[Centre]) -> None:
+    wanted = {c.id for c in centres}
+    alert.centre_rows = [row for row in alert.centre_rows if row.centre_id in wanted]
+    present = {row.centre_id for row in alert.centre_rows}
+    for centre in centres:
+        if centre.id not in present:
+            role = "lead" if centre.id == alert.lead_centre_id else "participant"
+            alert.centre_rows.append(AlertCentre(centre_id=centre.id, role=role))
+
+
+# ---- verbs ---------------------------------------------------------------------------------------
+
+def create_alert(session: Session, actor: User, data: dict[str, Any]) -> Alert:
+    access.require_role(actor, "communicator")
+    lead_code = data.get("lead") or actor.centre.code
+    if lead_code != actor.centre.code:
+        raise InvalidInput("You can only create alerts led by your own centre.", field="lead")
+    codes = [lead_code] + [c for c in dict.fromkeys(data.get("participants") or []) if c != lead_code]
+    centres = _centres(session, codes)
+    hazard = HAZARDS.get(data.get("hazard", ""))
+    if hazard is None:
+        raise InvalidInput(f"Unknown hazard '{data.get('hazard')}'.", field="hazard")
+    values = {
+        "status": data.get("status", "Actual"),
+        "hazard": hazard.code,
+        "urgency": data.get("urgency") or hazard.urgency,
+        "severity": data.get("severity") or hazard.severity,
+        "certainty": data.get("certainty") or hazard.certainty,
+        "onset": data.get("onset"),
+        "expires": data.get("expires"),
+        "web": data.get("web", ""),
+    }
+    _check_scalars(values)
+    _check_times(values["onset"], values["expires"], changed=True)
+    areas = _build_areas(data.get("areas") or [])
+    texts = _build_texts({}, data.get("texts") or {}, required_languages(centres))
+    alert = Alert(
+        identifier=f"benelert-{lead_code.lower()}-{uuid.uuid4().hex[:20]}",
+        lead_centre_id=centres[0].id, msg_type="Alert", references=[], state="draft", current_version=1,
+        created_by_id=actor.id,
+    )
+    session.add(alert)
+    session.flush()
+    _sync_centres(alert, centres)
+    version = _new_version(alert, 1, actor, values, texts, areas, codes, None, data.get("summary") or "created")
+    session.add(version)
+    session.flush()
+    audit.record(session, actor, "alert.create", "alert", alert.id, content_hash=version.content_hash,
+                 detail={"version": 1, "participants": codes, "hazard": hazard.code})
+    return alert
+
+
+def _stale(session: Session, alert: Alert, expected: int, attempted: dict[str, Any]) -> StaleVersion:
+    current = get_version(session, alert, alert.current_version)
+    current_content = canonical_content(current)
+    changed_since = []
+    if 1 <= expected < alert.current_version:
+        changed_since = diff(canonical_content(get_version(session, alert, expected)), current_content)
+    touched = set(attempted)
+    conflicts = [c for c in changed_since if c["field"].split(".")[0] in touched]
+    return StaleVersion(
+        f"Version {expected} is not the current version: version {alert.current_version} was saved by "
+        f"{current.author.display_name} at {current.created_at:%H:%M:%S} UTC. Nothing was saved; "
+        "review their changes and apply yours again.",
+        current_version=alert.current_version,
+        changes_since_yours=changed_since,
+        conflicting_fields=sorted({c["field"] for c in conflicts}),
+    )
+
+
+def _commit_version(session: Session, actor: User, alert: Alert, expected: int, version: Version,
+                    action: str, detail: dict[str, Any], attempted: dict[str, Any]) -> Version:
+    claimed = session.execute(
+        update(Alert)
+        .where(Alert.id == alert.id, Alert.current_version == expected)
+        .values(current_version=expected + 1, state=workflow.transition(alert.state, "edit").to,
+                updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:  # another edit won the race between our read and this write
+        session.refresh(alert)
+        raise _stale(session, alert, expected, attempted)
+    session.refresh(alert)
+    session.add(version)
+    session.flush()
+    audit.record(session, actor, action, "alert", alert.id, content_hash=version.content_hash,
+                 detail={"version": version.number, "based_on": expected, **detail})
+    return version
+
+
+def _check_expected(session: Session, alert: Alert, expected: int | None, attempted: dict[str, Any]) -> int:
+    if expected is None:
+        raise InvalidInput("Name the version your change starts from (If-Match or base_version).",
+                           field="base_version")
+    if expected != alert.current_version:
+        raise _stale(session, alert, expected, attempted)
+    return expected
+
+
+def edit_alert(session: Session, actor: User, alert_id: int, expected: int | None, changes: dict[str, Any],
+               summary: str = "") -> Version:
+    """Apply `changes` on top of version `expected`; refuse with a diff when someone saved first."""
+    alert = get_alert(session, actor, alert_id, "edit")
+    workflow.transition(alert.state, "edit")
+    unknown = sorted(set(changes) - set(EDITABLE))
+    if unknown:
+        raise InvalidInput(f"These fields cannot be edited: {', '.join(unknown)}.")
+    expected = _check_expected(session, alert, expected, changes)
+    base = get_version(session, alert, expected)
+    values = {f: getattr(base, f) for f in ("status", "hazard", "urgency", "severity", "certainty", "onset",
+                                           "expires", "web")}
+    values.update({k: v for k, v in changes.items() if k not in ("areas", "texts")})
+    _check_scalars(values)
+    _check_times(values["onset"], values["expires"],
+                 changed="expires" in changes and changes["expires"] != base.expires)
+    areas = _build_areas(changes["areas"]) if "areas" in changes else _build_areas(canonical_content(base)["areas"])
+    centres = _centres(session, list(base.participants))
+    base_texts = {(t.language, t.field): (t.body, t.status) for t in base.texts}
+    texts = _build_texts(base_texts, changes.get("texts") or {}, required_languages(centres))
+    version = _new_version(alert, expected + 1, actor, values, texts, areas, list(base.participants),
+                           expected, summary)
+    if version.content_hash == base.content_hash:
+        return base  # nothing changed: no new version, approvals stand
+    changed = sorted({c["field"] for c in diff(canonical_content(base), canonical_content(version))})
+    return _commit_version(session, actor, alert, expected, version, "alert.edit", {"fields": changed}, changes)
+
+
+def invite_centre(session: Session, actor: User, alert_id: int, expected: int | None, centre_code: str) -> Version:
+    """Add a centre to the alert; its languages become required (missing until written)."""
+    alert = get_alert(session, actor, alert_id, "invite")
+    workflow.transition(alert.state, "edit")
+    expected = _check_expected(session, alert, expected, {"participants": centre_code})
+    base = get_version(session, alert, expected)
+    if centre_code in base.participants:
+        raise InvalidInput(f"{centre_code} already takes part in this alert.", field="centre")
+    codes = list(base.participants) + [centre_code]
+    centres = _centres(session, codes)
+    values = {f: getattr(base, f) for f in ("status", "hazard", "urgency", "severity", "certainty", "onset",
+                                           "expires", "web")}
+    base_texts = {(t.language, t.field): (t.body, t.status) for t in base.texts}
+    texts = _build_texts(base_texts, {}, required_languages(centres))
+    areas = _build_areas(canonical_content(base)["areas"])
+    version = _new_version(alert, expected + 1, actor, values, texts, areas, codes, expected,
+                           f"invited {centre_code}")
+    version = _commit_version(session, actor, alert, expected, version, "alert.invite", {"centre": centre_code},
+                              {"participants": codes})
+    _sync_centres(alert, centres)
+    return version
+
+
+def add_comment(session: Session, actor: User, alert_id: int, body: str, field: str | None = None) -> Comment:
+    alert = get_alert(session, actor, alert_id, "comment")
+    body = (body or "").strip()
+    if not body or len(body) > 4000:
+        raise InvalidInput("A comment needs 1 to 4,000 characters.", field="body")
+    if field:
+        known = {path for path in flatten(canonical_content(get_version(session, alert))) if
+                 not path.endswith(".status")}
+        if field not in known:
+            raise InvalidInput(f"'{field}' is not a field of this alert.", field="field")
+    comment = Comment(alert_id=alert.id, version_number=alert.current_version, field=field or None,
+                      author_id=actor.id, body=body)
+    session.add(comment)
+    session.flush()
+    audit.record(session, actor, "comment.add", "alert", alert.id,
+                 detail={"comment": comment.id, "field": field, "version": alert.current_version})
+    return comment

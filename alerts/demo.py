@@ -1,0 +1,53 @@
+"""Demo centres and users for `make run` (never in production)."""
+from __future__ import annotations
+
+from typing import Callable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from alerts import accounts
+from alerts.models import Centre, User
+
+CENTRES = [
+    {"code": "BE", "timezone": "Europe/Brussels", "languages": ["nl", "fr", "de"],
+     "names": {"nl": "Nationaal Crisiscentrum", "fr": "Centre de crise national",
+               "de": "Nationales Krisenzentrum", "en": "National Crisis Center (Belgium)"}},
+    {"code": "NL", "timezone": "Europe/Amsterdam", "languages": ["nl"],
+     "names": {"nl": "Nationaal Crisiscentrum", "fr": "Centre national de crise (Pays-Bas)",
+               "de": "Nationales Krisenzentrum (Niederlande)", "en": "National Crisis Centre (Netherlands)"}},
+    {"code": "LU", "timezone": "Europe/Luxembourg", "languages": ["fr", "de"],
+     "names": {"nl": "Hoog Commissariaat voor de Nationale Bescherming",
+               "fr": "Haut-Commissariat à la protection nationale",
+               "de": "Hochkommissariat für nationalen Schutz", "en": "High Commission for National Protection"}},
+    {"code": "DE-NW", "timezone": "Europe/Berlin", "languages": ["de"],
+     "names": {"nl": "Ministerie van Binnenlandse Zaken Noordrijn-Westfalen",
+               "fr": "Ministère de l'Intérieur de Rhénanie-du-Nord-Westphalie",
+               "de": "Ministerium des Innern Nordrhein-Westfalen",
+               "en": "Ministry of the Interior of North Rhine-Westphalia"}},
+]
+ROLES = ("communicator", "spokesperson", "partner")
+
+
+def ensure_centres(session: Session) -> None:
+    existing = set(session.scalars(select(Centre.code)))
+    for data in CENTRES:
+        if data["code"] not in existing:
+            session.add(Centre(**data))
+    session.flush()
+
+
+def seed(session: Session, make_password: Callable[[], str]) -> list[tuple[str, str]]:
+    """Creates what is missing; returns (username, password) of the users created now."""
+    ensure_centres(session)
+    created = []
+    for data in CENTRES:
+        for role in ROLES:
+            username = f"{data['code'].lower()}.{role}"
+            if session.scalar(select(User.id).where(User.username == username)) is None:
+                password = make_password()
+                accounts.create_user(session, "seed", username=username,
+                                     display_name=f"{role.capitalize()} {data['code']}",
+                                     centre_code=data["code"], roles=[role], password=password)
+                created.append((username, password))
+    return created

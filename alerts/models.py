@@ -1,0 +1,244 @@
+"""Typed SQLAlchemy 2 models of the warning domain."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, TypeDecorator, UniqueConstraint, event
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from db import Base
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes in Python, naive UTC in the database (SQLite has no time zones)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; domain times are aware UTC")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+ROLES = ("communicator", "spokesperson", "partner", "admin")
+
+
+class Centre(Base):
+    __tablename__ = "centres"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    names: Mapped[dict] = mapped_column(JSON)  # language -> name
+    timezone: Mapped[str] = mapped_column(String(64))
+    languages: Mapped[list] = mapped_column(JSON)  # languages it publishes in, primary first
+
+    def name(self, language: str = "en") -> str:
+        return self.names.get(language) or self.names.get("en") or self.code
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    centre_id: Mapped[int] = mapped_column(ForeignKey("centres.id"), index=True)
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    centre: Mapped[Centre] = relationship(lazy="joined")
+    role_rows: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+
+    @property
+    def roles(self) -> frozenset[str]:
+        return frozenset(r.role for r in self.role_rows)
+
+    def has_role(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+
+class UserRole(Base):
+    __tablename__ = "user_roles"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(20), primary_key=True)
+
+
+class UserSession(Base):
+    """A browser login; the cookie carries the token, the database only its hash."""
+
+    __tablename__ = "user_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ApiToken(Base):
+    """A personal API token for machine clients; stored as a SHA-256 hash, revocable."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    prefix: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class Alert(Base):
+    """The one shared warning. Its content lives in immutable versions."""
+
+    __tablename__ = "alerts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    identifier: Mapped[str] = mapped_column(String(80), unique=True)
+    lead_centre_id: Mapped[int] = mapped_column(ForeignKey("centres.id"), index=True)
+    msg_type: Mapped[str] = mapped_column(String(8), default="Alert")
+    references: Mapped[list] = mapped_column(JSON, default=list)
+    state: Mapped[str] = mapped_column(String(16), default="draft", index=True)
+    current_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+    lead_centre: Mapped[Centre] = relationship(lazy="joined")
+    centre_rows: Mapped[list[AlertCentre]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="AlertCentre.centre_id"
+    )
+
+    @property
+    def centre_ids(self) -> frozenset[int]:
+        return frozenset(row.centre_id for row in self.centre_rows)
+
+
+class AlertCentre(Base):
+    """Index of the centres taking part in an alert (mirrors the current version's participants)."""
+
+    __tablename__ = "alert_centres"
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), primary_key=True)
+    centre_id: Mapped[int] = mapped_column(ForeignKey("centres.id"), primary_key=True, index=True)
+    role: Mapped[str] = mapped_column(String(16))  # lead | participant
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    centre: Mapped[Centre] = relationship(lazy="joined")
+
+
+class Version(Base):
+    """An immutable snapshot of everything that will be sent, identified by its content hash."""
+
+    __tablename__ = "versions"
+    __table_args__ = (UniqueConstraint("alert_id", "number", name="uq_versions_alert_number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    based_on: Mapped[int | None] = mapped_column(Integer)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    summary: Mapped[str] = mapped_column(String(200), default="")
+    content_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(10))
+    msg_type: Mapped[str] = mapped_column(String(8))
+    hazard: Mapped[str] = mapped_column(String(40))
+    urgency: Mapped[str] = mapped_column(String(10))
+    severity: Mapped[str] = mapped_column(String(10))
+    certainty: Mapped[str] = mapped_column(String(10))
+    onset: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    web: Mapped[str] = mapped_column(String(300), default="")
+    participants: Mapped[list] = mapped_column(JSON)  # centre codes, lead first
+
+    author: Mapped[User] = relationship(lazy="joined")
+    texts: Mapped[list[VersionText]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by=lambda: (VersionText.language, VersionText.field)
+    )
+    areas: Mapped[list[Area]] = relationship(cascade="all, delete-orphan", lazy="selectin", order_by="Area.position")
+
+
+TEXT_FIELDS = ("headline", "description", "instruction")
+TEXT_STATUSES = ("template", "human", "missing", "stale")
+
+
+class VersionText(Base):
+    """One text field of a version in one language, with where it came from."""
+
+    __tablename__ = "version_texts"
+    __table_args__ = (UniqueConstraint("version_id", "language", "field", name="uq_version_texts_field"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id", ondelete="CASCADE"), index=True)
+    language: Mapped[str] = mapped_column(String(8))
+    field: Mapped[str] = mapped_column(String(16))
+    body: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(10))
+
+
+class Area(Base):
+    __tablename__ = "areas"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(String(200))
+    place: Mapped[str | None] = mapped_column(String(64))  # gazetteer code, when picked from it
+    polygons: Mapped[list] = mapped_column(JSON, default=list)  # CAP "lat,lon lat,lon ..." rings
+    geocodes: Mapped[list] = mapped_column(JSON, default=list)  # [{"name": ..., "value": ...}]
+
+
+class Comment(Base):
+    __tablename__ = "comments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    version_number: Mapped[int] = mapped_column(Integer)
+    field: Mapped[str | None] = mapped_column(String(64))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    author: Mapped[User] = relationship(lazy="joined")
+
+
+class AuditEvent(Base):
+    """Append-only; each event's hash covers its fields and the previous event's hash."""
+
+    __tablename__ = "audit_events"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    object_type: Mapped[str] = mapped_column(String(20))
+    object_id: Mapped[str] = mapped_column(String(80))
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """The chain's tip: locking this row serialises appends; it also makes a cut-off tail visible."""
+
+    __tablename__ = "audit_head"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+IMMUTABLE = (Version, VersionText, Area, AuditEvent)
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_rewriting_history(session: Session, _context, _instances) -> None:
+    for obj in list(session.dirty) + list(session.deleted):
+        if isinstance(obj, IMMUTABLE) and (obj in session.deleted or session.is_modified(obj)):
+            raise RuntimeError(f"{type(obj).__name__} rows are immutable")

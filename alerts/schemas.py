@@ -1,0 +1,190 @@
+"""Request and response schemas of the JSON API (marshmallow; flask-smorest turns them into OpenAPI)."""
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from alerts.models import ROLES, TEXT_FIELDS
+from alerts.vocabulary import CERTAINTIES, LANGUAGES, SEVERITIES, STATUSES, URGENCIES
+
+
+class ProblemSchema(Schema):
+    type = fields.String(metadata={"description": "URI identifying the problem type"})
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String(metadata={"description": "What went wrong, for a person"})
+    errors = fields.Dict(metadata={"description": "Field errors, when the body was invalid"})
+
+
+class GeocodeSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(1, 40))
+    value = fields.String(required=True, validate=validate.Length(1, 80))
+
+
+class AreaSchema(Schema):
+    description = fields.String(required=True, validate=validate.Length(1, 200))
+    place = fields.String(allow_none=True, validate=validate.Length(1, 64),
+                          metadata={"description": "Gazetteer code, when the area was picked from it"})
+    polygons = fields.List(fields.String(validate=validate.Length(1, 20000)), load_default=list,
+                           metadata={"description": "CAP polygons: 'lat,lon lat,lon ...', closed"})
+    geocodes = fields.List(fields.Nested(GeocodeSchema), load_default=list)
+
+
+TEXT_VALUE = fields.Raw(metadata={
+    "description": "The text, or {\"body\": text, \"reviewed\": true} to confirm a stale translation",
+    "oneOf": [{"type": "string"}, {"type": "object", "properties": {"body": {"type": "string"},
+                                                                       "reviewed": {"type": "boolean"}}}],
+})
+TEXTS = fields.Dict(
+    keys=fields.String(validate=validate.OneOf(LANGUAGES)),
+    values=fields.Dict(keys=fields.String(validate=validate.OneOf(TEXT_FIELDS)), values=TEXT_VALUE),
+    metadata={"description": "Per language, per field (headline, description, instruction)"},
+)
+
+
+class _ContentFields(Schema):
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    urgency = fields.String(validate=validate.OneOf(URGENCIES))
+    severity = fields.String(validate=validate.OneOf(SEVERITIES))
+    certainty = fields.String(validate=validate.OneOf(CERTAINTIES))
+    onset = fields.AwareDateTime(allow_none=True)
+    expires = fields.AwareDateTime(allow_none=True)
+    web = fields.String(validate=validate.Length(0, 300))
+    areas = fields.List(fields.Nested(AreaSchema), validate=validate.Length(0, 50))
+    texts = TEXTS
+    summary = fields.String(validate=validate.Length(0, 200), metadata={"description": "What this change does"})
+
+
+class AlertCreateSchema(_ContentFields):
+    lead = fields.String(metadata={"description": "Lead centre code; defaults to yours"})
+    participants = fields.List(fields.String(validate=validate.Length(1, 16)), load_default=list,
+                               validate=validate.Length(0, 30))
+    hazard = fields.String(required=True)
+
+
+class AlertEditSchema(_ContentFields):
+    hazard = fields.String()
+
+
+class InviteSchema(Schema):
+    centre = fields.String(required=True, validate=validate.Length(1, 16))
+
+
+class CommentInSchema(Schema):
+    body = fields.String(required=True, validate=validate.Length(1, 4000))
+    field = fields.String(allow_none=True, validate=validate.Length(1, 64),
+                          metadata={"description": "A field path such as 'texts.fr.headline' or 'severity'"})
+
+
+class ListArgsSchema(Schema):
+    state = fields.String()
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
+    offset = fields.Integer(load_default=0, validate=validate.Range(0))
+
+
+class DiffArgsSchema(Schema):
+    from_ = fields.Integer(required=True, data_key="from", validate=validate.Range(1))
+    to = fields.Integer(required=True, validate=validate.Range(1))
+
+
+class TextOutSchema(Schema):
+    body = fields.String()
+    status = fields.String(validate=validate.OneOf(("template", "human", "missing", "stale")))
+
+
+class VersionSchema(Schema):
+    number = fields.Integer()
+    based_on = fields.Integer(allow_none=True)
+    author = fields.String()
+    created_at = fields.DateTime()
+    summary = fields.String()
+    content_hash = fields.String()
+    status = fields.String()
+    msg_type = fields.String()
+    hazard = fields.String()
+    urgency = fields.String()
+    severity = fields.String()
+    certainty = fields.String()
+    onset = fields.String(allow_none=True)
+    expires = fields.String(allow_none=True)
+    web = fields.String()
+    participants = fields.List(fields.String())
+    areas = fields.List(fields.Nested(AreaSchema))
+    texts = fields.Dict(keys=fields.String(), values=fields.Dict(keys=fields.String(),
+                                                                  values=fields.Nested(TextOutSchema)))
+
+
+class VersionSummarySchema(Schema):
+    number = fields.Integer()
+    based_on = fields.Integer(allow_none=True)
+    author = fields.String()
+    created_at = fields.DateTime()
+    summary = fields.String()
+    content_hash = fields.String()
+
+
+class AlertSummarySchema(Schema):
+    id = fields.Integer()
+    identifier = fields.String()
+    state = fields.String()
+    msg_type = fields.String()
+    references = fields.List(fields.String())
+    lead = fields.String()
+    participants = fields.List(fields.String())
+    required_languages = fields.List(fields.String())
+    current_version = fields.Integer()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class AlertSchema(AlertSummarySchema):
+    version = fields.Nested(VersionSchema)
+
+
+class AlertListSchema(Schema):
+    total = fields.Integer()
+    items = fields.List(fields.Nested(AlertSummarySchema))
+
+
+class ChangeSchema(Schema):
+    field = fields.String()
+    from_ = fields.Raw(data_key="from", allow_none=True)
+    to = fields.Raw(allow_none=True)
+
+
+class DiffSchema(Schema):
+    from_ = fields.Integer(data_key="from")
+    to = fields.Integer()
+    changes = fields.List(fields.Nested(ChangeSchema))
+
+
+class CommentSchema(Schema):
+    id = fields.Integer()
+    author = fields.String()
+    centre = fields.String()
+    version = fields.Integer()
+    field = fields.String(allow_none=True)
+    body = fields.String()
+    created_at = fields.DateTime()
+
+
+class CentreSchema(Schema):
+    code = fields.String()
+    names = fields.Dict(keys=fields.String(), values=fields.String())
+    timezone = fields.String()
+    languages = fields.List(fields.String())
+
+
+class MeSchema(Schema):
+    username = fields.String()
+    display_name = fields.String()
+    centre = fields.String()
+    roles = fields.List(fields.String(validate=validate.OneOf(ROLES)))
+
+
+class TokenSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    prefix = fields.String()
+    created_at = fields.DateTime()
+    expires_at = fields.DateTime(allow_none=True)
+    revoked_at = fields.DateTime(allow_none=True)

@@ -1,0 +1,29 @@
+"""CAP 1.2 value sets and the languages Benelert publishes in."""
+from __future__ import annotations
+
+STATUSES = ("Actual", "Exercise", "Test")
+MSG_TYPES = ("Alert", "Update", "Cancel")
+URGENCIES = ("Immediate", "Expected", "Future", "Past", "Unknown")
+SEVERITIES = ("Extreme", "Severe", "Moderate", "Minor", "Unknown")
+CERTAINTIES = ("Observed", "Likely", "Possible", "Unlikely", "Unknown")
+COMMON_LANGUAGE = "en"
+LANGUAGES = ("nl", "fr", "de", "en", "lb")
+
+
+def parse_polygon(ring: str) -> list[tuple[float, float]]:
+    """A CAP polygon: at least four 'lat,lon' pairs separated by spaces, first equal to last."""
+    points: list[tuple[float, float]] = []
+    for pair in ring.split():
+        try:
+            lat_text, lon_text = pair.split(",")
+            lat, lon = float(lat_text), float(lon_text)
+        except ValueError:
+            raise ValueError(f"'{pair}' is not a 'latitude,longitude' pair") from None
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            raise ValueError(f"'{pair}' is outside the valid latitude/longitude range")
+        points.append((lat, lon))
+    if len(points) < 4:
+        raise ValueError("a polygon needs at least four points")
+    if points[0] != points[-1]:
+        raise ValueError("a polygon must end at its first point")
+    return points

@@ -1,0 +1,49 @@
+"""Flask app factory: settings -> logging -> db -> web plumbing -> blueprints -> CLI.
+
+The web app never runs the scheduler; the worker process does.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+
+import web
+from alerts import api, ops, views
+from alerts.accounts import LoginThrottle
+from db import Database
+from settings import INSTANCE, load_settings
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    settings = load_settings(overrides)
+    web.configure_logging(settings)
+    app = Flask(__name__, instance_path=str(INSTANCE), instance_relative_config=False)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        SESSION_COOKIE_NAME="benelert_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_hours),
+        WTF_CSRF_TIME_LIMIT=settings.session_hours * 3600,
+        TESTING=settings.env == "test",
+    )
+    app.extensions["benelert"] = web.Services(
+        settings=settings,
+        db=Database.connect(settings.database_url),
+        throttle=LoginThrottle(settings.ratelimit_storage, settings.login_attempts_per_user,
+                               settings.login_attempts_per_ip),
+    )
+    web.init_app(app)
+    csrf = CSRFProtect(app)
+    csrf.exempt(api.bp)  # the API takes bearer tokens only: no ambient credentials to forge
+    api.register(app)
+    app.register_blueprint(views.bp)
+    app.register_blueprint(ops.bp)
+    from cli import register_commands
+
+    register_commands(app)
+    return app

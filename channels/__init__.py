@@ -1,0 +1,1 @@
+"""Delivery channels for Benelert alerts (SMS, cell broadcast, social media, CAP)."""

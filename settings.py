@@ -1,0 +1,98 @@
+"""Typed settings read from BENELERT_* environment variables.
+
+`load_settings(overrides)` is the only entry point: the app factory and the CLI call it, tests pass
+overrides. Values are parsed per declared type, never guessed from the string.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+INSTANCE = ROOT / "instance"
+WEAK_SECRETS = {"", "dev", "secret", "changeme", "change-me", "development"}
+
+
+class SettingsError(RuntimeError):
+    """The configuration cannot be used; the message says which variable and why."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = "development"  # development | test | production
+    secret_key: str = ""
+    database_url: str = ""
+    ratelimit_storage: str = "memory://"
+    login_attempts_per_user: str = "5 per 15 minutes"
+    login_attempts_per_ip: str = "30 per 15 minutes"
+    session_hours: int = 12
+    secure_cookies: bool = True
+    max_body_bytes: int = 1024 * 1024
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+
+def _parse(kind: type | str, raw: str, name: str):
+    kind = kind if isinstance(kind, str) else kind.__name__
+    if kind == "bool":
+        lowered = raw.strip().lower()
+        if lowered in {"1", "true", "yes", "on"}:
+            return True
+        if lowered in {"0", "false", "no", "off"}:
+            return False
+        raise SettingsError(f"BENELERT_{name.upper()} must be true or false, not {raw!r}")
+    if kind == "int":
+        try:
+            return int(raw)
+        except ValueError:
+            raise SettingsError(f"BENELERT_{name.upper()} must be an integer, not {raw!r}") from None
+    return raw
+
+
+def _dev_secret() -> str:
+    """A per-machine random key for development, kept under instance/ so sessions survive restarts."""
+    path = INSTANCE / "secret_key"
+    if not path.exists():
+        INSTANCE.mkdir(exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def load_settings(overrides: dict | None = None, environ: dict | None = None) -> Settings:
+    environ = os.environ if environ is None else environ
+    overrides = overrides or {}
+    values: dict = {}
+    for field in fields(Settings):
+        if field.name in overrides:
+            values[field.name] = overrides[field.name]
+            continue
+        raw = environ.get(f"BENELERT_{field.name.upper()}")
+        if raw is not None:
+            values[field.name] = _parse(field.type, raw, field.name)
+    env = values.get("env", Settings.env)
+    if env not in {"development", "test", "production"}:
+        raise SettingsError(f"BENELERT_ENV must be development, test or production, not {env!r}")
+    if "secure_cookies" not in values and env == "development":
+        values["secure_cookies"] = False  # `make run` serves plain http on 127.0.0.1
+    if not values.get("database_url"):
+        INSTANCE.mkdir(exist_ok=True)
+        values["database_url"] = f"sqlite:///{INSTANCE / 'benelert.db'}"
+    secret = values.get("secret_key", "")
+    if env == "production":
+        if secret.lower() in WEAK_SECRETS or len(secret) < 32:
+            raise SettingsError(
+                "BENELERT_SECRET_KEY must be set to a random value of at least 32 characters "
+                "in production (for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+        if not values.get("secure_cookies", True):
+            raise SettingsError("BENELERT_SECURE_COOKIES cannot be false in production")
+    elif not secret:
+        values["secret_key"] = _dev_secret() if env == "development" else secrets.token_urlsafe(48)
+    return Settings(**values)

@@ -1,0 +1,170 @@
+"""Request plumbing shared by the API and the pages: services, DB session per request, request ids,
+logging, security headers, and turning errors into problem+json (API) or readable pages."""
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import time
+from dataclasses import dataclass
+
+from flask import Flask, Response, current_app, g, json, render_template, request
+from pythonjsonlogger.json import JsonFormatter
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException
+
+from alerts.accounts import LoginThrottle
+from alerts.errors import DomainError
+from db import Database
+from settings import Settings
+
+log = logging.getLogger("benelert")
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+PROBLEM = "application/problem+json"
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    throttle: LoginThrottle
+
+
+def services() -> Services:
+    return current_app.extensions["benelert"]
+
+
+def db_session() -> Session:
+    """The request's session; committed only by the view that completes an operation."""
+    if "db_session" not in g:
+        g.db_session = services().db.sessions()
+    return g.db_session
+
+
+# ---- logging ---------------------------------------------------------------------------------------
+
+class RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            record.request_id = g.get("request_id", "-")
+        except RuntimeError:  # outside a request
+            record.request_id = "-"
+        return True
+
+
+def configure_logging(settings: Settings) -> None:
+    handler = logging.StreamHandler()
+    if settings.log_json:
+        handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+                                           rename_fields={"levelname": "level", "asctime": "time"}))
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s %(message)s"))
+    handler.addFilter(RequestIdFilter())
+    log.handlers[:] = [handler]
+    log.setLevel(settings.log_level)
+    log.propagate = False
+
+
+# ---- errors ----------------------------------------------------------------------------------------
+
+def wants_problem_json() -> bool:
+    return request.path.startswith("/api/") or request.path.startswith("/hooks/")
+
+
+def problem(status: int, title: str, detail: str, type_: str = "about:blank", headers=None, **extra) -> Response:
+    body = {"type": type_, "title": title, "status": status, "detail": detail, **extra}
+    response = Response(json.dumps(body), status=status, mimetype=PROBLEM)
+    response.headers["Content-Language"] = "en"
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
+
+
+def handle_domain_error(error: DomainError):
+    if wants_problem_json():
+        return problem(error.status, error.title, error.detail, f"urn:benelert:problem:{_slug(type(error).__name__)}",
+                       **error.extra)
+    return render_template("pages/error.html", title=error.title, detail=error.detail), error.status
+
+
+HTTP_DETAILS = {
+    400: "The request could not be understood: check that the body is valid JSON and the fields are right.",
+    401: "Authentication is required: send 'Authorization: Bearer <token>' with a personal API token.",
+    404: "There is nothing at this address.",
+    405: "This method is not allowed here.",
+    413: "The request body is too large (at most 1 MiB).",
+    415: "Send the body as application/json.",
+    422: "The request body is not valid.",
+}
+
+
+def handle_http_error(error: HTTPException):
+    status = error.code or 500
+    data = getattr(error, "data", None) or {}
+    if wants_problem_json():
+        extra = {}
+        if "messages" in data:
+            extra["errors"] = data["messages"].get("json", data["messages"])
+        detail = data.get("message") or HTTP_DETAILS.get(status) or error.description
+        return problem(status, error.name, detail, headers=data.get("headers"), **extra)
+    if status == 400 and "CSRF" in (error.description or ""):
+        detail = "Your form expired or was sent from another page. Reload the page and try again."
+    else:
+        detail = HTTP_DETAILS.get(status) or error.description
+    return render_template("pages/error.html", title=error.name, detail=detail), status
+
+
+def handle_unexpected(error: Exception):
+    log.exception("unhandled error")
+    detail = f"An internal error occurred; quote reference {g.get('request_id', '-')} to the operators."
+    if wants_problem_json():
+        return problem(500, "Internal error", detail)
+    return render_template("pages/error.html", title="Internal error", detail=detail), 500
+
+
+# ---- request life cycle ---------------------------------------------------------------------------
+
+def _start_request() -> None:
+    incoming = request.headers.get("X-Request-ID", "")
+    g.request_id = incoming if REQUEST_ID.match(incoming) else secrets.token_hex(8)
+    g.started = time.perf_counter()
+
+
+def _finish_request(response: Response) -> Response:
+    response.headers["X-Request-ID"] = g.get("request_id", "-")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    )
+    if services().settings.secure_cookies:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    user = g.get("user")
+    log.info("request", extra={
+        "method": request.method, "path": request.path, "status": response.status_code,
+        "ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 2),
+        "user": user.username if user else None,
+    })
+    return response
+
+
+def _close_session(_exc) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()  # rolls back anything a failed operation left uncommitted
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(_start_request)
+    app.after_request(_finish_request)
+    app.teardown_request(_close_session)
+    app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(Exception, handle_unexpected)
