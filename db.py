@@ -1,9 +1,9 @@
 """Database plumbing: declarative base, engine and session factory per app (no module singletons)."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
 
 from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine
@@ -63,7 +63,7 @@ class Database:
     sessions: sessionmaker[Session]
 
     @classmethod
-    def connect(cls, url: str) -> "Database":
+    def connect(cls, url: str) -> Database:
         engine = make_engine(url)
         return cls(engine, sessionmaker(engine, expire_on_commit=False))
 

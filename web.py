@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+import sys
 import time
 from dataclasses import dataclass
 
@@ -52,8 +53,20 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+class StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at the time (test capture and process managers swap it)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value):
+        pass
+
+
 def configure_logging(settings: Settings) -> None:
-    handler = logging.StreamHandler()
+    handler = StderrHandler()
     if settings.log_json:
         handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
                                            rename_fields={"levelname": "level", "asctime": "time"}))

@@ -1,7 +1,7 @@
 """Demo centres and users for `make run` (never in production)."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session

@@ -1,17 +1,494 @@
-"""TEMPORARY STUB — helper replaces this file with the real phrasebook."""
-from dataclasses import dataclass
+"""The vetted phrasebook: hazards, instructions and their rendering from the gettext catalogs.
 
+Nothing is machine-translated. Every sentence is an English msgid (marked with `N_` here, or a
+`{% trans %}` block in templates/messages/) with human translations in translations/<lang>/.
+Rendering goes through the Jinja2 templates templates/messages/{headline,description,instruction}.txt.
+
+Texts are plain, single-paragraph strings: sentences are separated by one space (the instruction
+field too), which suits CAP, SMS and cell broadcast alike.
+
+A msgid without a translation in the requested language falls back to its English text and is listed
+in `RenderedTexts.missing`; callers must treat such a text as missing, not as translated.
+
+Catalogs: the source of truth is the .po file. A compiled .mo next to it is used when it is at least
+as new as the .po; otherwise the .po is compiled in memory. Commands (run from the repo root):
+
+    pybabel extract -F babel.cfg -o translations/messages.pot --no-location --sort-output \
+        --no-wrap -c TRANSLATORS: --project=Benelert --version=1 .
+    pybabel update -i translations/messages.pot -d translations --no-wrap --ignore-obsolete
+    pybabel compile -d translations
+"""
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from io import BytesIO
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_time
+from babel.lists import format_list
+from babel.messages.catalog import Catalog, Message
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from alerts.gazetteer import place_name
+
+ROOT = Path(__file__).resolve().parent.parent
+TRANSLATIONS = ROOT / "translations"
+MESSAGE_TEMPLATES = ROOT / "templates" / "messages"
+
+LANGUAGES = ("nl", "fr", "de", "en")
+EXTRA_LANGUAGES = ("lb",)  # partial catalog: only the common instructions are translated
+SOURCE_LANGUAGE = "en"
+
+
+def N_(message: str) -> str:
+    """Marks a msgid for `pybabel extract`; translated later, at render time."""
+    return message
+
+
+# --- Instructions --------------------------------------------------------------------------------
+
+INSTRUCTIONS: dict[str, str] = {
+    "close_doors_windows": N_("Close doors and windows."),
+    "ventilation_off": N_("Switch off ventilation and air conditioning."),
+    "go_indoors": N_("Go indoors."),
+    "stay_indoors": N_("Stay indoors."),
+    "avoid_area": N_("Avoid the area."),
+    "call_112_emergency": N_("Only call 112 in an emergency."),
+    "call_112_life_threatening": N_("Only call 112 if lives are in danger."),
+    "follow_official_info": N_("Follow official updates on the website of the authorities and on local radio."),
+    "check_neighbours": N_("Check on your neighbours, especially elderly people."),
+    "do_not_pick_up_children": N_("Do not pick up your children from school. The school is taking care of them."),
+    "follow_emergency_services": N_("Follow the instructions of the emergency services."),
+    "iodine_only_when_told": N_("Only take iodine tablets when the authorities tell you to."),
+    "no_tap_water": N_("Do not use tap water for drinking or cooking. Use bottled water."),
+    "tap_water_for_washing": N_("You can still use tap water for showering and flushing the toilet."),
+    "boil_tap_water": N_("Boil tap water before drinking it or using it for cooking."),
+    "keep_off_roads": N_("Stay off the roads."),
+    "avoid_travel": N_("Only travel if it is absolutely necessary."),
+    "move_upstairs": N_("Move to a higher floor."),
+    "no_flood_water": N_("Do not walk or drive through flooded streets."),
+    "away_from_water": N_("Stay away from rivers, streams and dikes."),
+    "utilities_off_flooding": N_("Switch off gas and electricity if water enters your home."),
+    "utilities_off_leaving": N_("Switch off gas, water and electricity before leaving your home."),
+    "away_from_trees": N_("Stay away from trees and scaffolding."),
+    "secure_loose_objects": N_("Secure or bring in loose objects from gardens and balconies."),
+    "drink_water": N_("Drink plenty of water."),
+    "keep_out_of_sun": N_("Stay out of the sun."),
+    "keep_home_cool": N_("Keep your home cool: close curtains and shutters during the day."),
+    "avoid_exertion": N_("Avoid strenuous physical activity."),
+    "vulnerable_people": N_("Look after vulnerable people, such as elderly people, young children and people who are ill."),
+    "no_fires": N_("Do not light fires or barbecues outdoors."),
+    "no_generators_indoors": N_("Never use a barbecue or generator indoors: risk of carbon monoxide poisoning."),
+    "dress_warmly": N_("Dress warmly in several layers."),
+    "slippery_roads": N_("Take extra care on slippery roads and pavements."),
+    "call_112_other_network": N_("If you cannot reach 112, try another mobile network or a landline."),
+    "go_to_fire_station": N_("If you cannot call 112, go to the nearest fire station or police station."),
+    "limit_phone_use": N_("Only use your phone when necessary, so that the network stays available for emergencies."),
+    "battery_radio": N_("Listen to local radio on a battery-powered radio or a car radio."),
+    "follow_police": N_("Follow the instructions of the police."),
+    "no_images_police": N_("Do not share photos or videos of police operations."),
+    "no_images_victims": N_("Do not share photos or videos of victims."),
+    "hide_silently": N_("Hide in a safe place and switch your phone to silent."),
+    "away_from_windows": N_("Stay away from windows."),
+    "leave_signposted_route": N_("Leave the area by the signposted route."),
+    "take_essentials": N_("Take your medication, identity card and phone charger with you."),
+    "register_reception_centre": N_("Register at the reception centre."),
+    "pets_indoors": N_("Keep pets indoors."),
+    "follow_stewards": N_("Follow the instructions of the stewards."),
+    "keep_calm_move_slowly": N_("Keep calm and move away slowly."),
+    "wash_hands": N_("Wash your hands regularly with soap and water."),
+    "stay_home_symptoms": N_("Stay at home if you have symptoms."),
+    "call_doctor_first": N_("If you feel ill, phone your doctor before going to the practice."),
+    "do_not_go_and_watch": N_("Do not go and watch."),
+    "keep_access_free": N_("Keep access routes clear for the emergency services."),
+    "no_debris": N_("Do not touch debris or unknown objects."),
+    "follow_diversions": N_("Follow the signposted diversions."),
+    "unplug_appliances": N_("Unplug electrical appliances."),
+    "torch_not_candles": N_("Use a torch rather than candles."),
+    "fridge_closed": N_("Keep the fridge and freezer closed."),
+}
+
+# The ten instructions used most; these are translated in every catalog, Luxembourgish included.
+COMMON_INSTRUCTIONS: tuple[str, ...] = (
+    "close_doors_windows",
+    "ventilation_off",
+    "go_indoors",
+    "stay_indoors",
+    "avoid_area",
+    "call_112_emergency",
+    "follow_official_info",
+    "check_neighbours",
+    "do_not_pick_up_children",
+    "follow_emergency_services",
+)
+
+
+# --- Hazards -------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Hazard:
+    """One kind of event with CAP defaults; `headline` takes `%(place)s`, the places joined as a list."""
+
     code: str
     event: str
-    category: str
-    severity: str
-    urgency: str
-    certainty: str
+    category: str  # CAP: Geo Met Safety Security Rescue Fire Health Env Transport Infra CBRNE Other
+    severity: str  # CAP: Extreme Severe Moderate Minor Unknown
+    urgency: str  # CAP: Immediate Expected Future Past Unknown
+    certainty: str  # CAP: Observed Likely Possible Unlikely Unknown
+    headline: str
+    description: str
+    instructions: tuple[str, ...]
 
 
-HAZARDS = {c: Hazard(c, c, "Met", "Severe", "Expected", "Likely") for c in (
-    "flood", "storm", "heat", "cold", "fire_smoke", "chemical", "explosion", "transport_accident", "nuclear",
-    "drinking_water", "power_outage", "telecom_outage", "terrorism", "crowd", "epidemic", "evacuation")}
+def _hazards(*hazards: Hazard) -> dict[str, Hazard]:
+    return {hazard.code: hazard for hazard in hazards}
+
+
+HAZARDS: dict[str, Hazard] = _hazards(
+    Hazard(
+        "flood", N_("Flood"), "Met", "Severe", "Immediate", "Likely",
+        N_("Flooding: %(place)s"),
+        N_("Rivers and streams are overflowing their banks. Streets, cellars and underpasses may flood quickly."),
+        ("away_from_water", "no_flood_water", "move_upstairs", "utilities_off_flooding", "avoid_travel",
+         "check_neighbours", "call_112_emergency", "follow_official_info"),
+    ),
+    Hazard(
+        "storm", N_("Storm"), "Met", "Severe", "Expected", "Likely",
+        N_("Severe storm: %(place)s"),
+        N_("Very strong gusts of wind are expected. Falling trees, branches and flying objects can be very "
+           "dangerous."),
+        ("stay_indoors", "away_from_trees", "secure_loose_objects", "avoid_travel", "call_112_emergency",
+         "follow_official_info"),
+    ),
+    Hazard(
+        "heat", N_("Heatwave"), "Met", "Severe", "Expected", "Likely",
+        N_("Heatwave: %(place)s"),
+        N_("Very high temperatures are expected, also at night. The heat is dangerous to health, especially "
+           "for elderly people, young children and people who are ill."),
+        ("drink_water", "keep_out_of_sun", "keep_home_cool", "avoid_exertion", "vulnerable_people",
+         "check_neighbours", "no_fires"),
+    ),
+    Hazard(
+        "cold", N_("Extreme cold"), "Met", "Moderate", "Expected", "Likely",
+        N_("Extreme cold: %(place)s"),
+        N_("Very low temperatures and frost are expected. Roads and pavements may be very slippery."),
+        ("dress_warmly", "slippery_roads", "no_generators_indoors", "vulnerable_people", "check_neighbours"),
+    ),
+    Hazard(
+        "fire_smoke", N_("Fire with heavy smoke"), "Fire", "Severe", "Immediate", "Observed",
+        N_("Fire with heavy smoke: %(place)s"),
+        N_("A large fire is producing heavy smoke. The smoke can irritate the eyes and airways."),
+        ("go_indoors", "close_doors_windows", "ventilation_off", "avoid_area", "do_not_go_and_watch",
+         "pets_indoors", "follow_official_info"),
+    ),
+    Hazard(
+        "chemical", N_("Chemical incident"), "CBRNE", "Severe", "Immediate", "Observed",
+        N_("Hazardous substances released: %(place)s"),
+        N_("Hazardous substances have been released into the air. They can irritate the eyes, skin and "
+           "airways."),
+        ("go_indoors", "close_doors_windows", "ventilation_off", "do_not_pick_up_children", "avoid_area",
+         "call_112_emergency", "follow_official_info"),
+    ),
+    Hazard(
+        "explosion", N_("Explosion"), "CBRNE", "Severe", "Immediate", "Observed",
+        N_("Explosion: %(place)s"),
+        N_("An explosion has occurred. There is a risk of further explosions, fire and falling debris."),
+        ("avoid_area", "away_from_windows", "no_debris", "close_doors_windows", "keep_access_free",
+         "do_not_go_and_watch", "call_112_emergency", "follow_official_info"),
+    ),
+    Hazard(
+        "transport_accident", N_("Serious accident"), "Transport", "Moderate", "Immediate", "Observed",
+        N_("Serious accident: %(place)s"),
+        N_("A serious accident has occurred. Roads and railway lines in the area are closed and traffic is "
+           "severely disrupted."),
+        ("avoid_area", "follow_diversions", "keep_access_free", "do_not_go_and_watch", "no_images_victims",
+         "follow_official_info"),
+    ),
+    Hazard(
+        "nuclear", N_("Nuclear emergency"), "CBRNE", "Extreme", "Immediate", "Likely",
+        N_("Nuclear emergency: %(place)s"),
+        N_("An incident at a nuclear installation may release radioactive substances. Staying indoors "
+           "protects you."),
+        ("go_indoors", "close_doors_windows", "ventilation_off", "iodine_only_when_told",
+         "do_not_pick_up_children", "pets_indoors", "call_112_emergency", "follow_official_info"),
+    ),
+    Hazard(
+        "drinking_water", N_("Drinking water contamination"), "Health", "Moderate", "Immediate", "Observed",
+        N_("Tap water unsafe to drink: %(place)s"),
+        N_("The tap water may be contaminated. The water company is investigating the cause."),
+        ("no_tap_water", "tap_water_for_washing", "check_neighbours", "follow_official_info"),
+    ),
+    Hazard(
+        "power_outage", N_("Power outage"), "Infra", "Moderate", "Immediate", "Observed",
+        N_("Power outage: %(place)s"),
+        N_("A large-scale power outage is affecting the area. It may take several hours before the power is "
+           "restored."),
+        ("unplug_appliances", "torch_not_candles", "fridge_closed", "battery_radio", "go_to_fire_station",
+         "check_neighbours"),
+    ),
+    Hazard(
+        "telecom_outage", N_("Telecommunications outage"), "Infra", "Moderate", "Immediate", "Observed",
+        N_("Telephone and internet outage: %(place)s"),
+        N_("Telephone and internet services are disrupted. The emergency number 112 may be unreachable."),
+        ("call_112_other_network", "go_to_fire_station", "limit_phone_use", "check_neighbours",
+         "battery_radio"),
+    ),
+    Hazard(
+        "terrorism", N_("Terrorist attack"), "Security", "Extreme", "Immediate", "Observed",
+        N_("Security incident: %(place)s"),
+        N_("A serious security incident is in progress. The police are carrying out a large-scale "
+           "operation."),
+        ("avoid_area", "go_indoors", "hide_silently", "away_from_windows", "follow_police", "no_images_police",
+         "call_112_emergency", "follow_official_info"),
+    ),
+    Hazard(
+        "crowd", N_("Dangerous crowding"), "Safety", "Severe", "Immediate", "Observed",
+        N_("Dangerous crowding: %(place)s"),
+        N_("The area is overcrowded and there is a risk of crushing. The organisers and the emergency "
+           "services are controlling access."),
+        ("avoid_area", "keep_calm_move_slowly", "follow_stewards", "follow_emergency_services",
+         "limit_phone_use", "keep_access_free"),
+    ),
+    Hazard(
+        "epidemic", N_("Infectious disease outbreak"), "Health", "Severe", "Expected", "Likely",
+        N_("Infectious disease outbreak: %(place)s"),
+        N_("An infectious disease is spreading in the area. The health authorities are monitoring the "
+           "situation closely."),
+        ("wash_hands", "stay_home_symptoms", "call_doctor_first", "vulnerable_people", "follow_official_info"),
+    ),
+    Hazard(
+        "evacuation", N_("Evacuation"), "Safety", "Severe", "Immediate", "Observed",
+        N_("Evacuation: %(place)s"),
+        N_("The authorities are evacuating the area because of an immediate danger."),
+        ("leave_signposted_route", "take_essentials", "utilities_off_leaving", "register_reception_centre",
+         "check_neighbours", "follow_police"),
+    ),
+    Hazard(
+        "other", N_("Emergency"), "Other", "Unknown", "Unknown", "Unknown",
+        N_("Warning: %(place)s"),
+        N_("An emergency situation is affecting the area."),
+        ("follow_emergency_services", "call_112_emergency", "follow_official_info"),
+    ),
+)
+
+
+# --- Locales and catalogs ------------------------------------------------------------------------
+
+# Dutch in LU follows Belgium and in DE the Netherlands (the neighbours); French outside BE/LU follows
+# Belgium; English is British English (24-hour clock) everywhere.
+_LOCALES = {
+    "nl": {"BE": "nl_BE", "NL": "nl_NL", "LU": "nl_BE", "DE": "nl_NL"},
+    "fr": {"BE": "fr_BE", "NL": "fr_BE", "LU": "fr_LU", "DE": "fr_BE"},
+    "de": {"BE": "de_BE", "NL": "de_DE", "LU": "de_LU", "DE": "de_DE"},
+    "en": {"BE": "en_GB", "NL": "en_GB", "LU": "en_GB", "DE": "en_GB"},
+    "lb": {"BE": "lb_LU", "NL": "lb_LU", "LU": "lb_LU", "DE": "lb_LU"},
+}
+
+
+def locale_for(language: str, country: str) -> str:
+    """The Babel locale for `language` read in `country` (BE, NL, LU, DE; "DE-NW" is taken as DE)."""
+    country = country.upper().split("-")[0]
+    try:
+        return _LOCALES[language][country]
+    except KeyError:
+        raise ValueError(f"no locale for language {language!r} in country {country!r}") from None
+
+
+def _check_language(language: str) -> None:
+    if language not in LANGUAGES + EXTRA_LANGUAGES:
+        raise ValueError(f"unsupported language {language!r}")
+
+
+def po_path(language: str) -> Path:
+    return TRANSLATIONS / language / "LC_MESSAGES" / "messages.po"
+
+
+@cache
+def _po_catalog(language: str) -> Catalog:
+    with po_path(language).open("rb") as fileobj:
+        return read_po(fileobj, locale=language)
+
+
+def is_translated(message: Message) -> bool:
+    """A catalog entry counts as translated when every msgstr is filled in and it is not fuzzy."""
+    strings = message.string if isinstance(message.string, (list, tuple)) else (message.string,)
+    return bool(message.id) and not message.fuzzy and all(strings)
+
+
+@cache
+def _translated_msgids(language: str) -> frozenset[str]:
+    return frozenset(
+        message.id if isinstance(message.id, str) else message.id[0]
+        for message in _po_catalog(language)
+        if is_translated(message)
+    )
+
+
+@cache
+def translations_for(language: str) -> NullTranslations:
+    """The gettext translations of `language`; English is the source language and needs none."""
+    _check_language(language)
+    if language == SOURCE_LANGUAGE:
+        return NullTranslations()
+    po = po_path(language)
+    mo = po.with_suffix(".mo")
+    if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+        with mo.open("rb") as fileobj:
+            return Translations(fileobj)
+    compiled = BytesIO()
+    write_mo(compiled, _po_catalog(language))
+    compiled.seek(0)
+    return Translations(compiled)
+
+
+# --- Rendering -----------------------------------------------------------------------------------
+
+class _RenderGettext:
+    """gettext for one render: translates and remembers which msgids the catalog lacks."""
+
+    def __init__(self, language: str):
+        self.translations = translations_for(language)
+        self.translated = None if language == SOURCE_LANGUAGE else _translated_msgids(language)
+        self.missing: list[str] = []
+
+    def _note(self, msgid: str) -> None:
+        if self.translated is not None and msgid not in self.translated and msgid not in self.missing:
+            self.missing.append(msgid)
+
+    def gettext(self, message: str) -> str:
+        self._note(message)
+        return self.translations.gettext(message)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        self._note(singular)
+        return self.translations.ngettext(singular, plural, n)
+
+
+_CURRENT_RENDER: ContextVar[_RenderGettext] = ContextVar("phrasebook_render")
+
+
+class _CurrentRenderTranslations:
+    """Installed once in the shared environment; forwards to the render in progress (thread-safe)."""
+
+    def gettext(self, message: str) -> str:
+        return _CURRENT_RENDER.get().gettext(message)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return _CURRENT_RENDER.get().ngettext(singular, plural, n)
+
+
+_ENV = Environment(
+    loader=FileSystemLoader(MESSAGE_TEMPLATES),
+    extensions=["jinja2.ext.i18n"],
+    undefined=StrictUndefined,
+    autoescape=False,
+)
+_ENV.install_gettext_translations(_CurrentRenderTranslations(), newstyle=True)
+
+
+@dataclass
+class RenderedTexts:
+    headline: str
+    description: str
+    instruction: str
+    missing: tuple[str, ...]  # msgids without a translation in the language; shown in English
+
+
+def _moment(value: datetime | None, zone: ZoneInfo, locale: str) -> tuple[str | None, str | None]:
+    """(date, time of day) in the reader's locale and the centre's time zone."""
+    if value is None:
+        return None, None
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given; pass aware datetimes")
+    local = value.astimezone(zone)
+    return format_date(local, "long", locale=locale), format_time(local, "short", locale=locale)
+
+
+def _render(template: str, **context) -> str:
+    # Templates are laid out on several lines for reading; the text itself is one paragraph.
+    return " ".join(_ENV.get_template(template).render(**context).split())
+
+
+def render_texts(
+    hazard: str,
+    language: str,
+    *,
+    places: list[str],
+    onset: datetime | None,
+    expires: datetime | None,
+    timezone: str,
+    country: str,
+    instructions: list[str] | None = None,
+    web: str = "",
+) -> RenderedTexts:
+    """Headline, description and instruction of `hazard` in `language`, from the vetted catalogs.
+
+    `places` are gazetteer codes; `timezone` (IANA) and `country` are the issuing centre's; `web` is an
+    optional "more information" address. Without places the headline is the event name alone.
+    """
+    _check_language(language)
+    chosen = HAZARDS[hazard]
+    locale = locale_for(language, country)
+    zone = ZoneInfo(timezone)
+    codes = chosen.instructions if instructions is None else tuple(instructions)
+    instruction_msgids = [INSTRUCTIONS[code] for code in codes]
+    place = format_list([place_name(code, language) for code in places], locale=locale) if places else ""
+    start_date, start_time = _moment(onset, zone, locale)
+    end_date, end_time = _moment(expires, zone, locale)
+
+    gettext = _RenderGettext(language)
+    token = _CURRENT_RENDER.set(gettext)
+    try:
+        headline = _render("headline.txt", hazard=chosen, place=place)
+        description = _render(
+            "description.txt", hazard=chosen, place=place, web=web,
+            start_date=start_date, start_time=start_time, end_date=end_date, end_time=end_time,
+        )
+        instruction = _render("instruction.txt", instructions=instruction_msgids)
+    finally:
+        _CURRENT_RENDER.reset(token)
+    return RenderedTexts(headline, description, instruction, tuple(gettext.missing))
+
+
+def event_name(hazard: str, language: str) -> str:
+    """The hazard's CAP `event` text in `language` (English where the catalog lacks it)."""
+    _check_language(language)
+    return translations_for(language).gettext(HAZARDS[hazard].event)
+
+
+# --- Catalog coverage ----------------------------------------------------------------------------
+
+@cache
+def template_msgids() -> tuple[str, ...]:
+    """The msgids of the `{% trans %}` blocks in the message templates."""
+    msgids: list[str] = []
+    for template in sorted(MESSAGE_TEMPLATES.glob("*.txt")):
+        for _lineno, _function, message in _ENV.extract_translations(template.read_text(encoding="utf-8")):
+            msgid = message if isinstance(message, str) else message[0]
+            if msgid is not None and msgid not in msgids:
+                msgids.append(msgid)
+    return tuple(msgids)
+
+
+def phrasebook_msgids() -> list[str]:
+    """Every msgid the phrasebook can render: hazards, instructions and the composing sentences."""
+    msgids = [text for hazard in HAZARDS.values() for text in (hazard.event, hazard.headline, hazard.description)]
+    msgids += INSTRUCTIONS.values()
+    msgids += template_msgids()
+    return list(dict.fromkeys(msgids))
+
+
+def missing_msgids(language: str) -> list[str]:
+    """Phrasebook msgids with no (non-fuzzy) translation in `language`; always empty for English."""
+    _check_language(language)
+    if language == SOURCE_LANGUAGE:
+        return []
+    translated = _translated_msgids(language)
+    return [msgid for msgid in phrasebook_msgids() if msgid not in translated]

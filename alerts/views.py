@@ -29,7 +29,7 @@ class LoginForm(FlaskForm):
 
 class CommentForm(FlaskForm):
     body = TextAreaField("Comment", validators=[DataRequired(), Length(max=4000)])
-    field = SelectField("On", choices=[], validate_choice=False)
+    field = SelectField("On", choices={}, validate_choice=False)
 
 
 class InviteForm(FlaskForm):
@@ -42,11 +42,11 @@ class AlertForm(FlaskForm):
 
     base_version = HiddenField()
     participants = StringField("Other centres taking part (codes, comma separated)")
-    hazard = SelectField("Hazard", choices=[])
-    status = SelectField("Mode", choices=[(s, s) for s in STATUSES])
-    urgency = SelectField("Urgency", choices=[(s, s) for s in URGENCIES])
-    severity = SelectField("Severity", choices=[(s, s) for s in SEVERITIES])
-    certainty = SelectField("Certainty", choices=[(s, s) for s in CERTAINTIES])
+    hazard = SelectField("Hazard", choices={})
+    status = SelectField("Mode", choices={s: s for s in STATUSES})
+    urgency = SelectField("Urgency", choices={"": "the hazard's default"} | {s: s for s in URGENCIES})
+    severity = SelectField("Severity", choices={"": "the hazard's default"} | {s: s for s in SEVERITIES})
+    certainty = SelectField("Certainty", choices={"": "the hazard's default"} | {s: s for s in CERTAINTIES})
     onset = StringField("Onset (your centre's local time)", render_kw={"type": "datetime-local"})
     expires = StringField("Expires (your centre's local time)", render_kw={"type": "datetime-local"})
     web = StringField("Web page", validators=[Length(max=300)])
@@ -55,7 +55,7 @@ class AlertForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.hazard.choices = [(code, code.replace("_", " ")) for code in HAZARDS]
+        self.hazard.choices = {code: code.replace("_", " ") for code in HAZARDS}
 
 
 def login_required(view):
@@ -182,7 +182,7 @@ def _changes(submitted: dict[str, str], base_values: dict[str, str], base) -> di
 
 
 def _render_edit(alert, version, values, status=200, conflict=None):
-    form = AlertForm(data={**values, "base_version": str(version.number)})
+    form = AlertForm(formdata=None, data={**values, "base_version": str(version.number)})
     languages = authoring.required_languages([row.centre for row in alert.centre_rows])
     statuses = {(t.language, t.field): t.status for t in version.texts}
     return render_template("pages/edit.html", alert=alert, version=version, form=form, values=values,
@@ -233,8 +233,8 @@ def new():
         dbs = db_session()
         try:
             data = {
-                "hazard": form.hazard.data, "status": form.status.data, "urgency": form.urgency.data,
-                "severity": form.severity.data, "certainty": form.certainty.data,
+                "hazard": form.hazard.data, "status": form.status.data, "urgency": form.urgency.data or None,
+                "severity": form.severity.data or None, "certainty": form.certainty.data or None,
                 "onset": _parse_local(form.onset.data or "", "onset"),
                 "expires": _parse_local(form.expires.data or "", "expires"), "web": form.web.data or "",
                 "participants": [c.strip().upper() for c in (form.participants.data or "").split(",") if c.strip()],
@@ -262,9 +262,9 @@ def detail(alert_id):
     history = authoring.access.can(g.user, "history", alert)
     comment_form = CommentForm()
     content = canonical_content(version)
-    comment_form.field.choices = [("", "the whole alert")] + [
-        (f"texts.{lang}.{field}", f"{lang} {field}") for lang in content["texts"] for field in content["texts"][lang]
-    ]
+    comment_form.field.choices = {"": "the whole alert"} | {
+        f"texts.{lang}.{field}": f"{lang} {field}" for lang in content["texts"] for field in content["texts"][lang]
+    }
     return render_template(
         "pages/alert.html", alert=alert, version=version, content=content,
         versions=authoring.list_versions(dbs, alert) if history else [],

@@ -104,6 +104,7 @@ def _check_max(name: str, value: int) -> None:
 
 
 def sms_fit(text: str, max_segments: int = 1) -> Fit:
+    """Segments needed: GSM-7 when every character is in it, else UCS-2 (one stray "ê" switches)."""
     _check_max("max_segments", max_segments)
     encoding, units, non_gsm = _encoded_units(text)
     length = sum(units)
@@ -112,7 +113,7 @@ def sms_fit(text: str, max_segments: int = 1) -> Fit:
     else:
         parts = _count_parts(units, SMS_CONCATENATED[encoding])
     limit = SMS_SINGLE[encoding] if max_segments == 1 else SMS_CONCATENATED[encoding] * max_segments
-    problems = ()
+    problems: tuple[str, ...] = ()
     if parts > max_segments:
         problems = (
             f"SMS needs {parts} segments ({encoding}, {length} characters), at most {max_segments} allowed",
@@ -121,12 +122,13 @@ def sms_fit(text: str, max_segments: int = 1) -> Fit:
 
 
 def cell_broadcast_fit(text: str, max_pages: int = 15) -> Fit:
+    """Pages needed, with the same encoding choice as SMS."""
     _check_max("max_pages", max_pages)
     encoding, units, non_gsm = _encoded_units(text)
     length = sum(units)
     per_page = CELL_BROADCAST_PAGE[encoding]
     parts = _count_parts(units, per_page)
-    problems = ()
+    problems: tuple[str, ...] = ()
     if parts > max_pages:
         problems = (
             f"Cell broadcast needs {parts} pages ({encoding}, {length} characters), "
@@ -138,28 +140,43 @@ def cell_broadcast_fit(text: str, max_pages: int = 15) -> Fit:
 # --- X and Mastodon --------------------------------------------------------------------------------
 
 # Links as twitter-text finds them, simplified: http(s) URLs, and bare domains (www.example.org,
-# crisiscentrum.be) ending in a two-letter country code or a common generic TLD.  A bare domain under a
-# rarer gTLD is counted character by character.
-_LINK_TAIL = r"(?::\d+)?(?:[/?#][^\s<>\"«»“”‘’]*)?"
-_HTTP_URL = r"(?<![A-Za-z0-9@$#])https?://[^\s/?#<>\"«»“”‘’]+" + _LINK_TAIL
+# crisiscentrum.be) under a country-code or a common generic TLD.  A bare domain under a rarer gTLD is
+# counted character by character.
+_CCTLDS = (
+    "ac ad ae af ag ai al am an ao aq ar as at au aw ax az ba bb bd be bf bg bh bi bj bl bm bn bo bq "
+    "br bs bt bv bw by bz ca cc cd cf cg ch ci ck cl cm cn co cr cu cv cw cx cy cz de dj dk dm do dz "
+    "ec ee eg eh er es et eu fi fj fk fm fo fr ga gb gd ge gf gg gh gi gl gm gn gp gq gr gs gt gu gw "
+    "gy hk hm hn hr ht hu id ie il im in io iq ir is it je jm jo jp ke kg kh ki km kn kp kr kw ky kz "
+    "la lb lc li lk lr ls lt lu lv ly ma mc md me mf mg mh mk ml mm mn mo mp mq mr ms mt mu mv mw mx "
+    "my mz na nc ne nf ng ni nl no np nr nu nz om pa pe pf pg ph pk pl pm pn pr ps pt pw py qa re ro "
+    "rs ru rw sa sb sc sd se sg sh si sj sk sl sm sn so sr ss st su sv sx sy sz tc td tf tg th tj tk "
+    "tl tm tn to tp tr tt tv tw tz ua ug uk um us uy uz va vc ve vg vi vn vu wf ws ye yt za zm zw"
+).split()
+_GTLDS = (
+    "com net org info biz gov edu int mil app dev online site news brussels vlaanderen wallonie gent "
+    "amsterdam paris berlin koeln hamburg bayern frl"
+).split()
+_LATIN_ACCENTS = "\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u0300-\u036f\u1e00-\u1eff"
+_PATH = rf"[a-z0-9{_LATIN_ACCENTS}\u0400-\u04ff!*';:=+,.$/%#\[\]\-_~@|&?()\u2013]*"
+_HTTP_URL = rf"(?<![a-z0-9@$#])https?://[\w.-]+(?::\d+)?(?:[/?]{_PATH})?"
+_LABEL = rf"[a-z0-9{_LATIN_ACCENTS}](?:[a-z0-9{_LATIN_ACCENTS}_-]*[a-z0-9{_LATIN_ACCENTS}])?"
 _BARE_DOMAIN = (
-    r"(?<![A-Za-z0-9@$#\-_./])(?:[a-z0-9][a-z0-9_-]*\.)+"
-    r"(?:[a-z]{2}|com|net|org|info|biz|gov|edu|int|mil|app|dev|online|site|news|brussels|vlaanderen"
-    r"|wallonie|gent|amsterdam|paris|berlin|koeln|hamburg|bayern|frl|lu)(?![a-z0-9@-])" + _LINK_TAIL
+    rf"(?<![a-z0-9{_LATIN_ACCENTS}@$#\-_./])(?:{_LABEL}\.)+"
+    rf"(?:{'|'.join(_GTLDS + _CCTLDS)})(?![a-z0-9@+-])(?:(?::\d+)?/{_PATH})?"
 )
 _X_LINK = re.compile(f"{_HTTP_URL}|{_BARE_DOMAIN}", re.IGNORECASE)
 _MASTODON_LINK = re.compile(_HTTP_URL, re.IGNORECASE)  # Mastodon only counts links with a protocol
-_URL_END = re.compile(r"[\w\-+=#/&]$")
+_URL_END_CHAR = re.compile(r"[\w\-+=#/&]")
 
 
 def _trimmed_link_end(text: str, start: int, end: int) -> int:
     """End of a link once trailing punctuation (and an unbalanced closing parenthesis) is dropped."""
+    unclosed = text.count("(", start, end) - text.count(")", start, end)
     while end > start:
-        url = text[start:end]
-        if url.endswith(")") and url.count("(") >= url.count(")"):
+        last = text[end - 1]
+        if _URL_END_CHAR.match(last) or (last == ")" and unclosed >= 0):
             return end
-        if _URL_END.search(url):
-            return end
+        unclosed += {")": 1, "(": -1}.get(last, 0)
         end -= 1
     return end
 
@@ -178,7 +195,7 @@ def _without_links(text: str, pattern: re.Pattern[str]) -> tuple[int, list[str]]
 # One emoji as a reader sees it, approximating the twemoji parser twitter-text v3 uses: a pictograph
 # with optional presentation selector, skin tone and tag sequence (subdivision flags), joined by ZWJ
 # into sequences; regional-indicator pairs (flags); keycaps.  A BMP pictograph starts an emoji only
-# with U+FE0F or a skin tone after it (alone it is text, e.g. ©), which only changes X weights of ©, ®.
+# with U+FE0F or a skin tone after it (alone it is text), so a bare © or ® weighs 1 on X, not 2.
 _SKIN = "[\U0001f3fb-\U0001f3ff]"
 _ASTRAL_PICTO = "[\U0001f000-\U0001faff]"
 _BMP_PICTO = (
@@ -213,7 +230,7 @@ def _x_weighted_length(text: str) -> int:
 def x_fit(text: str, limit: int = 280) -> Fit:
     """Weighted length per twitter-text v3: 1 for Latin and general punctuation, 2 for CJK, €, emoji etc."""
     length = _x_weighted_length(text)
-    problems = ()
+    problems: tuple[str, ...] = ()
     if length > limit:
         problems = (f"X post has a weighted length of {length}, at most {limit} allowed",)
     return Fit("x", length, limit, None, 1, 1, problems)
@@ -233,8 +250,8 @@ def _grapheme_count(text: str) -> int:
 def mastodon_fit(text: str, limit: int = 500) -> Fit:
     """Mastodon's count: grapheme clusters, each http(s) link 23, ``@user@domain`` as ``@user``."""
     links, pieces = _without_links(text, _MASTODON_LINK)
-    length = links * URL_WEIGHT + sum(_grapheme_count(p) for p in pieces)
-    problems = ()
+    length = links * URL_WEIGHT + sum(_grapheme_count(_REMOTE_MENTION.sub(r"\1", p)) for p in pieces)
+    problems: tuple[str, ...] = ()
     if length > limit:
         problems = (f"Mastodon post is {length} characters long, at most {limit} allowed",)
     return Fit("mastodon", length, limit, None, 1, 1, problems)
@@ -245,7 +262,7 @@ def cap_field_fit(text: str, field: str) -> Fit:
     if field not in CAP_FIELD_LIMITS:
         raise ValueError(f"unknown CAP field {field!r}, expected one of {', '.join(CAP_FIELD_LIMITS)}")
     limit = CAP_FIELD_LIMITS[field]
-    problems = ()
+    problems: tuple[str, ...] = ()
     if len(text) > limit:
         problems = (f"CAP {field} is {len(text)} characters long, at most {limit} allowed",)
     return Fit(f"cap_{field}", len(text), limit, None, 1, 1, problems)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -150,7 +150,7 @@ def api_as(client, make_user):
 
 
 def future(hours: float) -> str:
-    return (datetime.now(timezone.utc) + timedelta(hours=hours)).replace(microsecond=0).isoformat()
+    return (datetime.now(UTC) + timedelta(hours=hours)).replace(microsecond=0).isoformat()
 
 
 def flood_alert(**overrides) -> dict:

@@ -21,7 +21,7 @@ ALPHABETS = {
     "gsm_extension": COMMON + "€[]{}^~|\\\f",
     "all": COMMON + "ëïéèêàâçôûîœ«»’äöüßÄÖÜ€[]{}^~|\\\f" + "😷🚨🇧🇪👍🏽",
 }
-EMOJI = "🚨😷🌊👍🏽👨‍👩‍👧🇧🇪"
+EMOJI = ["🚨", "😷", "🌊", "👍🏽", "👨\u200d👩\u200d👧", "🇧🇪", "⚠️"]
 
 
 @st.composite
@@ -46,7 +46,7 @@ def count_chunks(units, size, is_first_half):
 
 
 def reference_units(text):
-    """(encoding, units) from the gsm0338 codec's septets, or UTF-16 code units when it can't encode."""
+    """Encoding, its units (the gsm0338 codec's septets, else UTF-16 code units) and a first-of-pair test."""
     try:
         return "GSM-7", text.encode("gsm03.38"), lambda septet: septet == 0x1B
     except UnicodeEncodeError:

@@ -1,0 +1,101 @@
+"""Bad input gets a clear problem+json 4xx, never a 500, and nothing is half-written."""
+from __future__ import annotations
+
+import json
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+
+from alerts.models import Alert, AuditEvent
+from tests.conftest import flood_alert
+
+
+def assert_problem(response, status):
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == "application/problem+json"
+    body = response.get_json()
+    assert body["status"] == status and body["title"] and body["detail"]
+    return body
+
+
+def test_malformed_json(api_as):
+    be = api_as("BE", "communicator")
+    response = be.client.post("/api/v1/alerts", data="{not json", content_type="application/json",
+                              headers={"Authorization": f"Bearer {be.token}"})
+    body = assert_problem(response, 400)
+    assert "Invalid JSON" in json.dumps(body)
+
+
+def test_wrong_types_and_unknown_fields(api_as):
+    be = api_as("BE", "communicator")
+    body = assert_problem(be.post("/alerts", json=flood_alert(severity=5, areas="Limburg")), 422)
+    assert set(body["errors"]) == {"severity", "areas"}
+    assert "hacked" in assert_problem(be.post("/alerts", json=flood_alert(hacked=True)), 422)["errors"]
+    assert_problem(be.post("/alerts", json=flood_alert(onset="tomorrow")), 422)
+    assert_problem(be.post("/alerts", json=flood_alert(onset="2030-01-01T10:00:00")), 422)  # no time zone
+    assert_problem(be.post("/alerts", json=[1, 2]), 422)
+
+
+def test_domain_rules(api_as):
+    be = api_as("BE", "communicator")
+    assert "Unknown centre: XX" in assert_problem(be.post("/alerts", json=flood_alert(participants=["XX"])),
+                                                  422)["detail"]
+    assert "hazard" in assert_problem(be.post("/alerts", json=flood_alert(hazard="volcano")), 422)["detail"]
+    assert "after onset" in assert_problem(
+        be.post("/alerts", json=flood_alert(onset="2030-01-02T10:00:00Z", expires="2030-01-01T10:00:00Z")),
+        422)["detail"]
+    assert "past" in assert_problem(be.post("/alerts", json=flood_alert(expires="2020-01-01T10:00:00Z",
+                                                                         onset=None)), 422)["detail"]
+    bad_polygon = [{"description": "x", "polygons": ["50,5 51,5 51,6"]}]
+    assert "polygon" in assert_problem(be.post("/alerts", json=flood_alert(areas=bad_polygon)), 422)["detail"]
+    assert_problem(be.post("/alerts", json=flood_alert(texts={"xx": {"headline": "?"}})), 422)
+
+
+def test_body_over_one_mebibyte(api_as):
+    be = api_as("BE", "communicator")
+    huge = flood_alert(texts={"nl": {"description": "x" * (1024 * 1024 + 10)}})
+    assert_problem(be.post("/alerts", json=huge), 413)
+
+
+def test_bad_if_match_and_unknown_alert(api_as):
+    be = api_as("BE", "communicator")
+    alert_id = be.post("/alerts", json=flood_alert()).get_json()["id"]
+    assert_problem(be.patch(f"/alerts/{alert_id}", json={}, headers={"If-Match": "*"}), 422)
+    assert_problem(be.patch("/alerts/999999", json={}, headers={"If-Match": '"v1"'}), 404)
+    assert_problem(be.get("/alerts/999999"), 404)
+    assert_problem(be.get("/nothing-here"), 404)
+    assert_problem(be.client.put("/api/v1/alerts", headers={"Authorization": f"Bearer {be.token}"}), 405)
+
+
+def test_failed_operation_leaves_nothing_behind(api_as, db):
+    be = api_as("BE", "communicator")
+    with db.transaction() as session:
+        before = session.scalar(select(func.count()).select_from(AuditEvent))
+    assert_problem(be.post("/alerts", json=flood_alert(participants=["NL", "XX"])), 422)
+    with db.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Alert)) == 0
+        assert session.scalar(select(func.count()).select_from(AuditEvent)) == before
+
+
+JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5),
+    max_leaves=15,
+)
+FIELDS = st.sampled_from(["hazard", "participants", "status", "urgency", "severity", "certainty", "onset",
+                          "expires", "web", "areas", "texts", "lead", "summary"])
+
+
+def test_random_bodies_never_cause_a_server_error(api_as):
+    be = api_as("BE", "communicator")
+    alert_id = be.post("/alerts", json=flood_alert()).get_json()["id"]
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @given(body=st.dictionaries(FIELDS, JSONISH, max_size=6) | JSONISH)
+    def check(body):
+        for response in (be.post("/alerts", json=body),
+                         be.patch(f"/alerts/{alert_id}", json=body, headers={"If-Match": '"v1"'})):
+            assert response.status_code < 500, response.get_data(as_text=True)
+
+    check()
