@@ -6,9 +6,12 @@ import logging
 import re
 import secrets
 import sys
+import threading
 import time
-from dataclasses import dataclass
+from collections.abc import MutableMapping
+from dataclasses import dataclass, field
 
+from cachetools import LRUCache
 from flask import Flask, Response, current_app, g, json, render_template, request
 from pythonjsonlogger.json import JsonFormatter
 from sqlalchemy.orm import Session
@@ -29,6 +32,8 @@ class Services:
     settings: Settings
     db: Database
     throttle: LoginThrottle
+    version_bodies: MutableMapping = field(default_factory=lambda: LRUCache(maxsize=4096))
+    cache_lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 def services() -> Services:

@@ -11,7 +11,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from limits import parse as parse_limit
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from alerts import audit
@@ -191,10 +191,9 @@ def revoke_token(session: Session, actor: User | str | None, token_id: int) -> A
 def user_for_token(session: Session, secret: str | None) -> User | None:
     if not secret or not secret.startswith(TOKEN_PREFIX):
         return None
-    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _sha256(secret)))
-    if token is None or token.revoked_at is not None:
-        return None
-    if token.expires_at is not None and token.expires_at <= utcnow():
-        return None
-    user = session.get(User, token.user_id)
-    return user if user and user.active else None
+    return session.scalar(
+        select(User)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == _sha256(secret), ApiToken.revoked_at.is_(None), User.active.is_(True),
+               or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > utcnow()))
+    )

@@ -31,7 +31,7 @@ from alerts.schemas import (
     VersionSchema,
     VersionSummarySchema,
 )
-from web import db_session, problem
+from web import db_session, problem, services
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1", description="Benelert: co-authoring of public warnings")
 ETAG = re.compile(r'^(?:W/)?"v(\d{1,9})"$')
@@ -115,16 +115,30 @@ def present_comment(comment) -> dict:
             "created_at": comment.created_at}
 
 
-def _alert_response(alert, status=200):
-    version = authoring.get_version(db_session(), alert)
-    return present_alert(alert, version), status, {"ETag": etag(alert.current_version)}
+def version_body(alert, number: int | None = None) -> dict:
+    """Versions are immutable, so each worker keeps their rendered bodies (no texts/areas queries)."""
+    number = alert.current_version if number is None else number
+    cache, lock = services().version_bodies, services().cache_lock
+    with lock:
+        body = cache.get((alert.id, number))
+    if body is None:
+        body = present_version(authoring.get_version(db_session(), alert, number))
+        with lock:
+            cache[(alert.id, number)] = body
+    return body
+
+
+def _alert_response(alert, status=200, version=None):
+    data = present_alert(alert)
+    data["version"] = present_version(version) if version is not None else version_body(alert)
+    return data, status, {"ETag": etag(alert.current_version)}
 
 
 def _stale_response(error: StaleVersion, alert_id: int):
     session = db_session()
     session.rollback()
     alert = authoring.get_alert(session, g.user, alert_id)
-    current = present_alert(alert, authoring.get_version(session, alert))
+    current = {**present_alert(alert), "version": version_body(alert)}
     return problem(412, error.title, error.detail, "urn:benelert:problem:stale-version",
                    headers={"ETag": etag(alert.current_version)}, current=_jsonable(current), **error.extra)
 
@@ -249,11 +263,11 @@ class AlertItem(MethodView):
         session = db_session()
         summary = data.pop("summary", "")
         try:
-            authoring.edit_alert(session, g.user, alert_id, expected, data, summary)
+            version = authoring.edit_alert(session, g.user, alert_id, expected, data, summary)
         except StaleVersion as error:
             return _stale_response(error, alert_id)
         session.commit()
-        return _alert_response(authoring.get_alert(session, g.user, alert_id))
+        return _alert_response(authoring.get_alert(session, g.user, alert_id), version=version)
 
 
 @bp.route("/alerts/<int:alert_id>/invitations")
@@ -302,7 +316,7 @@ class VersionItem(MethodView):
     def get(self, alert_id, number):
         session = db_session()
         alert = authoring.get_alert(session, g.user, alert_id, "history")
-        return present_version(authoring.get_version(session, alert, number))
+        return version_body(alert, number)
 
 
 @bp.route("/alerts/<int:alert_id>/diff")

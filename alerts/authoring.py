@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from alerts import access, audit, workflow
 from alerts.content import canonical_content, content_hash, diff, flatten
@@ -265,17 +266,18 @@ def _stale(session: Session, alert: Alert, expected: int, attempted: dict[str, A
 
 def _commit_version(session: Session, actor: User, alert: Alert, expected: int, version: Version,
                     action: str, detail: dict[str, Any], attempted: dict[str, Any]) -> Version:
+    new_state, now = workflow.transition(alert.state, "edit").to, utcnow()
     claimed = session.execute(
         update(Alert)
         .where(Alert.id == alert.id, Alert.current_version == expected)
-        .values(current_version=expected + 1, state=workflow.transition(alert.state, "edit").to,
-                updated_at=utcnow())
+        .values(current_version=expected + 1, state=new_state, updated_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
     if claimed != 1:  # another edit won the race between our read and this write
         session.refresh(alert)
         raise _stale(session, alert, expected, attempted)
-    session.refresh(alert)
+    for name, value in (("current_version", expected + 1), ("state", new_state), ("updated_at", now)):
+        set_committed_value(alert, name, value)
     session.add(version)
     session.flush()
     audit.record(session, actor, action, "alert", alert.id, content_hash=version.content_hash,

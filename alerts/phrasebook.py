@@ -14,12 +14,13 @@ Catalogs: the source of truth is the .po file. A compiled .mo next to it is used
 as new as the .po; otherwise the .po is compiled in memory. Commands (run from the repo root):
 
     pybabel extract -F babel.cfg -o translations/messages.pot --no-location --sort-output \
-        --no-wrap -c TRANSLATORS: --project=Benelert --version=1 .
+        --no-wrap -c TRANSLATORS: --project=Benelert --version=1 --copyright-holder=Benelert .
     pybabel update -i translations/messages.pot -d translations --no-wrap --ignore-obsolete
     pybabel compile -d translations
 """
 from __future__ import annotations
 
+import re
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
@@ -62,9 +63,13 @@ INSTRUCTIONS: dict[str, str] = {
     "avoid_area": N_("Avoid the area."),
     "call_112_emergency": N_("Only call 112 in an emergency."),
     "call_112_life_threatening": N_("Only call 112 if lives are in danger."),
-    "follow_official_info": N_("Follow official updates on the website of the authorities and on local radio."),
+    "follow_official_info": N_(
+        "Follow official updates on the website of the authorities and on local radio."
+    ),
     "check_neighbours": N_("Check on your neighbours, especially elderly people."),
-    "do_not_pick_up_children": N_("Do not pick up your children from school. The school is taking care of them."),
+    "do_not_pick_up_children": N_(
+        "Do not pick up your children from school. The school is taking care of them."
+    ),
     "follow_emergency_services": N_("Follow the instructions of the emergency services."),
     "iodine_only_when_told": N_("Only take iodine tablets when the authorities tell you to."),
     "no_tap_water": N_("Do not use tap water for drinking or cooking. Use bottled water."),
@@ -83,14 +88,20 @@ INSTRUCTIONS: dict[str, str] = {
     "keep_out_of_sun": N_("Stay out of the sun."),
     "keep_home_cool": N_("Keep your home cool: close curtains and shutters during the day."),
     "avoid_exertion": N_("Avoid strenuous physical activity."),
-    "vulnerable_people": N_("Look after vulnerable people, such as elderly people, young children and people who are ill."),
+    "vulnerable_people": N_(
+        "Look after vulnerable people, such as elderly people, young children and people who are ill."
+    ),
     "no_fires": N_("Do not light fires or barbecues outdoors."),
-    "no_generators_indoors": N_("Never use a barbecue or generator indoors: risk of carbon monoxide poisoning."),
+    "no_generators_indoors": N_(
+        "Never use a barbecue or generator indoors: risk of carbon monoxide poisoning."
+    ),
     "dress_warmly": N_("Dress warmly in several layers."),
     "slippery_roads": N_("Take extra care on slippery roads and pavements."),
     "call_112_other_network": N_("If you cannot reach 112, try another mobile network or a landline."),
     "go_to_fire_station": N_("If you cannot call 112, go to the nearest fire station or police station."),
-    "limit_phone_use": N_("Only use your phone when necessary, so that the network stays available for emergencies."),
+    "limit_phone_use": N_(
+        "Only use your phone when necessary, so that the network stays available for emergencies."
+    ),
     "battery_radio": N_("Listen to local radio on a battery-powered radio or a car radio."),
     "follow_police": N_("Follow the instructions of the police."),
     "no_images_police": N_("Do not share photos or videos of police operations."),
@@ -155,7 +166,8 @@ HAZARDS: dict[str, Hazard] = _hazards(
     Hazard(
         "flood", N_("Flood"), "Met", "Severe", "Immediate", "Likely",
         N_("Flooding: %(place)s"),
-        N_("Rivers and streams are overflowing their banks. Streets, cellars and underpasses may flood quickly."),
+        N_("Rivers and streams are overflowing their banks. Streets, cellars and underpasses may flood "
+           "quickly."),
         ("away_from_water", "no_flood_water", "move_upstairs", "utilities_off_flooding", "avoid_travel",
          "check_neighbours", "call_112_emergency", "follow_official_info"),
     ),
@@ -245,8 +257,8 @@ HAZARDS: dict[str, Hazard] = _hazards(
         N_("Security incident: %(place)s"),
         N_("A serious security incident is in progress. The police are carrying out a large-scale "
            "operation."),
-        ("avoid_area", "go_indoors", "hide_silently", "away_from_windows", "follow_police", "no_images_police",
-         "call_112_emergency", "follow_official_info"),
+        ("avoid_area", "go_indoors", "hide_silently", "away_from_windows", "follow_police",
+         "no_images_police", "call_112_emergency", "follow_official_info"),
     ),
     Hazard(
         "crowd", N_("Dangerous crowding"), "Safety", "Severe", "Immediate", "Observed",
@@ -261,7 +273,8 @@ HAZARDS: dict[str, Hazard] = _hazards(
         N_("Infectious disease outbreak: %(place)s"),
         N_("An infectious disease is spreading in the area. The health authorities are monitoring the "
            "situation closely."),
-        ("wash_hands", "stay_home_symptoms", "call_doctor_first", "vulnerable_people", "follow_official_info"),
+        ("wash_hands", "stay_home_symptoms", "call_doctor_first", "vulnerable_people",
+         "follow_official_info"),
     ),
     Hazard(
         "evacuation", N_("Evacuation"), "Safety", "Severe", "Immediate", "Observed",
@@ -399,6 +412,7 @@ class RenderedTexts:
     description: str
     instruction: str
     missing: tuple[str, ...]  # msgids without a translation in the language; shown in English
+    event: str = ""  # the hazard's CAP <event> text
 
 
 def _moment(value: datetime | None, zone: ZoneInfo, locale: str) -> tuple[str | None, str | None]:
@@ -409,6 +423,17 @@ def _moment(value: datetime | None, zone: ZoneInfo, locale: str) -> tuple[str | 
         raise ValueError("naive datetime given; pass aware datetimes")
     local = value.astimezone(zone)
     return format_date(local, "long", locale=locale), format_time(local, "short", locale=locale)
+
+
+_KEEPS_N = "aeiouäéëöüdhntz"
+
+
+def _join_places(names: list[str], locale: str) -> str:
+    joined = format_list(names, locale=locale) if names else ""
+    if locale.startswith("lb"):
+        # CLDR writes Luxembourgish "and" as "a(n)"; the n-rule keeps the n before a vowel or d, h, n, t, z.
+        joined = re.sub(r" a\(n\) (?=(.))", lambda m: " an " if m[1].lower() in _KEEPS_N else " a ", joined)
+    return joined
 
 
 def _render(template: str, **context) -> str:
@@ -439,7 +464,7 @@ def render_texts(
     zone = ZoneInfo(timezone)
     codes = chosen.instructions if instructions is None else tuple(instructions)
     instruction_msgids = [INSTRUCTIONS[code] for code in codes]
-    place = format_list([place_name(code, language) for code in places], locale=locale) if places else ""
+    place = _join_places([place_name(code, language) for code in places], locale)
     start_date, start_time = _moment(onset, zone, locale)
     end_date, end_time = _moment(expires, zone, locale)
 
@@ -452,15 +477,10 @@ def render_texts(
             start_date=start_date, start_time=start_time, end_date=end_date, end_time=end_time,
         )
         instruction = _render("instruction.txt", instructions=instruction_msgids)
+        event = gettext.gettext(chosen.event)
     finally:
         _CURRENT_RENDER.reset(token)
-    return RenderedTexts(headline, description, instruction, tuple(gettext.missing))
-
-
-def event_name(hazard: str, language: str) -> str:
-    """The hazard's CAP `event` text in `language` (English where the catalog lacks it)."""
-    _check_language(language)
-    return translations_for(language).gettext(HAZARDS[hazard].event)
+    return RenderedTexts(headline, description, instruction, tuple(gettext.missing), event)
 
 
 # --- Catalog coverage ----------------------------------------------------------------------------
@@ -471,15 +491,15 @@ def template_msgids() -> tuple[str, ...]:
     msgids: list[str] = []
     for template in sorted(MESSAGE_TEMPLATES.glob("*.txt")):
         for _lineno, _function, message in _ENV.extract_translations(template.read_text(encoding="utf-8")):
-            msgid = message if isinstance(message, str) else message[0]
-            if msgid is not None and msgid not in msgids:
+            msgid = message[0] if isinstance(message, tuple) else message
+            if msgid and msgid not in msgids:  # None: gettext() of a variable, i.e. a Python msgid
                 msgids.append(msgid)
     return tuple(msgids)
 
 
 def phrasebook_msgids() -> list[str]:
     """Every msgid the phrasebook can render: hazards, instructions and the composing sentences."""
-    msgids = [text for hazard in HAZARDS.values() for text in (hazard.event, hazard.headline, hazard.description)]
+    msgids = [text for h in HAZARDS.values() for text in (h.event, h.headline, h.description)]
     msgids += INSTRUCTIONS.values()
     msgids += template_msgids()
     return list(dict.fromkeys(msgids))

@@ -1,0 +1,234 @@
+"""API latency and throughput under gunicorn (2 workers) on PostgreSQL, 50 concurrent clients.
+
+Baseline, measured in the same run and the same way: a trivial Flask route under the same gunicorn
+settings. Phases:
+  1. baseline: GET on a trivial Flask app            (closed loop, 50 clients)
+  2. reads:    GET /api/v1/alerts/<id>               (closed loop, 50 clients)
+  3. edits:    PATCH /api/v1/alerts/<id> + If-Match  (50 clients, each on its own alert, paced at
+               --edit-rate edits/s in total: communicators do not edit in a tight loop)
+  4. edits, saturated: the same with no pacing       (what the service can absorb)
+Loopback only; bounded in time. Usage: .venv/bin/python bench/api.py [--seconds 10]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import aiohttp
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from alerts import accounts, authoring  # noqa: E402
+from alerts.demo import ensure_centres  # noqa: E402
+from cli import upgrade_database  # noqa: E402
+from db import Database  # noqa: E402
+
+PG = os.environ.get("BENELERT_BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+CLIENTS = 50
+TRIVIAL_APP = '''
+from flask import Flask, jsonify
+app = Flask(__name__)
+@app.get("/")
+def index():
+    return jsonify(status="ok")
+'''
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_gunicorn(target: str, env: dict, cwd: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "--backlog", "256", target],
+        cwd=cwd, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return process, f"http://127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"gunicorn did not start for {target}")
+
+
+def stop(process: subprocess.Popen) -> None:
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait(timeout=20)
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
+
+
+def summary(name: str, latencies: list[float], errors: int, elapsed: float) -> dict:
+    return {
+        "phase": name, "requests": len(latencies), "errors": errors,
+        "throughput_rps": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(percentile(latencies, 50) * 1000, 2), "p99_ms": round(percentile(latencies, 99) * 1000, 2),
+        "mean_ms": round(statistics.fmean(latencies) * 1000, 2) if latencies else None,
+    }
+
+
+async def closed_loop(name, url, seconds, headers=None) -> dict:
+    latencies: list[float] = []
+    errors = 0
+    stop_at = time.perf_counter() + seconds
+
+    async def worker(session):
+        nonlocal errors
+        while time.perf_counter() < stop_at:
+            started = time.perf_counter()
+            async with session.get(url, headers=headers) as response:
+                await response.read()
+                if response.status != 200:
+                    errors += 1
+            latencies.append(time.perf_counter() - started)
+
+    connector = aiohttp.TCPConnector(limit=CLIENTS)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        began = time.perf_counter()
+        await asyncio.gather(*(worker(session) for _ in range(CLIENTS)))
+        elapsed = time.perf_counter() - began
+    return summary(name, latencies, errors, elapsed)
+
+
+async def edit_loop(name, base, seconds, tokens_alerts, rate: float | None) -> dict:
+    latencies: list[float] = []
+    errors = 0
+    stop_at = time.perf_counter() + seconds
+    interval = CLIENTS / rate if rate else 0.0
+
+    async def worker(session, index, token, alert_id):
+        nonlocal errors
+        headers = {"Authorization": f"Bearer {token}"}
+        async with session.get(f"{base}/api/v1/alerts/{alert_id}", headers=headers) as response:
+            etag = response.headers["ETag"]
+            await response.read()
+        counter = 0
+        next_at = time.perf_counter() + (index / CLIENTS) * interval
+        while time.perf_counter() < stop_at:
+            if interval:
+                await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
+                next_at += interval
+            counter += 1
+            body = {"web": f"https://crisis.example/{index}/{counter}",
+                    "texts": {"nl": {"description": f"Situatie-update {counter}"}}}
+            started = time.perf_counter()
+            async with session.patch(f"{base}/api/v1/alerts/{alert_id}", json=body,
+                                     headers={**headers, "If-Match": etag}) as response:
+                await response.read()
+                if response.status == 200:
+                    etag = response.headers["ETag"]
+                else:
+                    errors += 1
+            latencies.append(time.perf_counter() - started)
+
+    connector = aiohttp.TCPConnector(limit=CLIENTS)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        began = time.perf_counter()
+        await asyncio.gather(*(worker(session, i, t, a) for i, (t, a) in enumerate(tokens_alerts)))
+        elapsed = time.perf_counter() - began
+    return summary(name, latencies, errors, elapsed)
+
+
+def prepare(url: str) -> tuple[list[tuple[str, int]], str, int]:
+    upgrade_database(url)
+    database = Database.connect(url)
+    soon = datetime.now(UTC)
+    pairs = []
+    with database.transaction() as session:
+        ensure_centres(session)
+        reader = accounts.create_user(session, "bench", username="bench.reader", display_name="Reader",
+                                      centre_code="BE", roles=["communicator"], password=None)
+        _, read_token = accounts.create_token(session, "bench", reader, "bench")
+        for index in range(CLIENTS):
+            centre = ("BE", "NL")[index % 2]
+            user = accounts.create_user(session, "bench", username=f"bench.{index}", display_name=f"Editor {index}",
+                                        centre_code=centre, roles=["communicator"], password=None)
+            _, token = accounts.create_token(session, "bench", user, "bench")
+            alert = authoring.create_alert(session, user, {
+                "hazard": "flood", "participants": ["NL" if centre == "BE" else "BE"], "status": "Exercise",
+                "onset": soon + timedelta(hours=1), "expires": soon + timedelta(days=2),
+                "areas": [{"description": "Limburg"}],
+                "texts": {"nl": {"headline": "Overstroming in Limburg", "description": "Het water stijgt.",
+                                 "instruction": "Ga naar een hogere verdieping."},
+                          "fr": {"headline": "Inondation au Limbourg"}, "de": {"headline": "Hochwasser in Limburg"},
+                          "en": {"headline": "Flooding in Limburg"}},
+            })
+            pairs.append((token, alert.id))
+    database.engine.dispose()
+    return pairs, read_token, pairs[0][1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--edit-rate", type=float, default=100.0, help="paced edits per second, all clients")
+    args = parser.parse_args()
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG)
+    with admin.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    url = f"{PG}?options=-csearch_path%3D{schema}"
+    results = []
+    try:
+        pairs, read_token, read_alert = prepare(url)
+        with tempfile.TemporaryDirectory() as tmp:
+            Path(tmp, "trivial.py").write_text(TRIVIAL_APP)
+            server, base = start_gunicorn("trivial:app", {}, Path(tmp))
+            try:
+                results.append(asyncio.run(closed_loop("baseline: trivial Flask route", base + "/", args.seconds)))
+            finally:
+                stop(server)
+        env = {"BENELERT_ENV": "production", "BENELERT_SECRET_KEY": "b" * 48, "BENELERT_DATABASE_URL": url,
+               "PYTHONPATH": str(ROOT)}
+        server, base = start_gunicorn("app:create_app()", env, ROOT)
+        try:
+            headers = {"Authorization": f"Bearer {read_token}"}
+            results.append(asyncio.run(closed_loop("read GET /api/v1/alerts/<id>",
+                                                   f"{base}/api/v1/alerts/{read_alert}", args.seconds, headers)))
+            results.append(asyncio.run(edit_loop(f"edit PATCH, paced {args.edit_rate:g}/s", base, args.seconds,
+                                                 pairs, args.edit_rate)))
+            results.append(asyncio.run(edit_loop("edit PATCH, saturated", base, args.seconds, pairs, None)))
+        finally:
+            stop(server)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+    baseline = results[0]["throughput_rps"]
+    for row in results:
+        row["ratio_to_baseline"] = round(row["throughput_rps"] / baseline, 3)
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    (out / "api.json").write_text(json.dumps(results, indent=2))
+    print(f"{'phase':40} {'req':>7} {'err':>4} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6}")
+    for r in results:
+        print(f"{r['phase']:40} {r['requests']:>7} {r['errors']:>4} {r['throughput_rps']:>8} {r['p50_ms']:>8} "
+              f"{r['p99_ms']:>8} {r['ratio_to_baseline']:>6}")
+
+
+if __name__ == "__main__":
+    main()
