@@ -16,8 +16,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 from alerts import access, audit, workflow
 from alerts.content import canonical_content, content_hash, diff, flatten
 from alerts.errors import InvalidInput, NotFound, StaleVersion
+from alerts.gazetteer import PLACES
 from alerts.models import (
-    TEXT_FIELDS,
     Alert,
     AlertCentre,
     Area,
@@ -29,10 +29,10 @@ from alerts.models import (
     utcnow,
 )
 from alerts.phrasebook import HAZARDS
+from alerts.texts import TemplateInput, merge_texts, template_texts
 from alerts.vocabulary import (
     CERTAINTIES,
     COMMON_LANGUAGE,
-    LANGUAGES,
     SEVERITIES,
     STATUSES,
     URGENCIES,
@@ -136,49 +136,22 @@ def _build_areas(raw: list[dict[str, Any]]) -> list[Area]:
                 parse_polygon(ring)
             except ValueError as problem:
                 raise InvalidInput(f"Area {position + 1}: {problem}.", field="areas") from None
+        if item.get("place") and item["place"] not in PLACES:
+            raise InvalidInput(f"Area {position + 1}: unknown gazetteer place '{item['place']}'.", field="areas")
         geocodes = [{"name": g["name"], "value": g["value"]} for g in item.get("geocodes") or []]
         areas.append(Area(position=position, description=description, place=item.get("place"),
                           polygons=list(item.get("polygons") or []), geocodes=geocodes))
     return areas
 
 
-def _text_update(value: Any) -> tuple[str, bool]:
-    """A text change is a string, or {"body": ..., "reviewed": true} to confirm a stale translation."""
-    if isinstance(value, dict):
-        return (value.get("body") or "").strip(), bool(value.get("reviewed"))
-    return (value or "").strip(), False
-
-
-def _build_texts(
-    base: dict[tuple[str, str], tuple[str, str]], changes: dict[str, dict[str, Any]], languages: list[str]
-) -> list[VersionText]:
-    """Merge text changes into the base texts; a changed source text makes other languages stale."""
-    unknown = sorted(set(changes) - set(LANGUAGES))
-    if unknown:
-        raise InvalidInput(f"Unsupported language: {', '.join(unknown)}.", field="texts")
-    result = dict(base)
-    edited: set[tuple[str, str]] = set()
-    rewritten_fields: set[str] = set()
-    for language, fields in changes.items():
-        for field, value in (fields or {}).items():
-            if field not in TEXT_FIELDS:
-                raise InvalidInput(f"Unknown text field '{field}'.", field=f"texts.{language}")
-            body, reviewed = _text_update(value)
-            old_body, old_status = base.get((language, field), ("", "missing"))
-            if body == old_body and not reviewed:
-                continue
-            edited.add((language, field))
-            result[(language, field)] = (body, "human" if body else "missing")
-            if old_body and body and body != old_body:
-                rewritten_fields.add(field)
-    for (language, field), (body, status) in list(result.items()):
-        if field in rewritten_fields and (language, field) not in edited and status in ("human", "template"):
-            result[(language, field)] = (body, "stale")
-    for language in languages:
-        for field in TEXT_FIELDS:
-            result.setdefault((language, field), ("", "missing"))
-    return [VersionText(language=lang, field=field, body=body, status=status)
-            for (lang, field), (body, status) in sorted(result.items())]
+def _texts(lead: Centre, values: dict[str, Any], areas: list[Area], base: dict, changes: dict,
+           languages: list[str]) -> list[VersionText]:
+    params = TemplateInput(
+        hazard=values["hazard"], places=tuple(a.place for a in areas if a.place), onset=values.get("onset"),
+        expires=values.get("expires"), web=values.get("web") or "", timezone=lead.timezone,
+        country=lead.code.split("-")[0],
+    )
+    return merge_texts(base, changes, languages, template_texts(params, languages))
 
 
 def _new_version(alert: Alert, number: int, author: User, values: dict[str, Any], texts, areas,
@@ -229,7 +202,7 @@ def create_alert(session: Session, actor: User, data: dict[str, Any]) -> Alert:
     _check_scalars(values)
     _check_times(values["onset"], values["expires"], changed=True)
     areas = _build_areas(data.get("areas") or [])
-    texts = _build_texts({}, data.get("texts") or {}, required_languages(centres))
+    texts = _texts(centres[0], values, areas, {}, data.get("texts") or {}, required_languages(centres))
     alert = Alert(
         identifier=f"benelert-{lead_code.lower()}-{uuid.uuid4().hex[:20]}",
         lead_centre_id=centres[0].id, msg_type="Alert", references=[], state="draft", current_version=1,
@@ -252,8 +225,10 @@ def _stale(session: Session, alert: Alert, expected: int, attempted: dict[str, A
     changed_since = []
     if 1 <= expected < alert.current_version:
         changed_since = diff(canonical_content(get_version(session, alert, expected)), current_content)
-    touched = set(attempted)
-    conflicts = [c for c in changed_since if c["field"].split(".")[0] in touched]
+    touched = {f"texts.{lang}.{field}" for lang, fields in (attempted.get("texts") or {}).items()
+               if isinstance(fields, dict) for field in fields}
+    touched |= set(attempted) - {"texts"}
+    conflicts = [c for c in changed_since if c["field"].removesuffix(".status") in touched]
     return StaleVersion(
         f"Version {expected} is not the current version: version {alert.current_version} was saved by "
         f"{current.author.display_name} at {current.created_at:%H:%M:%S} UTC. Nothing was saved; "
@@ -313,7 +288,7 @@ def edit_alert(session: Session, actor: User, alert_id: int, expected: int | Non
     areas = _build_areas(changes["areas"]) if "areas" in changes else _build_areas(canonical_content(base)["areas"])
     centres = _centres(session, list(base.participants))
     base_texts = {(t.language, t.field): (t.body, t.status) for t in base.texts}
-    texts = _build_texts(base_texts, changes.get("texts") or {}, required_languages(centres))
+    texts = _texts(centres[0], values, areas, base_texts, changes.get("texts") or {}, required_languages(centres))
     version = _new_version(alert, expected + 1, actor, values, texts, areas, list(base.participants),
                            expected, summary)
     if version.content_hash == base.content_hash:
@@ -335,8 +310,8 @@ def invite_centre(session: Session, actor: User, alert_id: int, expected: int | 
     values = {f: getattr(base, f) for f in ("status", "hazard", "urgency", "severity", "certainty", "onset",
                                            "expires", "web")}
     base_texts = {(t.language, t.field): (t.body, t.status) for t in base.texts}
-    texts = _build_texts(base_texts, {}, required_languages(centres))
     areas = _build_areas(canonical_content(base)["areas"])
+    texts = _texts(centres[0], values, areas, base_texts, {}, required_languages(centres))
     version = _new_version(alert, expected + 1, actor, values, texts, areas, codes, expected,
                            f"invited {centre_code}")
     version = _commit_version(session, actor, alert, expected, version, "alert.invite", {"centre": centre_code},

@@ -37,7 +37,7 @@ from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from alerts.gazetteer import place_name
+from alerts.gazetteer import PLACES, place_name
 
 ROOT = Path(__file__).resolve().parent.parent
 TRANSLATIONS = ROOT / "translations"
@@ -441,6 +441,13 @@ def _render(template: str, **context) -> str:
     return " ".join(_ENV.get_template(template).render(**context).split())
 
 
+def _distinct_place_names(codes: list[str], language: str) -> list[str]:
+    """Names in `language`; namesakes (Limburg BE and NL) get their country: "Limburg (BE)"."""
+    names = [place_name(code, language) for code in codes]
+    return [f"{name} ({PLACES[code].country})" if names.count(name) > 1 else name
+            for code, name in zip(codes, names, strict=True)]
+
+
 def render_texts(
     hazard: str,
     language: str,
@@ -464,7 +471,7 @@ def render_texts(
     zone = ZoneInfo(timezone)
     codes = chosen.instructions if instructions is None else tuple(instructions)
     instruction_msgids = [INSTRUCTIONS[code] for code in codes]
-    place = _join_places([place_name(code, language) for code in places], locale)
+    place = _join_places(_distinct_place_names(places, language), locale)
     start_date, start_time = _moment(onset, zone, locale)
     end_date, end_time = _moment(expires, zone, locale)
 
@@ -481,6 +488,25 @@ def render_texts(
     finally:
         _CURRENT_RENDER.reset(token)
     return RenderedTexts(headline, description, instruction, tuple(gettext.missing), event)
+
+
+# Channel templates (sms.txt, x.txt, ...) lay out lines exactly, so block tags must not leave whitespace.
+_CHANNEL_ENV = _ENV.overlay(trim_blocks=True, lstrip_blocks=True)
+
+
+def render_message(template: str, language: str, **context) -> tuple[str, tuple[str, ...]]:
+    """A channel template rendered as laid out, with `language`'s gettext installed.
+
+    Returns the text and the msgids the catalog lacks (shown in English, to be treated as missing).
+    """
+    _check_language(language)
+    gettext = _RenderGettext(language)
+    token = _CURRENT_RENDER.set(gettext)
+    try:
+        text = _CHANNEL_ENV.get_template(template).render(**context)
+    finally:
+        _CURRENT_RENDER.reset(token)
+    return text, tuple(gettext.missing)
 
 
 # --- Catalog coverage ----------------------------------------------------------------------------

@@ -160,7 +160,8 @@ def flood_alert(**overrides) -> dict:
         "status": "Exercise",
         "onset": future(1),
         "expires": future(12),
-        "areas": [{"description": "Limburg", "polygons": ["50.75,5.60 50.95,5.60 50.95,5.90 50.75,5.60"]}],
+        "areas": [{"description": "Limburg", "place": "be-lim",
+                   "polygons": ["50.75,5.60 50.95,5.60 50.95,5.90 50.75,5.60"]}],
         "texts": {
             "nl": {"headline": "Overstroming in Limburg", "instruction": "Ga naar een hogere verdieping."},
             "en": {"headline": "Flooding in Limburg"},

@@ -21,7 +21,9 @@ def test_create_returns_version_one_with_etag_and_required_languages(api_as):
     assert body["required_languages"] == ["nl", "fr", "de", "en"]
     texts = body["version"]["texts"]
     assert texts["nl"]["headline"] == {"body": "Overstroming in Limburg", "status": "human"}
-    assert texts["fr"]["headline"] == {"body": "", "status": "missing"}
+    assert texts["fr"]["headline"] == {"body": "Inondations : Limbourg", "status": "template"}
+    assert texts["de"]["instruction"]["status"] == "template"
+    assert texts["de"]["instruction"]["body"].startswith("Halten Sie sich von Flüssen")
     assert body["version"]["severity"] == "Severe"  # the hazard's default
     assert len(body["version"]["content_hash"]) == 64
 
@@ -43,9 +45,10 @@ def test_second_concurrent_editor_gets_412_with_diff_and_nothing_is_lost(api_as)
     assert second.mimetype == "application/problem+json"
     problem = second.get_json()
     assert problem["current_version"] == 2 and second.headers["ETag"] == '"v2"'
-    assert {"field": "texts.fr.headline", "from": "", "to": "Inondation au Limbourg"} in problem["changes_since_yours"]
+    assert {"field": "texts.fr.headline", "from": "Inondations : Limbourg",
+            "to": "Inondation au Limbourg"} in problem["changes_since_yours"]
     assert problem["current"]["version"]["texts"]["fr"]["headline"]["body"] == "Inondation au Limbourg"
-    assert problem["conflicting_fields"] == ["texts.fr.headline", "texts.fr.headline.status"]
+    assert problem["conflicting_fields"] == []  # different fields: the retry below merges cleanly
     # nothing of the refused edit was stored
     current = nl.get(f"/alerts/{alert_id}").get_json()
     assert current["current_version"] == 2 and current["version"]["severity"] == "Severe"
@@ -84,6 +87,18 @@ def test_simultaneous_edits_of_one_version_make_exactly_one_new_version(app, mak
     assert sorted(results) == [200] + [412] * (len(tokens) - 1)
     versions = Api(app.test_client(), token).get(f"/alerts/{alert_id}/versions").get_json()
     assert [v["number"] for v in versions] == [1, 2]
+
+
+def test_conflict_names_the_fields_both_editors_changed(api_as):
+    be = api_as("BE", "communicator")
+    nl = api_as("NL", "communicator")
+    alert_id = create(be).get_json()["id"]
+    be.patch(f"/alerts/{alert_id}", json={"severity": "Extreme", "texts": {"nl": {"headline": "Hoogwater Maas"}}},
+             headers={"If-Match": '"v1"'})
+    stale = nl.patch(f"/alerts/{alert_id}", json={"texts": {"nl": {"headline": "Overstroming Maas"}}},
+                     headers={"If-Match": '"v1"'})
+    assert stale.status_code == 412
+    assert stale.get_json()["conflicting_fields"] == ["texts.nl.headline"]
 
 
 def test_edit_without_if_match_is_refused_with_428(api_as):
@@ -126,7 +141,7 @@ def test_invite_adds_centre_and_its_languages(api_as):
     body = invited.get_json()
     assert body["participants"] == ["NL", "LU"]
     assert body["required_languages"] == ["nl", "fr", "de", "en"]
-    assert body["version"]["texts"]["de"]["headline"]["status"] == "missing"
+    assert body["version"]["texts"]["de"]["headline"] == {"body": "Hochwasser: Limburg", "status": "template"}
     lu = api_as("LU", "communicator")
     assert lu.get(f"/alerts/{body['id']}").status_code == 200
     again = nl.post(f"/alerts/{body['id']}/invitations", json={"centre": "LU"}, headers={"If-Match": '"v2"'})
@@ -155,6 +170,8 @@ def test_versions_list_and_diff_between_any_two(api_as):
     assert [v["number"] for v in versions] == [1, 2, 3]
     assert len({v["content_hash"] for v in versions}) == 3
     diff = be.get(f"/alerts/{alert_id}/diff?from=1&to=3").get_json()
-    assert {c["field"] for c in diff["changes"]} == {"severity", "expires"}
+    # the phrasebook descriptions state the validity period, so they follow the new expiry
+    assert {c["field"] for c in diff["changes"]} == {"severity", "expires"} | {
+        f"texts.{lang}.description" for lang in ("nl", "fr", "de", "en")}
     assert be.get(f"/alerts/{alert_id}/versions/2").get_json()["severity"] == "Extreme"
     assert be.get(f"/alerts/{alert_id}/versions/9").status_code == 404
