@@ -9,7 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Api, Blueprint
 from sqlalchemy import select
 
-from alerts import accounts, authoring
+from alerts import accounts, authoring, review
 from alerts.content import canonical_content
 from alerts.errors import InvalidInput, StaleVersion
 from alerts.models import ApiToken, Centre
@@ -18,15 +18,18 @@ from alerts.schemas import (
     AlertEditSchema,
     AlertListSchema,
     AlertSchema,
+    ApprovalsSchema,
     CentreSchema,
     CommentInSchema,
     CommentSchema,
+    DecisionInSchema,
     DiffArgsSchema,
     DiffSchema,
     InviteSchema,
     ListArgsSchema,
     MeSchema,
     ProblemSchema,
+    ReadinessSchema,
     TokenSchema,
     VersionSchema,
     VersionSummarySchema,
@@ -360,3 +363,85 @@ class Comments(MethodView):
         return present_comment(comment)
 
 
+
+
+def _require_if_match(what: str):
+    expected = expected_version()
+    if expected is None:
+        return None, problem(428, "Precondition Required",
+                             f'Send If-Match with the ETag of the version you {what} (e.g. "v3").')
+    return expected, None
+
+
+@bp.route("/alerts/<int:alert_id>/readiness")
+class Readiness(MethodView):
+    decorators = [token_required]
+
+    @bp.response(200, ReadinessSchema)
+    @bp.doc(security=[{"bearer": []}])
+    @_doc_errors("404")
+    def get(self, alert_id):
+        """What blocks submission of the current version: languages, consistency, areas, expiry."""
+        session = db_session()
+        alert = authoring.get_alert(session, g.user, alert_id, "history")
+        problems = review.readiness(alert, authoring.get_version(session, alert))
+        return {"ready": not any(p.severity == "error" for p in problems),
+                "problems": review.problem_dicts(problems)}
+
+
+@bp.route("/alerts/<int:alert_id>/submit")
+class Submit(MethodView):
+    decorators = [token_required]
+
+    @bp.response(200, AlertSchema)
+    @bp.doc(security=[{"bearer": []}])
+    @_doc_errors("404", "422")
+    def post(self, alert_id):
+        """Submit the current version (If-Match) for approval; refused with the list of problems."""
+        expected, refusal = _require_if_match("submit")
+        if refusal:
+            return refusal
+        session = db_session()
+        alert = review.submit_alert(session, g.user, alert_id, expected)
+        session.commit()
+        return _alert_response(alert)
+
+
+@bp.route("/alerts/<int:alert_id>/approvals")
+class Approvals(MethodView):
+    decorators = [token_required]
+
+    @bp.response(200, ApprovalsSchema)
+    @bp.doc(security=[{"bearer": []}])
+    @_doc_errors("404")
+    def get(self, alert_id):
+        """Each centre's decision on the current version."""
+        session = db_session()
+        alert = authoring.get_alert(session, g.user, alert_id, "read")
+        return _approvals(session, alert)
+
+    @bp.arguments(DecisionInSchema)
+    @bp.response(200, ApprovalsSchema)
+    @bp.doc(security=[{"bearer": []}])
+    @_doc_errors("404", "422")
+    def post(self, data, alert_id):
+        """Approve or reject for your centre the exact content you reviewed (its hash, If-Match)."""
+        expected, refusal = _require_if_match("reviewed")
+        if refusal:
+            return refusal
+        session = db_session()
+        alert = review.decide(session, g.user, alert_id, expected, data["content_hash"], data["decision"],
+                              data["reason"])
+        session.commit()
+        return _approvals(session, alert)
+
+
+def _approvals(session, alert) -> dict:
+    version = authoring.get_version(session, alert)
+    return {
+        "version": version.number, "content_hash": version.content_hash,
+        "centres": review.approval_state(session, alert, version),
+        "decisions": [{"centre": a.centre.code, "user": a.user.username, "decision": a.decision, "reason": a.reason,
+                       "version": a.version_number, "content_hash": a.content_hash, "created_at": a.created_at}
+                      for a in review.decisions(session, alert, version)],
+    }

@@ -7,6 +7,7 @@ from sqlalchemy import (
     JSON,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -50,6 +51,8 @@ class Centre(Base):
     names: Mapped[dict] = mapped_column(JSON)  # language -> name
     timezone: Mapped[str] = mapped_column(String(64))
     languages: Mapped[list] = mapped_column(JSON)  # languages it publishes in, primary first
+    # Per channel name: this centre's account/sender/endpoint, e.g. {"national": {"endpoint": "..."}}
+    channels: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
 
     def name(self, language: str = "en") -> str:
         return self.names.get(language) or self.names.get("en") or self.code
@@ -252,3 +255,135 @@ def _refuse_rewriting_history(session: Session, _context, _instances) -> None:
     for obj in list(session.dirty) + list(session.deleted):
         if isinstance(obj, IMMUTABLE) and (obj in session.deleted or session.is_modified(obj)):
             raise RuntimeError(f"{type(obj).__name__} rows are immutable")
+
+
+class Approval(Base):
+    """A spokesperson's decision for one centre on one exact content hash."""
+
+    __tablename__ = "approvals"
+    __table_args__ = (UniqueConstraint("alert_id", "version_number", "centre_id", name="uq_approvals_decision"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    version_number: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    centre_id: Mapped[int] = mapped_column(ForeignKey("centres.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    decision: Mapped[str] = mapped_column(String(10))  # approve | reject
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    centre: Mapped[Centre] = relationship(lazy="joined")
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class Release(Base):
+    """One coordinated moment for all channels of all centres of an approved alert."""
+
+    __tablename__ = "releases"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), unique=True)
+    version_number: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    mode: Mapped[str] = mapped_column(String(10))  # Actual | Exercise | Test
+    scheduled_for: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    channels: Mapped[dict] = mapped_column(JSON)  # centre code -> [channel names]
+    state: Mapped[str] = mapped_column(String(12), default="scheduled", index=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    late_ms: Mapped[int | None] = mapped_column(Integer)
+    fired_by: Mapped[str | None] = mapped_column(String(80))
+
+
+class Payload(Base):
+    """The exact bytes one channel sends in one language for a release (shared by its deliveries)."""
+
+    __tablename__ = "payloads"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    release_id: Mapped[int] = mapped_column(ForeignKey("releases.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    centre_code: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str | None] = mapped_column(String(8))
+    body: Mapped[str] = mapped_column(Text)
+    content_type: Mapped[str] = mapped_column(String(40), default="text/plain")
+    sha256: Mapped[str] = mapped_column(String(64))
+    meta: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+DELIVERY_STATES = ("pending", "sending", "sent", "delivered", "failed", "unknown", "expired")
+
+
+class Delivery(Base):
+    """The ledger: one row per outgoing message, written before anything is sent."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (Index("ix_deliveries_due", "state", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    release_id: Mapped[int] = mapped_column(ForeignKey("releases.id", ondelete="CASCADE"), index=True)
+    payload_id: Mapped[int] = mapped_column(ForeignKey("payloads.id"))
+    channel: Mapped[str] = mapped_column(String(20))
+    centre_code: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str | None] = mapped_column(String(8))
+    target: Mapped[str] = mapped_column(String(500))
+    idempotency_key: Mapped[str] = mapped_column(String(100), unique=True)
+    state: Mapped[str] = mapped_column(String(12), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(80))
+    first_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    provider_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    provider_status: Mapped[str | None] = mapped_column(String(40))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Subscriber(Base):
+    """An SMS subscriber of a centre: E.164 number, language, areas (gazetteer codes)."""
+
+    __tablename__ = "subscribers"
+    __table_args__ = (UniqueConstraint("centre_id", "phone", name="uq_subscribers_phone"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    centre_id: Mapped[int] = mapped_column(ForeignKey("centres.id"), index=True)
+    phone: Mapped[str] = mapped_column(String(20))
+    language: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SubscriberArea(Base):
+    __tablename__ = "subscriber_areas"
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"), primary_key=True)
+    place: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+
+
+class PartnerEndpoint(Base):
+    """Where a partner centre receives signed webhook copies."""
+
+    __tablename__ = "partner_endpoints"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    centre_id: Mapped[int] = mapped_column(ForeignKey("centres.id"), index=True)
+    url: Mapped[str] = mapped_column(String(500))
+    secrets: Mapped[list] = mapped_column(JSON)  # newest first; two during rotation
+    active: Mapped[bool] = mapped_column(default=True)
+    disabled_reason: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    centre: Mapped[Centre] = relationship(lazy="joined")
+
+
+class Ack(Base):
+    """A partner centre's receipt or reading of a copy."""
+
+    __tablename__ = "acks"
+    __table_args__ = (UniqueConstraint("alert_id", "centre_id", "kind", name="uq_acks_kind"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    centre_id: Mapped[int] = mapped_column(ForeignKey("centres.id"))
+    kind: Mapped[str] = mapped_column(String(10))  # received | read
+    via: Mapped[str] = mapped_column(String(10))  # api | cap | page
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    centre: Mapped[Centre] = relationship(lazy="joined")

@@ -91,7 +91,8 @@ def render_channel(
         text = "\n\n".join(parts)
         fits = tuple(cap_field_fit(part, field) for part, field in zip(parts, FIELDS, strict=True))
     else:
-        text, missing = render_message(f"{channel}.txt", language, status=status, web=content.get("web") or "", **bodies)
+        web = content.get("web") or ""
+        text, missing = render_message(f"{channel}.txt", language, status=status, web=web, **bodies)
         text = _nfc(text)
         fits = (_measure(channel, text, max_sms_segments, mastodon_limit),)
 

@@ -188,3 +188,41 @@ class TokenSchema(Schema):
     created_at = fields.DateTime()
     expires_at = fields.DateTime(allow_none=True)
     revoked_at = fields.DateTime(allow_none=True)
+
+
+class ProblemItemSchema(Schema):
+    severity = fields.String(validate=validate.OneOf(("error", "warning")))
+    code = fields.String()
+    message = fields.String()
+    field = fields.String(allow_none=True)
+    languages = fields.List(fields.String())
+
+
+class ReadinessSchema(Schema):
+    ready = fields.Boolean()
+    problems = fields.List(fields.Nested(ProblemItemSchema))
+
+
+class DecisionInSchema(Schema):
+    decision = fields.String(required=True, validate=validate.OneOf(("approve", "reject")))
+    content_hash = fields.String(required=True, validate=validate.Length(64, 64),
+                                 metadata={"description": "The content hash you reviewed"})
+    reason = fields.String(load_default="", validate=validate.Length(0, 2000))
+
+
+class DecisionSchema(Schema):
+    centre = fields.String()
+    user = fields.String()
+    decision = fields.String()
+    reason = fields.String()
+    version = fields.Integer()
+    content_hash = fields.String()
+    created_at = fields.DateTime()
+
+
+class ApprovalsSchema(Schema):
+    version = fields.Integer()
+    content_hash = fields.String()
+    centres = fields.Dict(keys=fields.String(), values=fields.String(),
+                          metadata={"description": "Per centre: approved, rejected or pending"})
+    decisions = fields.List(fields.Nested(DecisionSchema))

@@ -99,7 +99,7 @@ def merge_texts(
             if old_status == "human" and body and body != old_body:
                 rewritten_fields.add(field)  # the translations of a person's text follow it
     for key, (body, status) in list(result.items()):
-        if key[1] in rewritten_fields and key not in edited and status in ("human", "template"):
+        if key[1] in rewritten_fields and key not in edited and status == "human":
             result[key] = (body, "stale")
     for language in languages:
         for field in TEXT_FIELDS:

@@ -163,7 +163,7 @@ def flood_alert(**overrides) -> dict:
         "areas": [{"description": "Limburg", "place": "be-lim",
                    "polygons": ["50.75,5.60 50.95,5.60 50.95,5.90 50.75,5.60"]}],
         "texts": {
-            "nl": {"headline": "Overstroming in Limburg", "instruction": "Ga naar een hogere verdieping."},
+            "nl": {"headline": "Overstroming in Limburg"},
             "en": {"headline": "Flooding in Limburg"},
         },
     }

@@ -1,0 +1,117 @@
+"""Submission and approval: languages complete and consistent, then every centre's spokesperson
+approves exactly the content hash (four-eyes: never the version's author)."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from alerts import access, audit, workflow
+from alerts.authoring import get_alert, get_version, required_languages
+from alerts.consistency import Problem, check_texts
+from alerts.content import canonical_content
+from alerts.errors import Conflict, Forbidden, InvalidInput, StaleVersion
+from alerts.models import TEXT_FIELDS, Alert, Approval, User, Version, utcnow
+
+
+class NotReady(InvalidInput):
+    """Submission refused: `extra["problems"]` lists every blocking problem."""
+
+    title = "Not ready for approval"
+
+
+def readiness(alert: Alert, version: Version) -> list[Problem]:
+    """Everything that blocks submission (errors) or deserves a look (warnings)."""
+    problems: list[Problem] = []
+    content = canonical_content(version)
+    languages = required_languages([row.centre for row in alert.centre_rows])
+    for language in languages:
+        for field in TEXT_FIELDS:
+            text = content["texts"].get(language, {}).get(field, {"status": "missing"})
+            if text["status"] in ("missing", "stale"):
+                why = "is missing" if text["status"] == "missing" else "is stale: its source text changed"
+                problems.append(Problem("error", text["status"], f"The {language} {field} {why}.", field,
+                                        (language,)))
+    if not content["areas"]:
+        problems.append(Problem("error", "no-area", "Name at least one area."))
+    if version.expires is None:
+        problems.append(Problem("error", "no-expiry", "Set when the warning expires."))
+    elif version.expires <= utcnow():
+        problems.append(Problem("error", "expired", "The warning has already expired."))
+    texts = {lang: {f: t["body"] for f, t in fields.items()} for lang, fields in content["texts"].items()
+             if lang in languages}
+    problems += check_texts(texts, alert.lead_centre.code.split("-")[0])
+    return problems
+
+
+def problem_dicts(problems: list[Problem]) -> list[dict]:
+    return [{"severity": p.severity, "code": p.code, "message": p.message, "field": p.field,
+             "languages": list(p.languages)} for p in problems]
+
+
+def _current(session: Session, alert: Alert, expected: int | None) -> Version:
+    if expected is not None and expected != alert.current_version:
+        raise StaleVersion(f"Version {expected} is not the current version ({alert.current_version}); "
+                           "review the current version first.", current_version=alert.current_version)
+    return get_version(session, alert)
+
+
+def submit_alert(session: Session, actor: User, alert_id: int, expected: int | None) -> Alert:
+    alert = get_alert(session, actor, alert_id, "edit")
+    step = workflow.transition(alert.state, "submit")
+    access.require_role(actor, *step.roles)
+    version = _current(session, alert, expected)
+    blocking = [p for p in readiness(alert, version) if p.severity == "error"]
+    if blocking:
+        raise NotReady(f"{len(blocking)} problem(s) must be solved first: "
+                       + " ".join(p.message for p in blocking[:5]), problems=problem_dicts(blocking))
+    alert.state = step.to
+    alert.updated_at = utcnow()
+    audit.record(session, actor, "alert.submit", "alert", alert.id, content_hash=version.content_hash,
+                 detail={"version": version.number})
+    return alert
+
+
+def decisions(session: Session, alert: Alert, version: Version) -> list[Approval]:
+    return list(session.scalars(select(Approval).where(Approval.alert_id == alert.id,
+                                                       Approval.version_number == version.number)))
+
+
+def approval_state(session: Session, alert: Alert, version: Version) -> dict[str, str]:
+    """Per participating centre: approved | rejected | pending, for the current version only."""
+    by_centre = {a.centre.code: a.decision for a in decisions(session, alert, version)
+                 if a.content_hash == version.content_hash}
+    return {row.centre.code: {"approve": "approved", "reject": "rejected"}.get(by_centre.get(row.centre.code, ""),
+                                                                             "pending")
+            for row in alert.centre_rows}
+
+
+def decide(session: Session, actor: User, alert_id: int, expected: int | None, content_hash: str | None,
+           decision: str, reason: str = "") -> Alert:
+    """Approve or reject for the actor's centre. The caller names the hash it reviewed."""
+    if decision not in ("approve", "reject"):
+        raise InvalidInput("decision must be approve or reject.", field="decision")
+    alert = get_alert(session, actor, alert_id, "read")
+    step = workflow.transition(alert.state, decision)
+    if not actor.has_role(*step.roles):
+        raise Forbidden("Only a spokesperson can approve or reject.")
+    version = _current(session, alert, expected)
+    if content_hash != version.content_hash:
+        raise Conflict("The content you reviewed is not the current content: reload and review again.",
+                       current_hash=version.content_hash)
+    if version.author_id == actor.id:
+        raise Forbidden("Four-eyes rule: you wrote this version, so another spokesperson must approve it.")
+    if decision == "reject" and not reason.strip():
+        raise InvalidInput("Say why you reject it.", field="reason")
+    if any(a.centre_id == actor.centre_id for a in decisions(session, alert, version)):
+        raise Conflict(f"{actor.centre.code} has already decided on version {version.number}.")
+    session.add(Approval(alert_id=alert.id, version_number=version.number, content_hash=version.content_hash,
+                         centre_id=actor.centre_id, user_id=actor.id, decision=decision, reason=reason.strip()))
+    session.flush()
+    if decision == "reject":
+        alert.state = step.to
+    elif all(state == "approved" for state in approval_state(session, alert, version).values()):
+        alert.state = "approved"
+    alert.updated_at = utcnow()
+    audit.record(session, actor, f"alert.{decision}", "alert", alert.id, content_hash=version.content_hash,
+                 detail={"version": version.number, "centre": actor.centre.code, "reason": reason.strip()})
+    return alert

@@ -1,0 +1,95 @@
+"""Parse an SMS subscriber list (CSV with columns phone,language,areas) into rows and a per-line error report.
+
+Pure: no I/O, never raises on bad input; every problem becomes an error entry {"line": n, "error": "..."}.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Set
+
+from channels.sms import normalise_number
+
+COLUMNS = ("phone", "language", "areas")
+DEFAULT_LANGUAGES = frozenset({"nl", "fr", "de", "en", "lb"})
+MAX_ROWS = 200_000
+
+
+def parse_subscribers_csv(
+    text: str,
+    default_region: str,
+    known_areas: Set[str] | None = None,
+    languages: Set[str] = DEFAULT_LANGUAGES,
+    max_rows: int = MAX_ROWS,
+) -> tuple[list[dict], list[dict]]:
+    """Valid rows {phone (E.164), language, areas: list} and one error per bad row; areas split on ';'."""
+    rows: list[dict] = []
+    errors: list[dict] = []
+    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
+    try:
+        header = next(reader, None)
+        columns = _column_positions(header)
+        if isinstance(columns, str):
+            return [], [{"line": 1, "error": columns}]
+        first_line_of_row = reader.line_num + 1
+        first_seen: dict[str, int] = {}
+        count = 0
+        for record in reader:
+            line, first_line_of_row = first_line_of_row, reader.line_num + 1
+            if not any(field.strip() for field in record):
+                continue
+            count += 1
+            if count > max_rows:
+                errors.append({"line": line, "error": f"too many rows: at most {max_rows}, the rest was not read"})
+                break
+            row = _parse_row(record, columns, default_region, known_areas, languages)
+            if isinstance(row, str):
+                errors.append({"line": line, "error": row})
+            elif row["phone"] in first_seen:
+                errors.append({"line": line, "error": f"duplicate number {row['phone']} (first on line "
+                                                      f"{first_seen[row['phone']]})"})
+            else:
+                first_seen[row["phone"]] = line
+                rows.append(row)
+    except csv.Error as exc:
+        errors.append({"line": reader.line_num, "error": f"unreadable CSV, reading stopped here: {exc}"})
+    return rows, errors
+
+
+def _column_positions(header: list[str] | None) -> dict[str, int] | str:
+    """Where each column is, or what is wrong with the header line."""
+    expected = ",".join(COLUMNS)
+    if not header:
+        return f"missing header: the first line must be {expected}"
+    names = [name.strip().lower() for name in header]
+    missing = [column for column in COLUMNS if column not in names]
+    if missing:
+        return f"missing header column(s) {', '.join(missing)}: the first line must be {expected} (comma-separated)"
+    return {column: names.index(column) for column in COLUMNS}
+
+
+def _parse_row(
+    record: list[str],
+    columns: dict[str, int],
+    default_region: str,
+    known_areas: Set[str] | None,
+    languages: Set[str],
+) -> dict | str:
+    """The subscriber on one CSV record, or why it cannot be imported."""
+    if len(record) <= max(columns.values()):
+        return f"expected {max(columns.values()) + 1} columns, got {len(record)}"
+    raw_phone, raw_language, raw_areas = (record[columns[column]] for column in COLUMNS)
+    try:
+        phone = normalise_number(raw_phone.strip(), default_region)
+    except ValueError as exc:
+        return f"invalid number: {exc}"
+    language = raw_language.strip().lower()
+    if language not in languages:
+        return f"unknown language {raw_language.strip()!r}, expected one of {', '.join(sorted(languages))}"
+    areas = list(dict.fromkeys(area.strip() for area in raw_areas.split(";") if area.strip()))
+    if not areas:
+        return "no areas given"
+    unknown = [area for area in areas if known_areas is not None and area not in known_areas]
+    if unknown:
+        return f"unknown area(s) {', '.join(unknown)}"
+    return {"phone": phone, "language": language, "areas": areas}
