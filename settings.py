@@ -30,6 +30,8 @@ class Settings:
     session_hours: int = 12
     secure_cookies: bool = True
     max_body_bytes: int = 1024 * 1024
+    sms_max_segments: int = 1
+    mastodon_limit: int = 500
     log_level: str = "INFO"
     log_json: bool = True
 

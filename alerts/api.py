@@ -13,6 +13,7 @@ from alerts import accounts, authoring, review
 from alerts.content import canonical_content
 from alerts.errors import InvalidInput, StaleVersion
 from alerts.models import ApiToken, Centre
+from alerts.rendering import render_version
 from alerts.schemas import (
     AlertCreateSchema,
     AlertEditSchema,
@@ -28,8 +29,10 @@ from alerts.schemas import (
     InviteSchema,
     ListArgsSchema,
     MeSchema,
+    PreviewArgsSchema,
     ProblemSchema,
     ReadinessSchema,
+    RenderingSchema,
     TokenSchema,
     VersionSchema,
     VersionSummarySchema,
@@ -445,3 +448,26 @@ def _approvals(session, alert) -> dict:
                        "version": a.version_number, "content_hash": a.content_hash, "created_at": a.created_at}
                       for a in review.decisions(session, alert, version)],
     }
+
+
+@bp.route("/alerts/<int:alert_id>/preview")
+class Preview(MethodView):
+    decorators = [token_required]
+
+    @bp.arguments(PreviewArgsSchema, location="query")
+    @bp.response(200, RenderingSchema(many=True))
+    @bp.doc(security=[{"bearer": []}])
+    @_doc_errors("404")
+    def get(self, args, alert_id):
+        """What every channel would send in every language, with counts and problems."""
+        session = db_session()
+        alert = authoring.get_alert(session, g.user, alert_id, "history")
+        version = authoring.get_version(session, alert, args.get("version"))
+        settings = services().settings
+        renderings = render_version(canonical_content(version), max_sms_segments=settings.sms_max_segments,
+                                    mastodon_limit=settings.mastodon_limit)
+        return [{"language": r.language, "channel": r.channel, "text": r.text, "ok": r.ok,
+                 "problems": list(r.problems),
+                 "fits": [{"channel": f.channel, "length": f.length, "limit": f.limit, "encoding": f.encoding,
+                           "parts": f.parts, "max_parts": f.max_parts, "ok": f.ok} for f in r.fits]}
+                for r in renderings]

@@ -226,3 +226,26 @@ class ApprovalsSchema(Schema):
     centres = fields.Dict(keys=fields.String(), values=fields.String(),
                           metadata={"description": "Per centre: approved, rejected or pending"})
     decisions = fields.List(fields.Nested(DecisionSchema))
+
+
+class FitSchema(Schema):
+    channel = fields.String()
+    length = fields.Integer()
+    limit = fields.Integer()
+    encoding = fields.String(allow_none=True)
+    parts = fields.Integer()
+    max_parts = fields.Integer()
+    ok = fields.Boolean()
+
+
+class RenderingSchema(Schema):
+    language = fields.String()
+    channel = fields.String()
+    text = fields.String()
+    ok = fields.Boolean()
+    fits = fields.List(fields.Nested(FitSchema))
+    problems = fields.List(fields.String())
+
+
+class PreviewArgsSchema(Schema):
+    version = fields.Integer(validate=validate.Range(1), metadata={"description": "Defaults to the current one"})

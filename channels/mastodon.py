@@ -89,7 +89,9 @@ class MastodonChannel:
             return Receipt(Outcome.RETRY, error=f"Mastodon rate limit: {exc}", retry_after=retry_after)
         except MastodonNetworkError as exc:
             cause = exc.__context__  # Mastodon.py raises it inside `except` around the requests call
-            outcome = transport_error_outcome(cause) if isinstance(cause, requests.RequestException) else Outcome.UNKNOWN
+            outcome = Outcome.UNKNOWN
+            if isinstance(cause, requests.RequestException):
+                outcome = transport_error_outcome(cause)
             return Receipt(outcome, error=f"Mastodon request failed: {cause or exc}")
         except MastodonAPIError as exc:
             return _api_error_receipt(exc)

@@ -140,7 +140,8 @@ class NationalChannel:
         status = response.status_code
         provider_status = str(status)
         if 200 <= status < 300:
-            return Receipt(Outcome.SENT, provider_id=self._provider_id(response, payload), provider_status=provider_status)
+            provider_id = self._provider_id(response, payload)
+            return Receipt(Outcome.SENT, provider_id=provider_id, provider_status=provider_status)
         snippet = response.text[:_SNIPPET]
         if status in (429, 503):
             return Receipt(Outcome.RETRY, provider_status=provider_status, error=f"HTTP {status}: {snippet}",

@@ -68,7 +68,7 @@ def retry_delay(failed_attempts: int, rng: random.Random | None = None) -> float
 def _why_not_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
         ip = ip.ipv4_mapped
-    for kind in ("loopback", "private", "link_local", "reserved", "multicast", "unspecified"):
+    for kind in ("loopback", "link_local", "unspecified", "multicast", "reserved", "private"):  # most telling first
         if getattr(ip, f"is_{kind}"):
             return kind.replace("_", "-")
     return None if ip.is_global else "not globally routable"

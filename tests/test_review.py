@@ -115,3 +115,19 @@ def test_only_spokespersons_of_taking_part_centres_decide(api_as):
     assert decide(be, alert).status_code == 403
     assert decide(api_as("LU", "spokesperson"), alert).status_code == 404
     assert submit(api_as("BE", "spokesperson"), alert["id"], 1).status_code == 403
+
+
+def test_preview_shows_every_language_and_channel_with_counts(api_as):
+    be = api_as("BE", "communicator")
+    alert = create(be, status="Exercise")
+    preview = be.get(f"/alerts/{alert['id']}/preview").get_json()
+    assert {(r["language"], r["channel"]) for r in preview} == {
+        (lang, ch) for lang in ("nl", "fr", "de", "en") for ch in ("sms", "cell_broadcast", "x", "mastodon", "cap")}
+    sms_fr = next(r for r in preview if r["language"] == "fr" and r["channel"] == "sms")
+    assert sms_fr["text"].startswith("EXERCICE - ")
+    assert sms_fr["fits"][0]["parts"] >= 1 and sms_fr["fits"][0]["encoding"] in ("GSM-7", "UCS-2")
+    if not sms_fr["ok"]:
+        assert sms_fr["problems"][0].startswith("fr / SMS: SMS needs")
+    cap = next(r for r in preview if r["language"] == "de" and r["channel"] == "cap")
+    assert [f["channel"] for f in cap["fits"]] == ["cap_headline", "cap_description", "cap_instruction"]
+    assert be.get(f"/alerts/{alert['id']}/preview?version=7").status_code == 404
