@@ -5,9 +5,10 @@ overrides. Values are parsed per declared type, never guessed from the string.
 """
 from __future__ import annotations
 
+import json
 import os
 import secrets
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -32,6 +33,9 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     sms_max_segments: int = 1
     mastodon_limit: int = 500
+    sandbox_targets: dict = field(default_factory=dict)  # channel -> sandbox address, for Exercise/Test
+    channels_file: str = ""  # JSON: channel name -> adapter config (see channels/__init__.py)
+    dispatch_rates: dict = field(default_factory=dict)  # channel -> "100 per second"
     log_level: str = "INFO"
     log_json: bool = True
 
@@ -49,6 +53,14 @@ def _parse(kind: type | str, raw: str, name: str):
         if lowered in {"0", "false", "no", "off"}:
             return False
         raise SettingsError(f"BENELERT_{name.upper()} must be true or false, not {raw!r}")
+    if kind == "dict":
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = None
+        if not isinstance(value, dict):
+            raise SettingsError(f"BENELERT_{name.upper()} must be a JSON object, not {raw!r}")
+        return value
     if kind == "int":
         try:
             return int(raw)
@@ -71,13 +83,13 @@ def load_settings(overrides: dict | None = None, environ: dict | None = None) ->
     environ = os.environ if environ is None else environ
     overrides = overrides or {}
     values: dict = {}
-    for field in fields(Settings):
-        if field.name in overrides:
-            values[field.name] = overrides[field.name]
+    for item in fields(Settings):
+        if item.name in overrides:
+            values[item.name] = overrides[item.name]
             continue
-        raw = environ.get(f"BENELERT_{field.name.upper()}")
+        raw = environ.get(f"BENELERT_{item.name.upper()}")
         if raw is not None:
-            values[field.name] = _parse(field.type, raw, field.name)
+            values[item.name] = _parse(item.type, raw, item.name)
     env = values.get("env", Settings.env)
     if env not in {"development", "test", "production"}:
         raise SettingsError(f"BENELERT_ENV must be development, test or production, not {env!r}")

@@ -9,10 +9,10 @@ from flask.views import MethodView
 from flask_smorest import Api, Blueprint
 from sqlalchemy import select
 
-from alerts import accounts, authoring, review
+from alerts import accounts, authoring, release, review
 from alerts.content import canonical_content
-from alerts.errors import InvalidInput, StaleVersion
-from alerts.models import ApiToken, Centre
+from alerts.errors import InvalidInput, NotFound, StaleVersion
+from alerts.models import Alert, ApiToken, Centre, Release, utcnow
 from alerts.rendering import render_version
 from alerts.schemas import (
     AlertCreateSchema,
@@ -23,6 +23,7 @@ from alerts.schemas import (
     CentreSchema,
     CommentInSchema,
     CommentSchema,
+    ConfirmationSchema,
     DecisionInSchema,
     DiffArgsSchema,
     DiffSchema,
@@ -32,6 +33,8 @@ from alerts.schemas import (
     PreviewArgsSchema,
     ProblemSchema,
     ReadinessSchema,
+    ReleaseInSchema,
+    ReleaseStatusSchema,
     RenderingSchema,
     TokenSchema,
     VersionSchema,
@@ -471,3 +474,72 @@ class Preview(MethodView):
                  "fits": [{"channel": f.channel, "length": f.length, "limit": f.limit, "encoding": f.encoding,
                            "parts": f.parts, "max_parts": f.max_parts, "ok": f.ok} for f in r.fits]}
                 for r in renderings]
+
+
+def release_options() -> release.ReleaseOptions:
+    settings = services().settings
+    return release.ReleaseOptions(sms_max_segments=settings.sms_max_segments, mastodon_limit=settings.mastodon_limit,
+                                  sandbox=settings.sandbox_targets)
+
+
+@bp.route("/alerts/<int:alert_id>/release/confirmation")
+class ReleaseConfirmation(MethodView):
+    decorators = [token_required]
+
+    @bp.arguments(ReleaseInSchema)
+    @bp.response(200, ConfirmationSchema)
+    @bp.doc(security=[{"bearer": []}])
+    @_doc_errors("404", "422")
+    def post(self, data, alert_id):
+        """What a release would do (mode, areas, languages, channels, recipients); changes nothing."""
+        session = db_session()
+        alert = authoring.get_alert(session, g.user, alert_id, "read")
+        version = authoring.get_version(session, alert)
+        content = canonical_content(version)
+        return release.confirmation(session, alert, content, data["channels"], data.get("at") or utcnow())
+
+
+@bp.route("/alerts/<int:alert_id>/release")
+class ReleaseItem(MethodView):
+    decorators = [token_required]
+
+    @bp.arguments(ReleaseInSchema)
+    @bp.response(201, ReleaseStatusSchema)
+    @bp.doc(security=[{"bearer": []}])
+    @_doc_errors("404", "422")
+    def post(self, data, alert_id):
+        """Schedule the approved content (If-Match + content hash) at T, or now."""
+        expected, refusal = _require_if_match("confirmed")
+        if refusal:
+            return refusal
+        session = db_session()
+        planned = release.schedule_release(session, g.user, alert_id, expected, data["content_hash"],
+                                           data["channels"], data.get("at"), release_options())
+        session.commit()
+        return _release_status(session, planned)
+
+    @bp.response(200, ReleaseStatusSchema)
+    @bp.doc(security=[{"bearer": []}])
+    @_doc_errors("404")
+    def get(self, alert_id):
+        """Per centre and channel: pending, sent, delivered, failed; lateness against T and skew."""
+        session = db_session()
+        alert = authoring.get_alert(session, g.user, alert_id, "read")
+        planned = session.scalar(select(Release).where(Release.alert_id == alert.id))
+        if planned is None:
+            raise NotFound("This alert has no release.")
+        return _release_status(session, planned)
+
+
+def _release_status(session, planned) -> dict:
+    alert = session.get(Alert, planned.alert_id)
+    version = authoring.get_version(session, alert, planned.version_number)
+    counts = release.delivery_counts(session, planned)
+    return {
+        "id": planned.id, "state": planned.state, "mode": planned.mode, "scheduled_for": planned.scheduled_for,
+        "fired_at": planned.fired_at, "late_ms": planned.late_ms, "skew_ms": release.skew_ms(session, planned),
+        "deliveries": {centre: {channel: dict(states) for channel, states in per.items()}
+                       for centre, per in counts.items()},
+        "confirmation": release.confirmation(session, alert, canonical_content(version), planned.channels,
+                                             planned.scheduled_for),
+    }

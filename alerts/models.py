@@ -310,7 +310,7 @@ class Payload(Base):
     meta: Mapped[dict] = mapped_column(JSON, default=dict)
 
 
-DELIVERY_STATES = ("pending", "sending", "sent", "delivered", "failed", "unknown", "expired")
+DELIVERY_STATES = ("pending", "claimed", "sending", "sent", "delivered", "failed", "unknown", "expired")
 
 
 class Delivery(Base):

@@ -249,3 +249,34 @@ class RenderingSchema(Schema):
 
 class PreviewArgsSchema(Schema):
     version = fields.Integer(validate=validate.Range(1), metadata={"description": "Defaults to the current one"})
+
+
+class ReleaseInSchema(Schema):
+    content_hash = fields.String(required=True, validate=validate.Length(64, 64),
+                                 metadata={"description": "The approved content hash you confirm"})
+    channels = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), required=True,
+                           metadata={"description": "Per centre code: sms, x, mastodon, national, partners"})
+    at = fields.AwareDateTime(allow_none=True, metadata={"description": "The moment T; omitted = now"})
+
+
+class ConfirmationSchema(Schema):
+    mode = fields.String()
+    headline = fields.String()
+    at = fields.DateTime()
+    areas = fields.List(fields.String())
+    languages = fields.List(fields.String())
+    channels = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+    recipients = fields.Dict(keys=fields.String(), values=fields.Dict(keys=fields.String(), values=fields.Integer()))
+    partner_endpoints = fields.Integer()
+
+
+class ReleaseStatusSchema(Schema):
+    id = fields.Integer()
+    state = fields.String()
+    mode = fields.String()
+    scheduled_for = fields.DateTime()
+    fired_at = fields.DateTime(allow_none=True)
+    late_ms = fields.Integer(allow_none=True)
+    skew_ms = fields.Integer(allow_none=True, metadata={"description": "First attempt, first to last channel"})
+    deliveries = fields.Dict(metadata={"description": "centre -> channel -> state -> count"})
+    confirmation = fields.Nested(ConfirmationSchema)

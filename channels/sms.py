@@ -20,7 +20,7 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from channels.base import Limits, Outcome, Payload, Receipt, Target
-from channels.social import http_status_outcome, transport_error_outcome
+from channels.social import check_base_url, http_status_outcome, transport_error_outcome
 from channels.textfit import Fit, sms_fit
 
 MAX_VALIDITY_SECONDS = 36000  # Twilio accepts ValidityPeriod 1..36000
@@ -39,7 +39,7 @@ class BaseUrlHttpClient(TwilioHttpClient):
 
     def __init__(self, base_url: str | None = None, timeout: float = DEFAULT_TIMEOUT):
         super().__init__(timeout=timeout)
-        self.base_url = base_url.rstrip("/") if base_url else None
+        self.base_url = check_base_url(base_url)
         if self.base_url and self.session is not None:
             self.session.trust_env = False  # no proxy or .netrc from the environment for a local fake
         self._last = threading.local()

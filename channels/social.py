@@ -30,7 +30,7 @@ def transport_error_outcome(exc: BaseException) -> Outcome:
 
     A read timeout or a connection dropped mid-exchange may come after the provider acted on the request.
     """
-    if isinstance(exc, requests.ConnectTimeout):
+    if isinstance(exc, (requests.ConnectTimeout, requests.exceptions.SSLError)):  # before any HTTP byte was sent
         return Outcome.RETRY
     if isinstance(exc, requests.ConnectionError):
         reason = exc.args[0] if exc.args else None
@@ -54,7 +54,7 @@ class RoutingAdapter(HTTPAdapter):
 
     def __init__(self, base_url: str | None = None, timeout: float = DEFAULT_TIMEOUT):
         super().__init__()
-        self.base_url = base_url.rstrip("/") if base_url else None
+        self.base_url = check_base_url(base_url)
         self.timeout = timeout
 
     def send(self, request, timeout=None, **kwargs):
@@ -62,6 +62,15 @@ class RoutingAdapter(HTTPAdapter):
             parts = urlsplit(request.url)
             request.url = self.base_url + urlunsplit(("", "", parts.path, parts.query, ""))
         return super().send(request, timeout=timeout if timeout is not None else self.timeout, **kwargs)
+
+
+def check_base_url(base_url: str | None) -> str | None:
+    """The base URL without a trailing slash, or None; a ValueError for one that is not http(s)."""
+    if not base_url:
+        return None
+    if not base_url.startswith(("http://", "https://")):
+        raise ValueError(f"base_url must start with http:// or https://, not {base_url!r}")
+    return base_url.rstrip("/")
 
 
 def route_session(session: requests.Session, base_url: str | None, timeout: float = DEFAULT_TIMEOUT) -> None:

@@ -165,6 +165,7 @@ def test_national_timeout_after_sending_is_unknown(national):
         started = time.monotonic()
         receipt = national.send(cap_payload(), Target(slow.url))
         assert time.monotonic() - started < 2.5
+        assert len(slow.messages) == 1  # it did arrive: resending blindly would duplicate the alert
     assert receipt.outcome is Outcome.UNKNOWN and "may have arrived" in receipt.error
 
 

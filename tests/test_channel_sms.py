@@ -367,6 +367,14 @@ def test_subscribers_csv_stops_at_the_row_limit():
     assert errors == [{"line": 5, "error": "too many rows: at most 3, the rest was not read"}]
 
 
+def test_subscribers_csv_with_an_unclosed_quote_keeps_what_was_read():
+    text = 'phone,language,areas\n+32470123456,nl,BE-VAN\n"' + "x" * 140_000
+    rows, errors = parse_subscribers_csv(text, "BE")
+
+    assert [r["phone"] for r in rows] == ["+32470123456"]
+    assert len(errors) == 1 and errors[0]["error"].startswith("unreadable CSV, reading stopped here")
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.one_of(
     st.text(max_size=300),

@@ -271,3 +271,9 @@ def test_mastodon_timeout_is_unknown_and_a_resend_with_the_key_finds_the_first_p
 def test_mastodon_from_config_needs_server_and_token():
     with pytest.raises(ValueError, match="base_url, access_token"):
         MastodonChannel.from_config({})
+
+
+@pytest.mark.parametrize("base_url", ["127.0.0.1:8080", "ftp://127.0.0.1"])
+def test_a_base_url_without_http_is_refused_at_configuration(base_url):
+    with pytest.raises(ValueError, match="base_url must start with http"):
+        XChannel.from_config({"bearer_token": "t", "base_url": base_url})

@@ -1,0 +1,290 @@
+"""Coordinated release: plan one moment T for every channel of every centre, then, at T, write the
+whole delivery ledger in one transaction (set-based for SMS subscribers) — once, however often the
+trigger fires. Exercise and Test releases reach partner centres and sandbox targets only."""
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import String, and_, cast, exists, func, insert, literal, select, update
+from sqlalchemy.orm import Session
+
+from alerts import audit, workflow
+from alerts.authoring import get_alert, get_version, required_languages
+from alerts.cap import build_cap
+from alerts.content import canonical_content
+from alerts.errors import Conflict, Forbidden, InvalidInput
+from alerts.models import (
+    Alert,
+    Centre,
+    Delivery,
+    PartnerEndpoint,
+    Payload,
+    Release,
+    Subscriber,
+    SubscriberArea,
+    User,
+    utcnow,
+)
+from alerts.rendering import render_channel
+
+PUBLIC_CHANNELS = ("sms", "x", "mastodon", "national")
+CHANNELS = PUBLIC_CHANNELS + ("partners",)
+TEXT_CHANNEL = {"sms": "sms", "x": "x", "mastodon": "mastodon", "national": "cell_broadcast"}
+PAST_TOLERANCE = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class ReleaseOptions:
+    sms_max_segments: int = 1
+    mastodon_limit: int = 500
+    sandbox: dict | None = None  # channel -> sandbox target address, for Exercise and Test
+    cap_sender_domain: str = "benelert.eu"
+
+
+def _subscriber_filter(centre_id: int, places: list[str], language_clause):
+    in_area = exists().where(and_(SubscriberArea.subscriber_id == Subscriber.id, SubscriberArea.place.in_(places)))
+    return and_(Subscriber.centre_id == centre_id, Subscriber.opted_out_at.is_(None), in_area, language_clause)
+
+
+def sms_recipients(session: Session, centre: Centre, places: list[str]) -> int:
+    if not places:
+        return 0
+    return session.scalar(select(func.count()).select_from(Subscriber).where(
+        _subscriber_filter(centre.id, places, literal(True)))) or 0
+
+
+def _places(content: dict) -> list[str]:
+    return [area["place"] for area in content["areas"] if area.get("place")]
+
+
+def _check_channels(alert: Alert, channels: dict[str, list[str]]) -> dict[str, list[str]]:
+    codes = {row.centre.code: row.centre for row in alert.centre_rows}
+    unknown_centres = sorted(set(channels) - set(codes))
+    if unknown_centres:
+        raise InvalidInput(f"These centres do not take part in the alert: {', '.join(unknown_centres)}.",
+                           field="channels")
+    cleaned = {}
+    for code, names in channels.items():
+        bad = sorted(set(names) - set(CHANNELS))
+        if bad:
+            raise InvalidInput(f"Unknown channel for {code}: {', '.join(bad)}.", field="channels")
+        unconfigured = sorted(n for n in set(names) - {"partners"} if n not in (codes[code].channels or {}))
+        if unconfigured:
+            raise InvalidInput(f"{code} has no {', '.join(unconfigured)} account configured.", field="channels")
+        cleaned[code] = sorted(set(names))
+    if not any(cleaned.values()):
+        raise InvalidInput("Choose at least one channel.", field="channels")
+    return cleaned
+
+
+def _check_renderings(content: dict, channels: dict[str, list[str]], options: ReleaseOptions) -> None:
+    problems = []
+    languages = list(content["texts"])
+    for name in sorted({n for names in channels.values() for n in names} & set(TEXT_CHANNEL)):
+        for language in languages:
+            rendering = render_channel(content, language, TEXT_CHANNEL[name],
+                                       max_sms_segments=options.sms_max_segments,
+                                       mastodon_limit=options.mastodon_limit)
+            problems += rendering.problems
+    for language in languages:
+        problems += render_channel(content, language, "cap").problems
+    if problems:
+        raise InvalidInput(f"{len(problems)} rendering problem(s): " + "; ".join(problems[:6]),
+                           problems=list(problems))
+
+
+def confirmation(session: Session, alert: Alert, content: dict, channels: dict[str, list[str]], at: datetime) -> dict:
+    """What a spokesperson confirms: mode, moment, areas, languages, channels, recipients — per mode."""
+    mode = content["status"]
+    centres = {row.centre.code: row.centre for row in alert.centre_rows}
+    recipients = {code: {"sms": sms_recipients(session, centres[code], _places(content))
+                         if "sms" in names else 0} for code, names in channels.items()}
+    partners = session.scalar(select(func.count()).select_from(PartnerEndpoint).where(PartnerEndpoint.active))
+    headline = {
+        "Actual": "LIVE: this warning goes to the PUBLIC",
+        "Exercise": "EXERCISE: partner centres and sandbox targets only — never the public",
+        "Test": "TEST: partner centres and sandbox targets only — never the public",
+    }[mode]
+    return {"mode": mode, "headline": headline, "at": at, "areas": [a["description"] for a in content["areas"]],
+            "languages": list(content["texts"]), "channels": channels, "recipients": recipients,
+            "partner_endpoints": partners or 0}
+
+
+def schedule_release(session: Session, actor: User, alert_id: int, expected: int | None, content_hash: str | None,
+                     channels: dict[str, list[str]], at: datetime | None, options: ReleaseOptions) -> Release:
+    alert = get_alert(session, actor, alert_id, "read")
+    step = workflow.transition(alert.state, "schedule")
+    if not actor.has_role(*step.roles):
+        raise Forbidden("Only a spokesperson can schedule a release.")
+    version = get_version(session, alert)
+    if expected != version.number or content_hash != version.content_hash:
+        raise Conflict("The content you confirmed is not the approved content: reload and confirm again.",
+                       current_version=version.number, current_hash=version.content_hash)
+    now = utcnow()
+    at = at or now
+    if at.tzinfo is None:
+        raise InvalidInput("The release time needs a time zone.", field="at")
+    if at < now - PAST_TOLERANCE:
+        raise InvalidInput("The release time is in the past.", field="at")
+    if version.expires and at >= version.expires:
+        raise InvalidInput("The release time is after the warning expires.", field="at")
+    content = canonical_content(version)
+    channels = _check_channels(alert, channels)
+    _check_renderings(content, channels, options)
+    release = Release(alert_id=alert.id, version_number=version.number, content_hash=version.content_hash,
+                      mode=version.status, scheduled_for=at, channels=channels, state="scheduled",
+                      created_by_id=actor.id)
+    session.add(release)
+    alert.state = step.to
+    alert.updated_at = now
+    session.flush()
+    audit.record(session, actor, "release.schedule", "alert", alert.id, content_hash=version.content_hash,
+                 detail={"release": release.id, "at": at.isoformat(), "mode": version.status, "channels": channels})
+    return release
+
+
+def _key(*parts: Any) -> str:
+    return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:40]
+
+
+def _payload(session: Session, release: Release, channel: str, centre: str, language: str | None, body: str,
+             content_type: str = "text/plain", meta: dict | None = None) -> Payload:
+    payload = Payload(release_id=release.id, channel=channel, centre_code=centre, language=language, body=body,
+                      content_type=content_type, sha256=hashlib.sha256(body.encode()).hexdigest(), meta=meta or {})
+    session.add(payload)
+    session.flush()
+    return payload
+
+
+def _deliveries(session: Session, rows: list[dict]) -> None:
+    if rows:
+        session.execute(insert(Delivery), rows)
+
+
+def _sms_ledger(session: Session, release: Release, centre: Centre, content: dict, payloads: dict[str, Payload],
+                now: datetime) -> None:
+    """One row per subscriber in the areas, in SQL; subscribers of other languages get English."""
+    places = _places(content)
+    if not places:
+        return
+    fallback = payloads.get("en")
+    for language, payload in payloads.items():
+        clause = Subscriber.language == language
+        if payload is fallback:
+            clause = Subscriber.language.not_in([lang for lang in payloads if lang != "en"])
+        selection = select(
+            literal(release.id), literal(payload.id), literal("sms"), literal(centre.code), literal(language),
+            Subscriber.phone,
+            literal(f"r{release.id}-sms-", String) + cast(Subscriber.id, String),
+            literal("pending"), literal(0), literal(now, type_=Delivery.next_attempt_at.type),
+            literal(now, type_=Delivery.created_at.type),
+        ).where(_subscriber_filter(centre.id, places, clause))
+        session.execute(insert(Delivery).from_select(
+            ["release_id", "payload_id", "channel", "centre_code", "language", "target", "idempotency_key", "state",
+             "attempts", "next_attempt_at", "created_at"], selection))
+
+
+def _row(release: Release, payload: Payload, centre: str, target: str, now: datetime) -> dict:
+    return {"release_id": release.id, "payload_id": payload.id, "channel": payload.channel, "centre_code": centre,
+            "language": payload.language, "target": target, "state": "pending", "attempts": 0,
+            "idempotency_key": _key(release.id, payload.channel, centre, payload.language, target),
+            "next_attempt_at": now, "created_at": now}
+
+
+def write_ledger(session: Session, release: Release, alert: Alert, options: ReleaseOptions, now: datetime) -> None:
+    version = get_version(session, alert, release.version_number)
+    content = canonical_content(version)
+    live = release.mode == "Actual"
+    sandbox = options.sandbox or {}
+    centres = {row.centre.code: row.centre for row in alert.centre_rows}
+    lead = alert.lead_centre
+    languages = required_languages([centres[c] for c in content["participants"] if c in centres])
+    cap = build_cap({"identifier": alert.identifier, "references": alert.references,
+                     "sender_names": lead.names}, content, sender=f"{lead.code.lower()}@{options.cap_sender_domain}",
+                    sent=release.scheduled_for, timezone=lead.timezone, languages=languages).decode("utf-8")
+    rows: list[dict] = []
+    for code, names in release.channels.items():
+        centre = centres[code]
+        config = centre.channels or {}
+        for name in names:
+            if name == "partners":
+                continue
+            target = config.get(name, {}).get("target", "") if live else sandbox.get(name, "")
+            if not target and not (live and name == "sms"):
+                continue  # no sandbox target for this channel: an exercise does not use it
+            if name == "national":
+                payload = _payload(session, release, "national", code, None, cap, "application/cap+xml")
+                rows.append(_row(release, payload, code, target, now))
+                continue
+            per_language = {lang: _payload(session, release, name, code, lang, render_channel(
+                content, lang, TEXT_CHANNEL[name], max_sms_segments=options.sms_max_segments,
+                mastodon_limit=options.mastodon_limit).text) for lang in centre.languages + ["en"]
+                if lang in content["texts"]}
+            if name == "sms" and live:
+                _sms_ledger(session, release, centre, content, per_language, now)
+            else:
+                rows += [_row(release, payload, code, target, now) for payload in per_language.values()]
+    summary = {"identifier": alert.identifier, "mode": release.mode, "msg_type": alert.msg_type,
+               "hazard": content["hazard"], "areas": [a["description"] for a in content["areas"]],
+               "headlines": {lang: t["headline"]["body"] for lang, t in content["texts"].items()},
+               "sent": release.scheduled_for.isoformat(), "lead": lead.code}
+    if any("partners" in names for names in release.channels.values()):
+        payload = _payload(session, release, "partners", lead.code, None, cap, "application/cap+xml",
+                           {"type": "alert.published", "summary": summary})
+        for endpoint in session.scalars(select(PartnerEndpoint).where(PartnerEndpoint.active)):
+            rows.append(_row(release, payload, endpoint.centre.code, endpoint.url, now))
+    _deliveries(session, rows)
+
+
+def release_due(session: Session, options: ReleaseOptions, worker: str = "worker", now: datetime | None = None
+                ) -> list[int]:
+    """Fire every scheduled release whose moment has come. Safe to call any number of times, from any
+    number of workers: each release is locked and fired once; a missed moment fires late, marked so."""
+    now = now or utcnow()
+    query = select(Release).where(Release.state == "scheduled", Release.scheduled_for <= now).order_by(
+        Release.scheduled_for).limit(20)
+    if session.bind.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    fired = []
+    for release in session.scalars(query).all():
+        claimed = session.execute(update(Release).where(Release.id == release.id, Release.state == "scheduled")
+                                  .values(state="releasing").execution_options(synchronize_session=False)).rowcount
+        if claimed != 1:
+            continue
+        alert = session.get(Alert, release.alert_id)
+        write_ledger(session, release, alert, options, now)
+        late_ms = int((now - release.scheduled_for).total_seconds() * 1000)
+        session.execute(update(Release).where(Release.id == release.id).values(
+            state="released", fired_at=now, late_ms=late_ms, fired_by=worker[:80])
+            .execution_options(synchronize_session=False))
+        alert.state = "released"
+        alert.updated_at = now
+        audit.record(session, worker, "release.fire", "alert", alert.id, content_hash=release.content_hash,
+                     detail={"release": release.id, "late_ms": late_ms, "mode": release.mode})
+        fired.append(release.id)
+    return fired
+
+
+def delivery_counts(session: Session, release: Release) -> dict[str, dict[str, Counter]]:
+    rows = session.execute(select(Delivery.centre_code, Delivery.channel, Delivery.state, func.count())
+                           .where(Delivery.release_id == release.id)
+                           .group_by(Delivery.centre_code, Delivery.channel, Delivery.state))
+    result: dict[str, dict[str, Counter]] = {}
+    for centre, channel, state, count in rows:
+        result.setdefault(centre, {}).setdefault(channel, Counter())[state] = count
+    return result
+
+
+def skew_ms(session: Session, release: Release) -> int | None:
+    """Time between the first first-attempt of the earliest and of the latest channel."""
+    firsts = [first for (first,) in session.execute(
+        select(func.min(Delivery.first_attempt_at)).where(Delivery.release_id == release.id,
+                                                           Delivery.first_attempt_at.is_not(None))
+        .group_by(Delivery.centre_code, Delivery.channel))]
+    if len(firsts) < 2:
+        return 0 if firsts else None
+    return int((max(firsts) - min(firsts)).total_seconds() * 1000)
