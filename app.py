@@ -10,8 +10,9 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
 import web
-from alerts import api, ops, views
+from alerts import api, hooks, ops, views
 from alerts.accounts import LoginThrottle
+from channels import load_config
 from db import Database
 from settings import INSTANCE, load_settings
 
@@ -36,6 +37,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         db=Database.connect(settings.database_url),
         throttle=LoginThrottle(settings.ratelimit_storage, settings.login_attempts_per_user,
                                settings.login_attempts_per_ip),
+        channels_config=load_config(settings.channels_file),
     )
     web.init_app(app)
     csrf = CSRFProtect(app)
@@ -43,6 +45,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     api.register(app)
     app.register_blueprint(views.bp)
     app.register_blueprint(ops.bp)
+    app.register_blueprint(hooks.bp)
+    csrf.exempt(hooks.bp)  # providers sign their callbacks; there is no browser session here
     from cli import register_commands
 
     register_commands(app)

@@ -35,6 +35,7 @@ class Settings:
     mastodon_limit: int = 500
     sandbox_targets: dict = field(default_factory=dict)  # channel -> sandbox address, for Exercise/Test
     channels_file: str = ""  # JSON: channel name -> adapter config (see channels/__init__.py)
+    public_url: str = ""  # how providers reach us (for callback signatures behind a proxy)
     dispatch_rates: dict = field(default_factory=dict)  # channel -> "100 per second"
     log_level: str = "INFO"
     log_json: bool = True

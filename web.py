@@ -32,6 +32,7 @@ class Services:
     settings: Settings
     db: Database
     throttle: LoginThrottle
+    channels_config: dict = field(default_factory=dict)
     version_bodies: MutableMapping = field(default_factory=lambda: LRUCache(maxsize=4096))
     cache_lock: threading.Lock = field(default_factory=threading.Lock)
 

@@ -112,8 +112,11 @@ class Dispatcher:
             send = SendPayload(body=payload.body, idempotency_key=row.idempotency_key,
                                content_type=payload.content_type, language=row.language, expires_at=expires,
                                metadata=payload.meta or {})
-            return row.channel, row.centre_code, send, Target(address=row.target, account=row.centre_code,
-                                                             secrets=secrets, sandbox=release.mode != "Actual")
+            sandbox = release.mode != "Actual"
+            # a sandbox target names its own account (e.g. the X sandbox account), never a centre's public one
+            account = "" if sandbox else row.centre_code
+            return row.channel, account or row.target, send, Target(address=row.target, account=account,
+                                                                    secrets=secrets, sandbox=sandbox)
 
     def _finish(self, delivery_id: int, receipt) -> None:
         now = utcnow()

@@ -1,0 +1,132 @@
+"""A release world for tests and benchmarks: the real adapters talking to local fakes, centres wired to
+them, subscribers and partner endpoints in the database, and an approved alert ready to schedule."""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import threading
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+
+from sqlalchemy import insert, select
+from werkzeug.serving import make_server
+
+from alerts.models import Centre, PartnerEndpoint, Subscriber, SubscriberArea
+from tests.fakes.cap_receiver import CapReceiver
+from tests.fakes.mastodon import FakeMastodon
+from tests.fakes.server import _QuietHandler
+from tests.fakes.twilio import FakeTwilio
+from tests.fakes.webhook_receiver import WebhookReceiver
+from tests.fakes.x import FakeX
+
+SHORT_TEXTS = {
+    "nl": {"headline": "Overstroming in Limburg", "instruction": "Ga naar een hogere verdieping. Bel 112 bij gevaar."},
+    "fr": {"headline": "Inondation au Limbourg", "instruction": "Montez à l'étage. Appelez le 112 en cas de danger."},
+    "de": {"headline": "Hochwasser in Limburg", "instruction": "Gehen Sie nach oben. Bei Gefahr 112 anrufen."},
+    "en": {"headline": "Flooding in Limburg", "instruction": "Move to a higher floor. Call 112 if in danger."},
+}
+
+
+def new_secret() -> str:
+    return "whsec_" + base64.b64encode(os.urandom(32)).decode()
+
+
+@dataclass
+class Fakes:
+    twilio: FakeTwilio
+    x: FakeX
+    mastodon: FakeMastodon
+    cap: CapReceiver
+    partners: list[WebhookReceiver] = field(default_factory=list)
+
+
+def start_fakes(stack: ExitStack, partners: int = 1, **twilio_options) -> Fakes:
+    fakes = Fakes(twilio=FakeTwilio(**twilio_options).start(), x=FakeX().start(), mastodon=FakeMastodon().start(),
+                  cap=CapReceiver().start())
+    for fake in (fakes.twilio, fakes.x, fakes.mastodon, fakes.cap):
+        stack.callback(fake.stop)
+    for _ in range(partners):
+        receiver = WebhookReceiver([new_secret()]).start()
+        stack.callback(receiver.stop)
+        fakes.partners.append(receiver)
+    return fakes
+
+
+def channels_config(fakes: Fakes, callback_url: str = "") -> dict:
+    return {
+        "sms": {"account_sid": fakes.twilio.account_sid, "auth_token": fakes.twilio.auth_token,
+                "base_url": fakes.twilio.url, "sender": "+3225551234", "status_callback_url": callback_url,
+                "max_segments": "3"},
+        "x": {"BE.bearer_token": "be-token", "NL.bearer_token": "nl-token", "SANDBOX.bearer_token": "sandbox-token",
+              "base_url": fakes.x.url},
+        "mastodon": {"base_url": fakes.mastodon.url, "access_token": "mastodon-token"},
+        "national": {"NATIONAL_TIMEOUT": "5"},
+        "partners": {"PARTNERS_ALLOW_PRIVATE": "true", "PARTNERS_TIMEOUT": "5"},
+    }
+
+
+def wire_centres(db, fakes: Fakes) -> None:
+    """BE and NL publish on SMS, X and their national system; LU receives partner copies."""
+    with db.transaction() as session:
+        for centre in session.scalars(select(Centre)):
+            if centre.code in ("BE", "NL"):
+                centre.channels = {"sms": {}, "x": {"target": centre.code},
+                                   "national": {"target": fakes.cap.url}}
+        lu = session.scalar(select(Centre).where(Centre.code == "LU"))
+        for receiver in fakes.partners:
+            session.add(PartnerEndpoint(centre_id=lu.id, url=receiver.url, secrets=list(receiver.secrets)))
+
+
+def add_subscribers(db, centre_code: str, count: int, place: str = "be-lim", languages=("nl", "fr", "de", "en"),
+                    start: int = 0) -> list[str]:
+    """`count` subscribers in `place`, numbered +3247xxxxxxx; returns their numbers."""
+    phones = [f"+3247{start + i:07d}" for i in range(count)]
+    with db.transaction() as session:
+        centre_id = session.scalar(select(Centre.id).where(Centre.code == centre_code))
+        rows = [{"centre_id": centre_id, "phone": phone, "language": languages[i % len(languages)]}
+                for i, phone in enumerate(phones)]
+        for chunk in range(0, len(rows), 5000):
+            ids = session.scalars(insert(Subscriber).returning(Subscriber.id, sort_by_parameter_order=True),
+                                  rows[chunk:chunk + 5000]).all()
+            session.execute(insert(SubscriberArea), [{"subscriber_id": i, "place": place} for i in ids])
+    return phones
+
+
+class ServedApp:
+    """The Flask app on a real loopback port, for providers that call back."""
+
+    def __init__(self, app):
+        self.server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+
+
+def approved_alert(api_as, status="Actual", texts=None, participants=("NL",)) -> dict:
+    """Create, submit and have BE and NL approve a flood alert; returns the API's alert JSON."""
+    from tests.conftest import flood_alert
+
+    be = api_as("BE", "communicator")
+    created = be.post("/alerts", json=flood_alert(status=status, texts=texts or SHORT_TEXTS,
+                                                  participants=list(participants)))
+    assert created.status_code == 201, created.get_json()
+    alert = created.get_json()
+    submitted = be.post(f"/alerts/{alert['id']}/submit", headers={"If-Match": '"v1"'})
+    assert submitted.status_code == 200, submitted.get_json()
+    for centre in ["BE", *participants]:
+        decided = api_as(centre, "spokesperson").post(
+            f"/alerts/{alert['id']}/approvals", json={"decision": "approve",
+                                                     "content_hash": alert["version"]["content_hash"]},
+            headers={"If-Match": '"v1"'})
+        assert decided.status_code == 200, decided.get_json()
+    return be.get(f"/alerts/{alert['id']}").get_json()
+
+
+def write_channels_file(tmp_path, config: dict) -> str:
+    path = tmp_path / "channels.json"
+    path.write_text(json.dumps(config))
+    return str(path)

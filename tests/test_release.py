@@ -1,0 +1,184 @@
+"""Coordinated release end to end: the ledger is written once at T, the dispatcher sends through the
+real client libraries to local fakes, provider callbacks update the ledger; exercises stay private."""
+from __future__ import annotations
+
+from contextlib import ExitStack
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from alerts import release
+from alerts.demo import ensure_centres
+from alerts.dispatch import Dispatcher, DispatchOptions, ledger_counts, recover_expired_leases
+from alerts.models import Delivery, Release
+from channels import build_channels
+from tests.conftest import Api
+from tests.release_world import (
+    ServedApp,
+    add_subscribers,
+    approved_alert,
+    channels_config,
+    start_fakes,
+    wire_centres,
+    write_channels_file,
+)
+
+OPTIONS = release.ReleaseOptions(sms_max_segments=3, sandbox={"sms": "+32470000099", "x": "SANDBOX",
+                                                             "national": ""})
+
+
+@pytest.fixture
+def world(make_app, tmp_path):
+    with ExitStack() as stack:
+        fakes = start_fakes(stack)
+        path = write_channels_file(tmp_path, channels_config(fakes))
+        app = make_app(channels_file=path, sms_max_segments=3,
+                       sandbox_targets={"sms": "+32470000099", "x": "SANDBOX"})
+        db = app.extensions["benelert"].db
+        with db.transaction() as session:
+            ensure_centres(session)
+        served = ServedApp(app)
+        stack.callback(served.stop)
+        config = channels_config(fakes, callback_url=served.url + "/hooks/twilio/status")
+        path = write_channels_file(tmp_path, config)
+        app.extensions["benelert"].channels_config = config
+        wire_centres(db, fakes)
+        yield app, db, fakes, build_channels(config)
+
+
+def schedule(api_as, alert, channels, at=None):
+    spokes = api_as("BE", "spokesperson")
+    body = {"content_hash": alert["version"]["content_hash"], "channels": channels}
+    if at:
+        body["at"] = at.isoformat()
+    return spokes.post(f"/alerts/{alert['id']}/release", json=body, headers={"If-Match": '"v1"'})
+
+
+def drain(db, channels, name="d1", rounds=50):
+    dispatcher = Dispatcher(db, channels, name, DispatchOptions(threads=4))
+    for _ in range(rounds):
+        if not dispatcher.run_once():
+            break
+
+
+def test_live_release_writes_the_ledger_once_and_everything_arrives_once(world, api_as, make_user):
+    app, db, fakes, channels = world
+    phones = add_subscribers(db, "BE", 40)
+    add_subscribers(db, "BE", 5, place="be-ant", start=1000)  # outside the area: never messaged
+    alert = approved_alert(api_as)
+    planned = schedule(api_as, alert, {"BE": ["sms", "x", "national", "partners"], "NL": ["x", "national"]})
+    assert planned.status_code == 201, planned.get_json()
+    body = planned.get_json()
+    assert body["confirmation"]["mode"] == "Actual" and "PUBLIC" in body["confirmation"]["headline"]
+    assert body["confirmation"]["recipients"]["BE"]["sms"] == 40
+    with db.transaction() as session:
+        assert release.release_due(session, OPTIONS, "w1") != []
+    with db.transaction() as session:
+        assert release.release_due(session, OPTIONS, "w2") == []  # the second trigger creates nothing
+        rows = session.scalar(select(func.count()).select_from(Delivery))
+    # 40 SMS + X (BE: nl fr de en, NL: nl en) + 2 national + 1 partner
+    assert rows == 40 + 6 + 2 + 1
+    drain(db, channels)
+    assert sorted(fakes.twilio.per_to) == sorted(phones)
+    assert all(fakes.twilio.count(phone) == 1 for phone in phones)
+    assert len({(post["account"], post["text"]) for post in fakes.x.posts}) == len(fakes.x.posts) == 6
+    assert len(fakes.cap.messages) == 2  # each valid against the CAP 1.2 XSD at the receiver
+    assert len(fakes.partners[0].deliveries) == 1
+    assert "<cap" not in fakes.partners[0].deliveries[0].payload["data"]["cap"][:5]
+    counts = ledger_counts(db, body["id"])
+    assert counts == {"sent": rows} or set(counts) <= {"sent", "delivered"}
+    # Twilio's signed status callbacks reach /hooks/twilio/status and mark rows delivered
+    import time
+
+    deadline = time.time() + 10
+    while time.time() < deadline and ledger_counts(db, body["id"]).get("delivered", 0) < 40:
+        time.sleep(0.1)
+    assert ledger_counts(db, body["id"]).get("delivered") == 40
+    status = api_as("BE", "communicator").get(f"/alerts/{alert['id']}/release").get_json()
+    assert status["state"] == "released" and status["late_ms"] >= 0
+    assert status["deliveries"]["BE"]["sms"] == {"delivered": 40}
+
+
+def test_exercise_never_reaches_subscribers_or_public_accounts(world, api_as):
+    app, db, fakes, channels = world
+    add_subscribers(db, "BE", 20)
+    alert = approved_alert(api_as, status="Exercise")
+    planned = schedule(api_as, alert, {"BE": ["sms", "x", "national", "partners"], "NL": ["x"]})
+    assert planned.status_code == 201, planned.get_json()
+    assert "never the public" in planned.get_json()["confirmation"]["headline"]
+    with db.transaction() as session:
+        release.release_due(session, OPTIONS, "w1")
+    drain(db, channels)
+    assert set(fakes.twilio.per_to) == {"+32470000099"}  # the sandbox number only
+    assert all(text.startswith(("OEFENING", "EXERCICE", "ÜBUNG", "EXERCISE")) for text in fakes.x.texts())
+    assert {post["account"] for post in fakes.x.posts} == {"sandbox-token"}
+    assert fakes.cap.messages == []  # no sandbox national endpoint configured: not sent at all
+    assert len(fakes.partners[0].deliveries) == 1
+
+
+def test_release_is_refused_unless_approved_and_confirmed(world, api_as):
+    app, db, fakes, channels = world
+    be = api_as("BE", "communicator")
+    from tests.conftest import flood_alert
+    from tests.release_world import SHORT_TEXTS
+
+    draft = be.post("/alerts", json=flood_alert(texts=SHORT_TEXTS)).get_json()
+    assert schedule(api_as, draft, {"BE": ["x"]}).status_code == 409
+    alert = approved_alert(api_as)
+    wrong = api_as("BE", "spokesperson").post(
+        f"/alerts/{alert['id']}/release", json={"content_hash": "0" * 64, "channels": {"BE": ["x"]}},
+        headers={"If-Match": '"v1"'})
+    assert wrong.status_code == 409
+    assert schedule(api_as, alert, {"LU": ["x"]}).status_code == 422
+    assert schedule(api_as, alert, {"BE": ["fax"]}).status_code == 422
+    assert schedule(api_as, alert, {"BE": ["x"]}, at=datetime.now(UTC) - timedelta(hours=1)).status_code == 422
+    communicator = be.post(f"/alerts/{alert['id']}/release", json={
+        "content_hash": alert["version"]["content_hash"], "channels": {"BE": ["x"]}}, headers={"If-Match": '"v1"'})
+    assert communicator.status_code == 403
+
+
+def test_a_missed_moment_fires_late_and_says_so(world, api_as):
+    app, db, fakes, channels = world
+    alert = approved_alert(api_as)
+    at = datetime.now(UTC) + timedelta(seconds=30)
+    assert schedule(api_as, alert, {"BE": ["x"]}, at=at).status_code == 201
+    with db.transaction() as session:
+        assert release.release_due(session, OPTIONS, "w1") == []  # not yet
+    with db.transaction() as session:
+        fired = release.release_due(session, OPTIONS, "w1", now=at + timedelta(minutes=5))
+        late = session.scalar(select(Release.late_ms).where(Release.id == fired[0]))
+    assert late == 5 * 60 * 1000
+
+
+def test_a_dispatcher_that_dies_leaves_rows_to_requeue_or_reconcile(world, api_as):
+    app, db, fakes, channels = world
+    add_subscribers(db, "BE", 10)
+    alert = approved_alert(api_as)
+    schedule(api_as, alert, {"BE": ["sms"]})
+    with db.transaction() as session:
+        release.release_due(session, OPTIONS, "w1")
+    dead = Dispatcher(db, channels, "dead", DispatchOptions(lease=timedelta(seconds=-1)))
+    claimed = dead.claim(10)
+    dead._start(claimed[0])  # marked sending, then the process "dies" before the provider answers
+    assert recover_expired_leases(db) == {"requeued": 9, "unknown": 1}
+    drain(db, channels, "d2")
+    with db.transaction() as session:
+        states = dict(session.execute(select(Delivery.state, func.count()).group_by(Delivery.state)).all())
+    assert states.get("unknown") == 1 and states.get("sent", 0) + states.get("delivered", 0) == 9
+    assert sum(fakes.twilio.per_to.values()) == 9  # never resent blindly
+
+
+def test_status_callbacks_must_be_signed(world):
+    app, db, fakes, channels = world
+    response = app.test_client().post("/hooks/twilio/status", data={"MessageSid": "SM" + "0" * 32, "MessageStatus": "delivered"},
+                           headers={"X-Twilio-Signature": "forged"})
+    assert response.status_code == 403 and response.mimetype == "application/problem+json"
+
+
+def test_api_route_with_token_sees_release_status(world, api_as, make_user):
+    app, db, fakes, channels = world
+    alert = approved_alert(api_as)
+    schedule(api_as, alert, {"BE": ["x"]})
+    lu = Api(app.test_client(), make_user("LU", "communicator")[1])
+    assert lu.get(f"/alerts/{alert['id']}/release").status_code == 404
