@@ -130,6 +130,28 @@ def register_commands(app: Flask) -> None:
             sys.exit(1)
         click.echo(f"audit chain intact: {verdict.events} events")
 
+    @app.cli.command("worker")
+    @click.option("--dispatchers", default=1, type=int, help="dispatcher loops in this process")
+    @click.option("--threads", default=16, type=int, help="concurrent sends per dispatcher")
+    @click.option("--lease", default=60.0, type=float, help="seconds before an unfinished send is reconciled")
+    @click.option("--name", default=None, help="this worker's name in the ledger")
+    def worker(dispatchers, threads, lease, name):
+        """Scheduler (one leader) and dispatchers: fires due releases and sends the ledger."""
+        from datetime import timedelta
+
+        from alerts.dispatch import DispatchOptions
+        from alerts.release import ReleaseOptions
+        from alerts.worker import Worker
+        from channels import build_channels
+
+        settings = services().settings
+        channels = build_channels(services().channels_config)
+        options = ReleaseOptions(sms_max_segments=settings.sms_max_segments, mastodon_limit=settings.mastodon_limit,
+                                 sandbox=settings.sandbox_targets)
+        dispatch = DispatchOptions(lease=timedelta(seconds=lease), threads=threads,
+                                   rate_storage=settings.ratelimit_storage, rates=settings.dispatch_rates)
+        Worker(services().db, channels, options, dispatch, dispatchers=dispatchers, name=name).run_forever()
+
     @app.cli.command("seed-demo")
     def seed_demo():
         """Demo centres BE, NL, LU, DE-NW with a communicator, spokesperson and partner each."""

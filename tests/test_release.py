@@ -171,8 +171,8 @@ def test_a_dispatcher_that_dies_leaves_rows_to_requeue_or_reconcile(world, api_a
 
 def test_status_callbacks_must_be_signed(world):
     app, db, fakes, channels = world
-    response = app.test_client().post("/hooks/twilio/status", data={"MessageSid": "SM" + "0" * 32, "MessageStatus": "delivered"},
-                           headers={"X-Twilio-Signature": "forged"})
+    response = app.test_client().post("/hooks/twilio/status", headers={"X-Twilio-Signature": "forged"},
+                                      data={"MessageSid": "SM" + "0" * 32, "MessageStatus": "delivered"})
     assert response.status_code == 403 and response.mimetype == "application/problem+json"
 
 

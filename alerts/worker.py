@@ -1,0 +1,115 @@
+"""The worker process (`flask --app app worker`): APScheduler fires due releases and recovers leases,
+dispatcher threads send the ledger. Never run inside web workers.
+
+Leadership: on PostgreSQL the scheduler's jobs run only while this process holds an advisory lock on a
+dedicated connection; a standby keeps trying and takes over within a second when the leader dies (its
+connection closes, the lock goes with it). `release_due` is idempotent besides, so even two leaders
+could not fire a release twice. Dispatchers run in every worker.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import text
+
+from alerts.dispatch import Dispatcher, DispatchOptions, recover_expired_leases
+from alerts.release import ReleaseOptions, release_due
+from db import Database
+
+log = logging.getLogger("benelert.worker")
+LEADER_LOCK = 0x42E1E27  # advisory lock key: "Benelert scheduler"
+
+
+class Leadership:
+    """Holds the PostgreSQL advisory lock while leader; SQLite has one worker by construction."""
+
+    def __init__(self, db: Database):
+        self.db = db
+        self._connection = None
+        self._lock = threading.Lock()
+
+    def is_leader(self) -> bool:
+        if self.db.dialect != "postgresql":
+            return True
+        with self._lock:
+            if self._connection is not None:
+                try:
+                    self._connection.execute(text("SELECT 1"))
+                    return True
+                except Exception:  # connection lost: so is the lock
+                    self._connection = None
+            connection = self.db.engine.connect()
+            got = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": LEADER_LOCK}).scalar()
+            connection.commit()
+            if got:
+                self._connection = connection
+                log.info("became scheduler leader")
+                return True
+            connection.close()
+            return False
+
+    def release(self) -> None:
+        with self._lock:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+
+class Worker:
+    def __init__(self, db: Database, channels, release_options: ReleaseOptions, dispatch_options: DispatchOptions,
+                 dispatchers: int = 1, tick: float = 0.1, name: str | None = None):
+        self.db, self.release_options = db, release_options
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}"
+        self.leadership = Leadership(db)
+        self.scheduler = BackgroundScheduler(timezone="UTC")
+        self.tick = tick
+        self.dispatchers = [Dispatcher(db, channels, f"{self.name}/{i}", dispatch_options) for i in range(dispatchers)]
+        self._threads: list[threading.Thread] = []
+        self._stopped = threading.Event()
+
+    def fire_due(self) -> None:
+        if not self.leadership.is_leader():
+            return
+        with self.db.transaction() as session:
+            fired = release_due(session, self.release_options, self.name)
+        if fired:
+            log.info("fired releases", extra={"releases": fired})
+
+    def recover(self) -> None:
+        if self.leadership.is_leader():
+            result = recover_expired_leases(self.db)
+            if any(result.values()):
+                log.warning("recovered deliveries of a stopped dispatcher", extra=result)
+
+    def start(self) -> None:
+        self.fire_due()  # a release missed while no worker ran fires now, marked late
+        self.scheduler.add_job(self.fire_due, "interval", seconds=self.tick, id="release_due", max_instances=1,
+                               coalesce=True)
+        self.scheduler.add_job(self.recover, "interval", seconds=5, id="recover", max_instances=1, coalesce=True)
+        self.scheduler.start()
+        for dispatcher in self.dispatchers:
+            thread = threading.Thread(target=dispatcher.run, name=dispatcher.name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> None:
+        self.scheduler.shutdown(wait=True)
+        for dispatcher in self.dispatchers:
+            dispatcher.stop()
+        for thread in self._threads:
+            thread.join(timeout=30)
+        self.leadership.release()
+        self._stopped.set()
+
+    def run_forever(self) -> None:
+        self.start()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: self._stopped.set())
+        log.info("worker started", extra={"worker": self.name, "dispatchers": len(self.dispatchers)})
+        self._stopped.wait()
+        self.stop()
