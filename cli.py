@@ -1,6 +1,7 @@
 """`flask --app app ...` commands: database, users and tokens, audit, demo data."""
 from __future__ import annotations
 
+import json
 import secrets
 import sys
 from datetime import timedelta
@@ -162,6 +163,11 @@ def register_commands(app: Flask) -> None:
 
         with services().db.transaction() as session:
             created = seed(session, lambda: secrets.token_urlsafe(12))
+            wiring = INSTANCE / "demo-wiring.json"
+            if wiring.exists():  # written by the local provider stand-ins (tests/fakes/run.py)
+                from alerts.demo import wire_demo_channels
+
+                wire_demo_channels(session, json.loads(wiring.read_text()))
         path = INSTANCE / "demo-credentials.txt"
         if created:
             INSTANCE.mkdir(exist_ok=True)

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from alerts import accounts
-from alerts.models import Centre, User
+from alerts.models import Centre, PartnerEndpoint, Subscriber, SubscriberArea, User
 
 CENTRES = [
     {"code": "BE", "timezone": "Europe/Brussels", "languages": ["nl", "fr", "de"],
@@ -35,6 +35,32 @@ def ensure_centres(session: Session) -> None:
         if data["code"] not in existing:
             session.add(Centre(**data))
     session.flush()
+
+
+def wire_demo_channels(session: Session, wiring: dict) -> None:
+    """Point the demo centres at the local stand-ins (tests/fakes/run.py) and add demo subscribers."""
+    centres = {c.code: c for c in session.scalars(select(Centre))}
+    for code, centre in centres.items():
+        centre.channels = {"sms": {}, "x": {"target": code}, "mastodon": {"target": code},
+                           "national": {"target": wiring["national"]}}
+    session.execute(delete(PartnerEndpoint))
+    for partner in wiring["partners"]:
+        session.add(PartnerEndpoint(centre_id=centres[partner["centre"]].id, url=partner["url"],
+                                    secrets=[partner["secret"]]))
+    if session.scalar(select(func.count()).select_from(Subscriber)):
+        return
+    places = {"BE": ["be-lim", "be-lie", "be-ant"], "NL": ["nl-li", "nl-ze"], "LU": ["lu-esch", "lu-luxembourg"],
+              "DE-NW": ["de-nw-rb-koeln"]}
+    languages = {"BE": ["nl", "fr", "de", "en"], "NL": ["nl", "en"], "LU": ["fr", "de", "en"], "DE-NW": ["de", "en"]}
+    prefixes = {"BE": "+3247", "NL": "+3161", "LU": "+352621", "DE-NW": "+49151"}
+    for code, centre in centres.items():
+        for i in range(50):
+            subscriber = Subscriber(centre_id=centre.id, phone=f"{prefixes[code]}{i:06d}",
+                                    language=languages[code][i % len(languages[code])])
+            session.add(subscriber)
+            session.flush()
+            place = places[code][i % len(places[code])]
+            session.add(SubscriberArea(subscriber_id=subscriber.id, place=place))
 
 
 def seed(session: Session, make_password: Callable[[], str]) -> list[tuple[str, str]]:
