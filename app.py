@@ -10,7 +10,7 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
 import web
-from alerts import api, hooks, ops, views
+from alerts import api, exchange_api, hooks, ops, views
 from alerts.accounts import LoginThrottle
 from channels import load_config
 from db import Database
@@ -47,6 +47,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(ops.bp)
     app.register_blueprint(hooks.bp)
     csrf.exempt(hooks.bp)  # providers sign their callbacks; there is no browser session here
+    exchange_api.register(app, csrf)  # acks + subscribers API, /cap feed, /hooks/twilio/inbound
     from cli import register_commands
 
     register_commands(app)

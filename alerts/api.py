@@ -25,6 +25,7 @@ from alerts.schemas import (
     CommentSchema,
     ConfirmationSchema,
     DecisionInSchema,
+    DeriveSchema,
     DiffArgsSchema,
     DiffSchema,
     InviteSchema,
@@ -112,6 +113,7 @@ def present_alert(alert, version=None) -> dict:
         "participants": [row.centre.code for row in sorted(alert.centre_rows, key=lambda r: r.role != "lead")],
         "required_languages": authoring.required_languages([r.centre for r in alert.centre_rows]),
         "current_version": alert.current_version, "created_at": alert.created_at, "updated_at": alert.updated_at,
+        "source_alert_id": alert.source_alert_id,
     }
     if version is not None:
         data["version"] = present_version(version)
@@ -543,3 +545,38 @@ def _release_status(session, planned) -> dict:
         "confirmation": release.confirmation(session, alert, canonical_content(version), planned.channels,
                                              planned.scheduled_for),
     }
+
+
+@bp.route("/alerts/<int:alert_id>/derive")
+class Derive(MethodView):
+    decorators = [token_required]
+
+    @bp.arguments(DeriveSchema)
+    @bp.response(201, AlertSchema)
+    @bp.doc(security=[{"bearer": []}])
+    @_doc_errors("404", "422")
+    def post(self, data, alert_id):
+        """Start an Update (a copy to edit) or a Cancel (pre-filled) of a released alert."""
+        session = db_session()
+        source = authoring.get_alert(session, g.user, alert_id, "edit")
+        derived = release.derive_alert(session, g.user, source, data["msg_type"], release_options().cap_sender_domain)
+        session.commit()
+        return _alert_response(derived, 201)
+
+
+@bp.route("/alerts/<int:alert_id>/cancel")
+class PreparedCancel(MethodView):
+    decorators = [token_required]
+
+    @bp.response(200, AlertSchema)
+    @bp.doc(security=[{"bearer": []}])
+    @_doc_errors("404")
+    def get(self, alert_id):
+        """The Cancel prepared for a live alert when it was released, ready to approve."""
+        session = db_session()
+        source = authoring.get_alert(session, g.user, alert_id, "read")
+        cancel = session.scalar(select(Alert).where(Alert.source_alert_id == source.id, Alert.msg_type == "Cancel")
+                                .order_by(Alert.id.desc()).limit(1))
+        if cancel is None:
+            raise NotFound("No Cancel is prepared for this alert.")
+        return _alert_response(authoring.get_alert(session, g.user, cancel.id, "read"))

@@ -127,6 +127,8 @@ class Alert(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # For an Update or Cancel: the released alert it refers to (its CAP `references`)
+    source_alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"), index=True)
 
     lead_centre: Mapped[Centre] = relationship(lazy="joined")
     centre_rows: Mapped[list[AlertCentre]] = relationship(

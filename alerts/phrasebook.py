@@ -509,6 +509,25 @@ def render_message(template: str, language: str, **context) -> tuple[str, tuple[
     return text, tuple(gettext.missing)
 
 
+# --- Cancel ------------------------------------------------------------------------------------------
+
+CANCEL_TEXTS = {
+    # TRANSLATORS: headline of the message that lifts a warning; %(headline)s is the lifted warning's headline.
+    "headline": N_("Warning lifted: %(headline)s"),
+    "description": N_("This message cancels the earlier warning. The danger is over."),
+    "instruction": N_("You can resume your normal activities. Keep following official information."),
+}
+
+
+def render_cancel_texts(language: str, headline: str) -> RenderedTexts:
+    """The pre-filled texts of a Cancel, from the vetted catalogs (a gap is reported, never filled in English)."""
+    _check_language(language)
+    gettext = _RenderGettext(language)
+    texts = {field: gettext.gettext(msgid) for field, msgid in CANCEL_TEXTS.items()}
+    return RenderedTexts(texts["headline"] % {"headline": headline}, texts["description"], texts["instruction"],
+                         tuple(gettext.missing))
+
+
 # --- Catalog coverage ----------------------------------------------------------------------------
 
 @cache
@@ -527,6 +546,7 @@ def phrasebook_msgids() -> list[str]:
     """Every msgid the phrasebook can render: hazards, instructions and the composing sentences."""
     msgids = [text for h in HAZARDS.values() for text in (h.event, h.headline, h.description)]
     msgids += INSTRUCTIONS.values()
+    msgids += CANCEL_TEXTS.values()
     msgids += template_msgids()
     return list(dict.fromkeys(msgids))
 

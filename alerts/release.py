@@ -4,6 +4,7 @@ trigger fires. Exercise and Test releases reach partner centres and sandbox targ
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,11 +15,13 @@ from sqlalchemy.orm import Session
 
 from alerts import audit, workflow
 from alerts.authoring import get_alert, get_version, required_languages
-from alerts.cap import build_cap
-from alerts.content import canonical_content
+from alerts.cap import build_cap, cap_datetime
+from alerts.content import canonical_content, content_hash
 from alerts.errors import Conflict, Forbidden, InvalidInput
 from alerts.models import (
     Alert,
+    AlertCentre,
+    Area,
     Centre,
     Delivery,
     PartnerEndpoint,
@@ -27,8 +30,11 @@ from alerts.models import (
     Subscriber,
     SubscriberArea,
     User,
+    Version,
+    VersionText,
     utcnow,
 )
+from alerts.phrasebook import render_cancel_texts
 from alerts.rendering import render_channel
 
 PUBLIC_CHANNELS = ("sms", "x", "mastodon", "national")
@@ -204,7 +210,7 @@ def write_ledger(session: Session, release: Release, alert: Alert, options: Rele
     lead = alert.lead_centre
     languages = required_languages([centres[c] for c in content["participants"] if c in centres])
     cap = build_cap({"identifier": alert.identifier, "references": alert.references,
-                     "sender_names": lead.names}, content, sender=f"{lead.code.lower()}@{options.cap_sender_domain}",
+                     "sender_names": lead.names}, content, sender=cap_sender(lead, options.cap_sender_domain),
                     sent=release.scheduled_for, timezone=lead.timezone, languages=languages).decode("utf-8")
     rows: list[dict] = []
     for code, names in release.channels.items():
@@ -240,6 +246,71 @@ def write_ledger(session: Session, release: Release, alert: Alert, options: Rele
     _deliveries(session, rows)
 
 
+def cap_sender(centre: Centre, domain: str) -> str:
+    return f"{centre.code.lower()}@{domain}"
+
+
+def derive_alert(session: Session, author: User, source: Alert, msg_type: str, domain: str) -> Alert:
+    """A new alert that updates or cancels a released one, referring to it as CAP demands.
+
+    An Update starts as a copy to edit; a Cancel is pre-filled from the phrasebook in every language.
+    Either goes through the same submission and approval path as any alert.
+    """
+    if msg_type not in ("Update", "Cancel"):
+        raise InvalidInput("msg_type must be Update or Cancel.", field="msg_type")
+    fired = session.scalar(select(Release).where(Release.alert_id == source.id, Release.state == "released"))
+    if fired is None or source.state != "released":
+        raise Conflict("Only a released alert can be updated or cancelled.")
+    base = get_version(session, source, fired.version_number)
+    lead = source.lead_centre
+    reference = f"{cap_sender(lead, domain)},{source.identifier},{cap_datetime(fired.scheduled_for, lead.timezone)}"
+    alert = Alert(identifier=f"benelert-{lead.code.lower()}-{uuid.uuid4().hex[:20]}", lead_centre_id=lead.id,
+                  msg_type=msg_type, references=[*source.references, reference], state="draft", current_version=1,
+                  created_by_id=author.id, source_alert_id=source.id)
+    session.add(alert)
+    session.flush()
+    alert.centre_rows = [AlertCentre(centre_id=row.centre_id, role=row.role) for row in source.centre_rows]
+    values = {f: getattr(base, f) for f in ("status", "hazard", "urgency", "severity", "certainty", "onset",
+                                           "expires", "web")}
+    if msg_type == "Cancel":
+        values.update(urgency="Past", severity="Minor", certainty="Observed", onset=None)
+        headlines = {t.language: t.body for t in base.texts if t.field == "headline"}
+        texts = []
+        for language in sorted(headlines):
+            rendered = render_cancel_texts(language, headlines[language])
+            for field in ("headline", "description", "instruction"):
+                body = "" if rendered.missing else getattr(rendered, field)
+                texts.append(VersionText(language=language, field=field, body=body,
+                                         status="template" if body else "missing"))
+    else:
+        texts = [VersionText(language=t.language, field=t.field, body=t.body, status=t.status) for t in base.texts]
+    areas = [Area(position=a.position, description=a.description, place=a.place, polygons=a.polygons,
+                  geocodes=a.geocodes) for a in base.areas]
+    version = Version(alert_id=alert.id, number=1, author=author, summary=f"{msg_type.lower()} of {source.identifier}",
+                      status=values["status"], msg_type=msg_type, hazard=values["hazard"], urgency=values["urgency"],
+                      severity=values["severity"], certainty=values["certainty"], onset=values["onset"],
+                      expires=values["expires"], web=values["web"] or "", participants=list(base.participants),
+                      texts=texts, areas=areas)
+    version.content_hash = content_hash(canonical_content(version))
+    session.add(version)
+    session.flush()
+    audit.record(session, author, f"alert.{msg_type.lower()}.prepare", "alert", alert.id,
+                 content_hash=version.content_hash, detail={"source": source.id, "references": alert.references})
+    return alert
+
+
+def _after_release(session: Session, release: Release, alert: Alert, options: ReleaseOptions) -> None:
+    """A released Cancel ends its source alert; a live alert gets its Cancel ready for approval at once."""
+    if alert.msg_type == "Cancel" and alert.source_alert_id:
+        source = session.get(Alert, alert.source_alert_id)
+        source.state = workflow.transition(source.state, "cancel").to
+        audit.record(session, "worker", "alert.cancelled", "alert", source.id, detail={"by": alert.id})
+    elif release.mode == "Actual":
+        author = session.get(User, release.created_by_id)
+        cancel = derive_alert(session, author, alert, "Cancel", options.cap_sender_domain)
+        cancel.state = "in_review"  # complete from the phrasebook: ready for the spokespersons
+
+
 def release_due(session: Session, options: ReleaseOptions, worker: str = "worker", now: datetime | None = None
                 ) -> list[int]:
     """Fire every scheduled release whose moment has come. Safe to call any number of times, from any
@@ -265,6 +336,7 @@ def release_due(session: Session, options: ReleaseOptions, worker: str = "worker
         alert.updated_at = now
         audit.record(session, worker, "release.fire", "alert", alert.id, content_hash=release.content_hash,
                      detail={"release": release.id, "late_ms": late_ms, "mode": release.mode})
+        _after_release(session, release, alert, options)
         fired.append(release.id)
     return fired
 

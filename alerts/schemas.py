@@ -122,8 +122,13 @@ class VersionSummarySchema(Schema):
     content_hash = fields.String()
 
 
+class DeriveSchema(Schema):
+    msg_type = fields.String(required=True, validate=validate.OneOf(("Update", "Cancel")))
+
+
 class AlertSummarySchema(Schema):
     id = fields.Integer()
+    source_alert_id = fields.Integer(allow_none=True, metadata={"description": "The alert an Update/Cancel refers to"})
     identifier = fields.String()
     state = fields.String()
     msg_type = fields.String()

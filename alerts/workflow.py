@@ -28,6 +28,7 @@ TRANSITIONS: dict[tuple[str, str], Transition] = {
     ("scheduled", "release"): _t("releasing", "worker"),
     ("releasing", "finish"): _t("released", "worker"),
     ("released", "expire"): _t("expired", "worker"),
+    ("released", "cancel"): _t("cancelled", "worker"),  # when its Cancel is released
 }
 
 STATES = ("draft", "in_review", "approved", "scheduled", "releasing", "released", "expired", "cancelled")

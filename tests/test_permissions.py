@@ -97,6 +97,7 @@ def test_every_api_route_is_in_the_matrix(app):
                "/api/v1/alerts/<int:alert_id>/readiness", "/api/v1/alerts/<int:alert_id>/submit",
                "/api/v1/alerts/<int:alert_id>/approvals", "/api/v1/alerts/<int:alert_id>/preview",
                "/api/v1/alerts/<int:alert_id>/release", "/api/v1/alerts/<int:alert_id>/release/confirmation",
+               "/api/v1/alerts/<int:alert_id>/derive", "/api/v1/alerts/<int:alert_id>/cancel",
                "/api/v1/tokens/<int:token_id>", "/api/v1/openapi.json"}
     covered |= {"/api/v1" + path.split("?")[0].replace("{id}", "<int:alert_id>").replace("/1", "/<int:number>")
                 for _, path, _ in API_ENDPOINTS.values()}

@@ -182,3 +182,54 @@ def test_api_route_with_token_sees_release_status(world, api_as, make_user):
     schedule(api_as, alert, {"BE": ["x"]})
     lu = Api(app.test_client(), make_user("LU", "communicator")[1])
     assert lu.get(f"/alerts/{alert['id']}/release").status_code == 404
+
+
+def test_a_live_alert_gets_a_ready_cancel_which_ends_it_through_the_same_approvals(world, api_as, make_user):
+    app, db, fakes, channels = world
+    alert = approved_alert(api_as)
+    schedule(api_as, alert, {"BE": ["x", "national"], "NL": ["national"]})
+    with db.transaction() as session:
+        release.release_due(session, OPTIONS, "w1")
+    drain(db, channels)
+    be = api_as("BE", "communicator")
+    cancel = be.get(f"/alerts/{alert['id']}/cancel").get_json()
+    assert cancel["msg_type"] == "Cancel" and cancel["state"] == "in_review"
+    assert cancel["source_alert_id"] == alert["id"]
+    sender, identifier, sent = cancel["references"][0].split(",")
+    assert sender == "be@benelert.eu" and identifier == alert["identifier"] and sent.endswith(("+01:00", "+02:00"))
+    texts = cancel["version"]["texts"]
+    assert texts["nl"]["headline"]["body"] == "Waarschuwing opgeheven: Overstroming in Limburg"
+    assert texts["fr"]["headline"]["body"] == "Fin de l'alerte : Inondation au Limbourg"
+    assert texts["de"]["headline"]["body"] == "Entwarnung: Hochwasser in Limburg"
+    # the spokesperson who scheduled the release authored the Cancel: four-eyes needs two others
+    for centre in ("BE", "NL"):
+        response = api_as(centre, "spokesperson").post(
+            f"/alerts/{cancel['id']}/approvals", headers={"If-Match": '"v1"'},
+            json={"decision": "approve", "content_hash": cancel["version"]["content_hash"]})
+        assert response.status_code == 200, response.get_json()
+    assert schedule(api_as, cancel, {"BE": ["x", "national"], "NL": ["national"]}).status_code == 201
+    with db.transaction() as session:
+        release.release_due(session, OPTIONS, "w1")
+    drain(db, channels)
+    assert be.get(f"/alerts/{alert['id']}").get_json()["state"] == "cancelled"
+    cancels = [m for m in fakes.cap.messages if b"<msgType>Cancel</msgType>" in m]
+    assert len(cancels) == 2 and alert["identifier"].encode() in cancels[0]
+    # a released Cancel prepares no Cancel of its own
+    assert be.get(f"/alerts/{cancel['id']}/cancel").status_code == 404
+
+
+def test_an_update_starts_as_an_editable_copy_referring_to_the_alert(world, api_as):
+    app, db, fakes, channels = world
+    alert = approved_alert(api_as)
+    be = api_as("BE", "communicator")
+    assert be.post(f"/alerts/{alert['id']}/derive", json={"msg_type": "Update"}).status_code == 409  # not released
+    schedule(api_as, alert, {"BE": ["x"]})
+    with db.transaction() as session:
+        release.release_due(session, OPTIONS, "w1")
+    update = be.post(f"/alerts/{alert['id']}/derive", json={"msg_type": "Update"})
+    assert update.status_code == 201, update.get_json()
+    body = update.get_json()
+    assert body["msg_type"] == "Update" and body["state"] == "draft"
+    assert body["version"]["texts"]["nl"]["headline"]["body"] == "Overstroming in Limburg"
+    assert alert["identifier"] in body["references"][0]
+    assert be.post(f"/alerts/{alert['id']}/derive", json={"msg_type": "Alert"}).status_code == 422

@@ -1,0 +1,298 @@
+"""Exchange with partner centres, subscribers and the public: acknowledgements (JSON or CAP Ack), the
+published CAP messages, SMS subscriber imports and opt-outs.
+
+Verb functions: the session and the acting user come in as arguments; no Flask here.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from alerts import audit
+from alerts.access import require_role
+from alerts.cap import CapError, parse_cap
+from alerts.errors import DomainError, Forbidden, InvalidInput, NotFound
+from alerts.gazetteer import PLACES
+from alerts.models import Ack, Alert, Centre, Delivery, Payload, Release, Subscriber, SubscriberArea, User, utcnow
+from alerts.subscribers_csv import parse_subscribers_csv
+from alerts.vocabulary import LANGUAGES
+
+ACK_ROLES = ("partner", "spokesperson", "communicator")
+ACK_KINDS = ("received", "read")
+ACK_MAX_BYTES = 64 * 1024  # a CAP Ack is a few hundred bytes; anything near this is not one
+CAP_CHANNELS = ("national", "partners")  # their payloads hold the exact CAP XML that was sent
+IMPORT_ROLES = ("admin", "communicator")
+CHUNK = 5000  # rows per statement: below SQLite's bound-parameter limit
+
+
+class InvalidCap(DomainError):
+    """An incoming CAP message we refuse to read: malformed, oversized, with a DTD or not CAP 1.2."""
+
+    status = 400
+    title = "Invalid CAP message"
+
+
+# --- Acks ----------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AckResult:
+    ack: Ack
+    alert: Alert
+    created: bool
+
+
+def _released(session: Session, alert: Alert) -> Release | None:
+    return session.scalar(select(Release).where(Release.alert_id == alert.id, Release.fired_at.is_not(None)))
+
+
+def shared_with(session: Session, release: Release, alert: Alert, centre_id: int) -> bool:
+    """Whether the centre got this release: it takes part, or the ledger holds a partner copy addressed to it.
+
+    The ledger, rather than today's endpoints, says who was sent a copy: an endpoint added after the
+    release got nothing to acknowledge, and one disabled since did receive it.
+    """
+    if centre_id in alert.centre_ids:
+        return True
+    code = session.scalar(select(Centre.code).where(Centre.id == centre_id))
+    return session.scalar(select(func.count()).select_from(Delivery).where(
+        Delivery.release_id == release.id, Delivery.channel == "partners", Delivery.centre_code == code)) > 0
+
+
+def shared_alert(session: Session, actor: User, identifier: str) -> tuple[Alert, Release]:
+    """The released alert with this CAP identifier, if it was shared with the actor's centre.
+
+    An unknown identifier and an alert not shared with the centre get the same answer: no existence leak.
+    """
+    alert = session.scalar(select(Alert).where(Alert.identifier == identifier))
+    release = _released(session, alert) if alert is not None else None
+    if release is None or not shared_with(session, release, alert, actor.centre_id):
+        raise NotFound(f"No alert with identifier {identifier!r} has been released to your centre "
+                       f"({actor.centre.code}).")
+    return alert, release
+
+
+def _existing_ack(session: Session, alert: Alert, centre_id: int, kind: str) -> Ack | None:
+    return session.scalar(select(Ack).where(Ack.alert_id == alert.id, Ack.centre_id == centre_id, Ack.kind == kind))
+
+
+def _ensure_ack(session: Session, actor: User, alert: Alert, kind: str, via: str, detail: dict) -> AckResult:
+    existing = _existing_ack(session, alert, actor.centre_id, kind)
+    if existing is not None:
+        return AckResult(existing, alert, False)
+    ack = Ack(alert_id=alert.id, centre_id=actor.centre_id, kind=kind, via=via, user_id=actor.id, at=utcnow())
+    try:
+        with session.begin_nested():  # a concurrent identical ack wins the unique constraint: return that one
+            session.add(ack)
+            session.flush()
+    except IntegrityError:
+        return AckResult(_existing_ack(session, alert, actor.centre_id, kind), alert, False)
+    audit.record(session, actor, f"ack.{kind}", "alert", alert.id,
+                 detail={"centre": actor.centre.code, "via": via, **detail})
+    return AckResult(ack, alert, True)
+
+
+def _check_acting_centre(actor: User, centre: str | None) -> None:
+    require_role(actor, *ACK_ROLES)
+    if centre is not None and centre != actor.centre.code:
+        raise Forbidden(f"You act for centre {actor.centre.code}: you cannot acknowledge for {centre!r}.")
+
+
+def acknowledge(session: Session, actor: User, identifier: str, kind: str, *, centre: str | None = None,
+                via: str = "api", detail: dict | None = None) -> list[AckResult]:
+    """Record that the actor's centre received (or read) the alert; idempotent, and `read` implies `received`."""
+    _check_acting_centre(actor, centre)
+    if kind not in ACK_KINDS:
+        raise InvalidInput(f"kind must be one of {', '.join(ACK_KINDS)}, not {kind!r}.", field="kind")
+    alert, _ = shared_alert(session, actor, identifier)
+    kinds = ("received", "read") if kind == "read" else ("received",)
+    return [_ensure_ack(session, actor, alert, each, via, detail or {}) for each in kinds]
+
+
+def _sent_cap(session: Session, release: Release) -> dict | None:
+    body = session.scalar(select(Payload.body).where(Payload.release_id == release.id,
+                                                     Payload.channel.in_(CAP_CHANNELS)).order_by(Payload.id).limit(1))
+    return None if body is None else parse_cap(body.encode("utf-8"), max_bytes=len(body.encode("utf-8")))
+
+
+def _check_reference(session: Session, reference: dict, release: Release) -> None:
+    """A reference names the message we sent: same sender and the same moment (offsets may differ)."""
+    sent = _sent_cap(session, release)
+    if sent is None:
+        return  # this release sent no CAP (e.g. only social media): the identifier is all there is to match
+    try:
+        same_moment = datetime.fromisoformat(reference["sent"]) == sent["sent_at"]
+    except ValueError:
+        same_moment = False
+    if reference["sender"] != sent["sender"] or not same_moment:
+        raise InvalidInput(f"The reference {reference['sender']},{reference['identifier']},{reference['sent']} "
+                           f"does not match the message sent ({sent['sender']},{sent['identifier']},{sent['sent']}).",
+                           field="references")
+
+
+def acknowledge_cap(session: Session, actor: User, data: bytes, kind: str = "received") -> list[AckResult]:
+    """Acknowledge every alert a CAP 1.2 Ack message references; all of them or, on any problem, none."""
+    _check_acting_centre(actor, None)
+    try:
+        message = parse_cap(data, max_bytes=ACK_MAX_BYTES)
+    except CapError as error:
+        raise InvalidCap(str(error)) from None
+    if message["msgType"] != "Ack":
+        raise InvalidInput(f"This is a CAP {message['msgType']} message; only msgType Ack acknowledges an alert.",
+                           field="msgType")
+    results = []
+    for reference in message["references"]:
+        alert, release = shared_alert(session, actor, reference["identifier"])
+        if message["status"] != release.mode:
+            raise InvalidInput(f"A CAP Ack with status {message['status']} cannot acknowledge an alert released "
+                               f"as {release.mode}.", field="status")
+        _check_reference(session, reference, release)
+        detail = {"cap_identifier": message["identifier"], "cap_sender": message["sender"]}
+        results += acknowledge(session, actor, reference["identifier"], kind, via="cap", detail=detail)
+    return results
+
+
+def ack_report(session: Session, alert: Alert) -> dict:
+    """Every ack of the alert, and per receiving centre how long after the release it was received and read."""
+    release = _released(session, alert)
+    acks = session.scalars(select(Ack).where(Ack.alert_id == alert.id).order_by(Ack.at, Ack.id)).all()
+    users = dict(session.execute(select(User.id, User.username).where(
+        User.id.in_({ack.user_id for ack in acks if ack.user_id}))).all())
+    listed = [{"centre": ack.centre.code, "kind": ack.kind, "via": ack.via, "at": ack.at,
+               "user": users.get(ack.user_id)} for ack in acks]
+    centres = [row.centre.code for row in alert.centre_rows if row.role != "lead"]
+    if release is not None:
+        centres += session.scalars(select(Delivery.centre_code).distinct().where(
+            Delivery.release_id == release.id, Delivery.channel == "partners").order_by(Delivery.centre_code))
+    centres += [ack.centre.code for ack in acks]
+    summary = []
+    for code in dict.fromkeys(centres):
+        row = {"centre": code}
+        for kind in ACK_KINDS:
+            at = next((ack.at for ack in acks if ack.centre.code == code and ack.kind == kind), None)
+            row[f"{kind}_at"] = at
+            row[f"{kind}_after_s"] = (round((at - release.fired_at).total_seconds(), 3)
+                                      if at is not None and release is not None else None)
+        summary.append(row)
+    return {"identifier": alert.identifier, "released_at": release.fired_at if release else None,
+            "acks": listed, "centres": summary}
+
+
+# --- Published CAP messages ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Published:
+    identifier: str
+    released_at: datetime
+    body: str
+    sha256: str
+
+
+def _published_query():
+    first_cap = (select(func.min(Payload.id)).where(Payload.release_id == Release.id,
+                                                    Payload.channel.in_(CAP_CHANNELS))
+                 .correlate(Release).scalar_subquery())
+    return (select(Alert.identifier, Release.fired_at, Payload.body, Payload.sha256)
+            .join(Release, Release.alert_id == Alert.id).join(Payload, Payload.id == first_cap)
+            .where(Release.mode == "Actual", Release.state == "released"))
+
+
+def published_messages(session: Session, limit: int = 100) -> list[Published]:
+    """The CAP messages of live releases, newest first; exercises and tests are never published."""
+    rows = session.execute(_published_query().order_by(Release.fired_at.desc(), Release.id.desc()).limit(limit))
+    return [Published(*row) for row in rows]
+
+
+def published_message(session: Session, identifier: str) -> Published | None:
+    row = session.execute(_published_query().where(Alert.identifier == identifier)).first()
+    return None if row is None else Published(*row)
+
+
+# --- Subscribers -------------------------------------------------------------------------------------------
+
+def country_of(centre: Centre) -> str:
+    """The phone-number region of a centre: its code's country part (DE-NW -> DE)."""
+    return centre.code.split("-")[0]
+
+
+def _replace_areas(session: Session, areas_by_id: dict[int, list[str]]) -> None:
+    ids = list(areas_by_id)
+    for start in range(0, len(ids), CHUNK):
+        session.execute(delete(SubscriberArea).where(SubscriberArea.subscriber_id.in_(ids[start:start + CHUNK])))
+    rows = [{"subscriber_id": sid, "place": place} for sid, places in areas_by_id.items() for place in places]
+    for start in range(0, len(rows), CHUNK):
+        session.execute(insert(SubscriberArea), rows[start:start + CHUNK])
+
+
+def import_subscribers(session: Session, actor: User, text: str) -> dict:
+    """Upsert the CSV's subscribers into the actor's centre by phone number, in the caller's transaction.
+
+    All or nothing: when any row has an error nothing is written and InvalidInput carries the per-line
+    report. An opt-out is never undone by an import: such numbers are updated but stay opted out.
+    """
+    require_role(actor, *IMPORT_ROLES)
+    centre = actor.centre
+    rows, errors = parse_subscribers_csv(text, country_of(centre), frozenset(PLACES), frozenset(LANGUAGES))
+    if errors:
+        raise InvalidInput(f"{len(errors)} line(s) of the CSV cannot be imported; nothing was imported. "
+                           "Correct them and send the whole file again.", imported=0, updated=0, errors=errors)
+    phones = [row["phone"] for row in rows]
+    existing: dict[str, tuple[int, bool]] = {}
+    for start in range(0, len(phones), CHUNK):
+        existing.update((phone, (sid, opted_out is not None)) for sid, phone, opted_out in session.execute(
+            select(Subscriber.id, Subscriber.phone, Subscriber.opted_out_at).where(
+                Subscriber.centre_id == centre.id, Subscriber.phone.in_(phones[start:start + CHUNK]))))
+    new = [row for row in rows if row["phone"] not in existing]
+    old = [row for row in rows if row["phone"] in existing]
+    areas_by_id: dict[int, list[str]] = {}
+    for start in range(0, len(new), CHUNK):
+        chunk = new[start:start + CHUNK]
+        ids = session.scalars(insert(Subscriber).returning(Subscriber.id, sort_by_parameter_order=True), [
+            {"centre_id": centre.id, "phone": row["phone"], "language": row["language"]} for row in chunk]).all()
+        areas_by_id.update(zip(ids, (row["areas"] for row in chunk), strict=True))
+    ids_by_language: dict[str, list[int]] = defaultdict(list)
+    for row in old:
+        sid = existing[row["phone"]][0]
+        ids_by_language[row["language"]].append(sid)
+        areas_by_id[sid] = row["areas"]
+    for language, ids in ids_by_language.items():
+        for start in range(0, len(ids), CHUNK):
+            session.execute(update(Subscriber).where(Subscriber.id.in_(ids[start:start + CHUNK]))
+                            .values(language=language).execution_options(synchronize_session=False))
+    _replace_areas(session, areas_by_id)
+    result = {"imported": len(new), "updated": len(old),
+              "opted_out": sum(1 for row in old if existing[row["phone"]][1]), "errors": []}
+    audit.record(session, actor, "subscribers.import", "centre", centre.code,
+                 detail={key: value for key, value in result.items() if key != "errors"})
+    return result
+
+
+def subscriber_counts(session: Session, actor: User) -> dict:
+    """Active (not opted-out) subscribers of the actor's centre, in total and per area."""
+    require_role(actor, "admin", "communicator", "spokesperson")
+    active = (Subscriber.centre_id == actor.centre_id, Subscriber.opted_out_at.is_(None))
+    per_area = session.execute(select(SubscriberArea.place, func.count()).join(
+        Subscriber, Subscriber.id == SubscriberArea.subscriber_id).where(*active)
+        .group_by(SubscriberArea.place).order_by(SubscriberArea.place))
+    total = session.scalar(select(func.count()).select_from(Subscriber).where(*active))
+    opted_out = session.scalar(select(func.count()).select_from(Subscriber).where(
+        Subscriber.centre_id == actor.centre_id, Subscriber.opted_out_at.is_not(None)))
+    return {"centre": actor.centre.code, "total": total or 0, "opted_out": opted_out or 0,
+            "areas": dict(per_area.all())}
+
+
+def opt_out(session: Session, phone: str, actor: str = "twilio") -> int:
+    """Stop all messages to this number, in every centre it subscribed to; returns how many were stopped."""
+    now = utcnow()
+    ids = session.scalars(select(Subscriber.id).where(Subscriber.phone == phone.strip(),
+                                                      Subscriber.opted_out_at.is_(None))).all()
+    if ids:
+        session.execute(update(Subscriber).where(Subscriber.id.in_(ids)).values(opted_out_at=now)
+                        .execution_options(synchronize_session=False))
+        for sid in ids:
+            audit.record(session, actor, "subscriber.opt_out", "subscriber", sid)
+    return len(ids)

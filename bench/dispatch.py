@@ -1,0 +1,470 @@
+"""Dispatch: ledger-backed sending against the bare provider client, measured in the same run on PostgreSQL.
+
+Phases (each bounded in time; the provider fakes of tests/fakes run in a child process, as a provider is
+not in our process: in-process fakes would take the dispatcher's GIL and measure themselves):
+  1. throughput: an SMS release to --sms subscribers (20,000) through the real `twilio` client to the local
+     FakeTwilio (no latency): release_due + Dispatcher (its thread pool) from the release to the last
+     `sent_at`, against a bare sequential `client.messages.create` loop (same client, same fake) over --bare
+     messages. Target: ledger >= 85% of bare.
+  2. provider latency: the same with FakeTwilio(latency=0.1) and --slow-threads dispatcher threads, over
+     --slow-sms subscribers, against a sequential loop over 30 messages. Target: >= 40x sequential.
+  3. skew: --releases (20) coordinated three-centre releases (BE, NL, LU: national system, X, SMS to a few
+     subscribers each, plus 26 partner webhook endpoints) scheduled at T a moment ahead, picked up by a
+     running alerts.worker.Worker (tick --tick); T -> first_attempt_at of every delivery. Target: p99 <= 250 ms.
+     The worker's scheduler leadership is a database-wide PostgreSQL advisory lock: the bench replaces it
+     with an always-leader stub, so it neither waits for nor blocks workers of other schemas.
+  4. ledger write: release_due for an SMS release to 1,223,699 subscribers in the alert's area (subscribers
+     inserted set-based beforehand); only release_due's transaction is timed. Target: <= 30 s.
+Loopback only; a private schema per run, dropped at the end. Results: a table and bench/results/dispatch.json.
+Usage: .venv/bin/python bench/dispatch.py [--phases 1,2,3,4] [--sms 20000] [--bare 20000] ...
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import create_engine, func, select, text  # noqa: E402
+
+PG = os.environ.get("BENELERT_BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+SENDER = "+3225551234"
+SECRET_KEY = "d" * 48
+PARTNER_ENDPOINTS = 26
+NATIONAL_SCALE = 1_223_699
+SHORT_TEXTS = {
+    "nl": {"headline": "Overstroming in Limburg", "instruction": "Ga naar een hogere verdieping. Bel 112 bij gevaar."},
+    "fr": {"headline": "Inondation au Limbourg", "instruction": "Montez à l'étage. Appelez le 112 en cas de danger."},
+    "de": {"headline": "Hochwasser in Limburg", "instruction": "Gehen Sie nach oben. Bei Gefahr 112 anrufen."},
+    "en": {"headline": "Flooding in Limburg", "instruction": "Move to a higher floor. Call 112 if in danger."},
+}
+POLYGON = ["50.75,5.60 50.95,5.60 50.95,5.90 50.75,5.60"]
+
+
+# ---- the provider fakes, in a child process ----------------------------------------------------------------
+def serve_fakes() -> None:
+    """Child mode: start the fakes, print their addresses as one JSON line, answer `counts` on stdin."""
+    from tests.fakes.cap_receiver import CapReceiver
+    from tests.fakes.twilio import FakeTwilio
+    from tests.fakes.webhook_receiver import WebhookReceiver
+    from tests.fakes.x import FakeX
+    from tests.release_world import new_secret
+
+    twilio, slow = FakeTwilio().start(), FakeTwilio(latency=0.1).start()
+    x = FakeX().start()
+    caps = {code: CapReceiver().start() for code in ("BE", "NL", "LU")}
+    partners = WebhookReceiver([new_secret()]).start()  # one server; endpoints at distinct paths
+    fakes = [twilio, slow, x, *caps.values(), partners]
+    print(json.dumps({"twilio": twilio.url, "twilio_slow": slow.url, "account_sid": twilio.account_sid,
+                      "auth_token": twilio.auth_token, "x": x.url, "cap": {c: f.url for c, f in caps.items()},
+                      "partners": partners.url, "partner_secrets": partners.secrets}), flush=True)
+    for line in sys.stdin:
+        if line.strip() == "counts":
+            print(json.dumps({"twilio": len(twilio.messages), "twilio_duplicates": sum(
+                n - 1 for n in twilio.per_to.values() if n > 1), "twilio_slow": len(slow.messages),
+                "x": len(x.posts), "cap": sum(len(f.messages) for f in caps.values()),
+                "partners": len(partners.deliveries), "partner_duplicates": partners.duplicates}), flush=True)
+    for fake in fakes:
+        fake.stop()
+
+
+class Fakes:
+    def __init__(self):
+        self.process = subprocess.Popen([sys.executable, __file__, "--serve-fakes"], cwd=ROOT, text=True,
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError("the fakes process did not start")
+        self.info = json.loads(line)
+
+    def counts(self) -> dict:
+        self.process.stdin.write("counts\n")
+        self.process.stdin.flush()
+        return json.loads(self.process.stdout.readline())
+
+    def stop(self) -> None:
+        self.process.stdin.close()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+    def channels_config(self, twilio_url: str | None = None) -> dict:
+        info = self.info
+        return {
+            "sms": {"account_sid": info["account_sid"], "auth_token": info["auth_token"],
+                    "base_url": twilio_url or info["twilio"], "sender": SENDER, "max_segments": "3"},
+            "x": {"BE.bearer_token": "be-token", "NL.bearer_token": "nl-token", "LU.bearer_token": "lu-token",
+                  "base_url": info["x"]},
+            "national": {"NATIONAL_TIMEOUT": "5"},
+            "partners": {"PARTNERS_ALLOW_PRIVATE": "true", "PARTNERS_TIMEOUT": "5"},
+        }
+
+
+# ---- the world: schema, app, users, alerts, subscribers ----------------------------------------------------
+class World:
+    def __init__(self, url: str, fakes: Fakes, tmp: Path):
+        from alerts.demo import ensure_centres
+        from app import create_app
+        from cli import upgrade_database
+
+        upgrade_database(url)
+        path = tmp / "channels.json"
+        path.write_text(json.dumps(fakes.channels_config()))
+        self.app = create_app({"env": "test", "database_url": url, "ratelimit_storage": "memory://",
+                               "secret_key": SECRET_KEY, "channels_file": str(path), "sms_max_segments": 3,
+                               "log_level": "WARNING"})
+        self.db = self.app.extensions["benelert"].db
+        self.client = self.app.test_client()
+        self.fakes = fakes
+        self._users = 0
+        with self.db.transaction() as session:
+            ensure_centres(session)
+        self._tokens: dict[tuple[str, str], str] = {}
+
+    def api(self, centre: str, role: str):
+        """An API client for a new user of that centre and role (approvals need distinct people)."""
+        from alerts import accounts
+        from tests.conftest import Api
+
+        self._users += 1
+        with self.db.transaction() as session:
+            user = accounts.create_user(session, "bench", username=f"bench-{centre.lower()}-{role}-{self._users}",
+                                        display_name=f"Bench {self._users}", centre_code=centre, roles=[role],
+                                        password=None)
+            _, secret = accounts.create_token(session, "bench", user, "bench")
+        return Api(self.client, secret)
+
+    def wire(self) -> None:
+        """BE, NL and LU publish on SMS, X and their national system; 26 partner endpoints receive copies."""
+        from alerts.models import Centre, PartnerEndpoint
+
+        info = self.fakes.info
+        with self.db.transaction() as session:
+            centres = {c.code: c for c in session.scalars(select(Centre))}
+            for code in ("BE", "NL", "LU"):
+                centres[code].channels = {"sms": {}, "x": {"target": code}, "national": {"target": info["cap"][code]}}
+            for index in range(PARTNER_ENDPOINTS):
+                owner = centres[("LU", "DE-NW", "NL", "BE")[index % 4]]
+                session.add(PartnerEndpoint(centre_id=owner.id, url=f"{info['partners']}/p{index:02d}",
+                                            secrets=list(info["partner_secrets"]), active=False))
+
+    def partners(self, active: bool) -> None:
+        from sqlalchemy import update
+
+        from alerts.models import PartnerEndpoint
+
+        with self.db.transaction() as session:
+            session.execute(update(PartnerEndpoint).values(active=active))
+
+    def add_subscribers(self, centre: str, place: str, count: int, prefix: str) -> None:
+        """`count` subscribers of `centre` in `place`, set-based (phones prefix + 7 digits, four languages)."""
+        with self.db.engine.begin() as connection:
+            connection.execute(text("""
+                WITH s AS (
+                    INSERT INTO subscribers (centre_id, phone, language, created_at)
+                    SELECT (SELECT id FROM centres WHERE code = :centre), :prefix || lpad(g::text, 7, '0'),
+                           (ARRAY['nl', 'fr', 'de', 'en'])[1 + g % 4], timezone('utc', now())
+                    FROM generate_series(1, :count) AS g
+                    RETURNING id)
+                INSERT INTO subscriber_areas (subscriber_id, place) SELECT id, :place FROM s"""),
+                {"centre": centre, "prefix": prefix, "count": count, "place": place})
+            connection.execute(text("ANALYZE subscribers"))
+            connection.execute(text("ANALYZE subscriber_areas"))
+
+    def approved_alert(self, places: list[str], participants: list[str], tag: str) -> dict:
+        from tests.conftest import flood_alert
+
+        texts = {lang: {**fields, "headline": f"{fields['headline']} {tag}"} for lang, fields in SHORT_TEXTS.items()}
+        areas = [{"description": place, "place": place, "polygons": POLYGON} for place in places]
+        author = self.api("BE", "communicator")
+        created = author.post("/alerts", json=flood_alert(status="Actual", texts=texts, participants=participants,
+                                                          areas=areas))
+        assert created.status_code == 201, created.get_json()
+        alert = created.get_json()
+        submitted = author.post(f"/alerts/{alert['id']}/submit", headers={"If-Match": '"v1"'})
+        assert submitted.status_code == 200, submitted.get_json()
+        for centre in ["BE", *participants]:
+            decided = self.api(centre, "spokesperson").post(
+                f"/alerts/{alert['id']}/approvals", headers={"If-Match": '"v1"'},
+                json={"decision": "approve", "content_hash": alert["version"]["content_hash"]})
+            assert decided.status_code == 200, decided.get_json()
+        return alert
+
+    def schedule(self, alert: dict, channels: dict, at: datetime | None = None) -> int:
+        body = {"content_hash": alert["version"]["content_hash"], "channels": channels}
+        if at is not None:
+            body["at"] = at.isoformat()
+        response = self.api("BE", "spokesperson").post(f"/alerts/{alert['id']}/release", json=body,
+                                                       headers={"If-Match": '"v1"'})
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()["id"]
+
+    def open_rows(self, release_id: int) -> int:
+        from alerts.models import Delivery
+
+        with self.db.transaction() as session:
+            return session.scalar(select(func.count()).select_from(Delivery).where(
+                Delivery.release_id == release_id, Delivery.state.in_(("pending", "claimed", "sending"))))
+
+    def states(self, release_id: int) -> dict[str, int]:
+        from alerts.dispatch import ledger_counts
+
+        return ledger_counts(self.db, release_id)
+
+
+def release_options():
+    from alerts.release import ReleaseOptions
+
+    return ReleaseOptions(sms_max_segments=3)
+
+
+def fire(world: World) -> tuple[list[int], float]:
+    from alerts.release import release_due
+
+    started = time.perf_counter()
+    with world.db.transaction() as session:
+        fired = release_due(session, release_options(), "bench")
+    return fired, time.perf_counter() - started
+
+
+def wait_until(predicate, timeout: float, every: float = 0.1) -> bool:
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        if predicate():
+            return True
+        time.sleep(every)
+    return predicate()
+
+
+def bare_loop(client, count: int, prefix: str, body: str) -> float:
+    """Sequential `client.messages.create` calls; returns messages per second."""
+    started = time.perf_counter()
+    for index in range(count):
+        client.messages.create(to=f"{prefix}{index:07d}", from_=SENDER, body=body)
+    return count / (time.perf_counter() - started)
+
+
+def ledger_run(world: World, channels: dict, release_id: int, expected: int, threads: int, timeout: float) -> dict:
+    """Fire the release, run one Dispatcher until the ledger is drained; rate from the fire to the last sent_at."""
+    from alerts.dispatch import Dispatcher, DispatchOptions
+    from alerts.models import Delivery
+
+    dispatcher = Dispatcher(world.db, channels, f"bench-{release_id}", DispatchOptions(threads=threads))
+    began = datetime.now(UTC)
+    fired, write_s = fire(world)
+    assert fired == [release_id], fired
+    runner = threading.Thread(target=dispatcher.run, daemon=True)
+    runner.start()
+    drained = wait_until(lambda: world.open_rows(release_id) == 0, timeout, every=0.25)
+    dispatcher.stop()
+    runner.join(timeout=30)
+    with world.db.transaction() as session:
+        last = session.scalar(select(func.max(Delivery.sent_at)).where(Delivery.release_id == release_id))
+    states = world.states(release_id)
+    elapsed = (last - began).total_seconds()
+    return {"rows": sum(states.values()), "sent": states.get("sent", 0), "states": states, "drained": drained,
+            "ledger_write_s": round(write_s, 3), "elapsed_s": round(elapsed, 3),
+            "rate": round(states.get("sent", 0) / elapsed, 1), "expected": expected}
+
+
+# ---- phases ------------------------------------------------------------------------------------------------
+def phase_throughput(world: World, args) -> dict:
+    from channels import build_channels
+
+    channels = build_channels(world.fakes.channels_config())
+    body = "Flooding in Limburg. Move to a higher floor. Call 112 if in danger."
+    bare_loop(channels["sms"].client, 200, "+3240", body)  # warm-up: connections, imports, the fake's threads
+    bare = bare_loop(channels["sms"].client, args.bare, "+3241", body)
+    world.add_subscribers("BE", "be-ant", args.sms, "+3246")
+    alert = world.approved_alert(["be-ant"], ["NL"], "#throughput")
+    release_id = world.schedule(alert, {"BE": ["sms"]})
+    ledger = ledger_run(world, channels, release_id, args.sms, args.threads, timeout=120)
+    ratio = ledger["rate"] / bare
+    return {"phase": "1 throughput, no latency", "ledger": ledger, "ledger_rate": ledger["rate"],
+            "baseline": f"bare sequential client.messages.create x{args.bare}", "baseline_rate": round(bare, 1),
+            "ratio": round(ratio, 3), "target": ">= 0.85", "met": ratio >= 0.85 and ledger["sent"] == args.sms,
+            "threads": args.threads}
+
+
+def phase_latency(world: World, args) -> dict:
+    from channels import build_channels
+
+    channels = build_channels(world.fakes.channels_config(world.fakes.info["twilio_slow"]))
+    body = "Flooding in Limburg. Move to a higher floor. Call 112 if in danger."
+    bare_loop(channels["sms"].client, 3, "+3242", body)
+    sequential = bare_loop(channels["sms"].client, 30, "+3243", body)
+    world.add_subscribers("BE", "be-ovl", args.slow_sms, "+3245")
+    alert = world.approved_alert(["be-ovl"], ["NL"], "#latency")
+    release_id = world.schedule(alert, {"BE": ["sms"]})
+    ledger = ledger_run(world, channels, release_id, args.slow_sms, args.slow_threads, timeout=60)
+    ratio = ledger["rate"] / sequential
+    return {"phase": "2 provider latency 100 ms", "ledger": ledger, "ledger_rate": ledger["rate"],
+            "baseline": "sequential client.messages.create x30", "baseline_rate": round(sequential, 2),
+            "ratio": round(ratio, 1), "target": ">= 40", "met": ratio >= 40 and ledger["sent"] == args.slow_sms,
+            "threads": args.slow_threads}
+
+
+class AlwaysLeader:
+    """The worker's leadership is a database-wide advisory lock; the bench must not contend with other schemas."""
+
+    def is_leader(self) -> bool:
+        return True
+
+    def release(self) -> None:
+        pass
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
+
+
+def phase_skew(world: World, args) -> dict:
+    from alerts.dispatch import DispatchOptions
+    from alerts.models import Delivery, Release
+    from alerts.worker import Worker
+    from channels import build_channels
+
+    places = {"BE": "be-lim", "NL": "nl-li", "LU": "lu-esch"}
+    for index, (code, place) in enumerate(places.items()):
+        world.add_subscribers(code, place, args.skew_sms, f"+3244{index}")
+    world.partners(True)
+    channels = build_channels(world.fakes.channels_config())
+    worker = Worker(world.db, channels, release_options(), DispatchOptions(threads=args.skew_threads),
+                    tick=args.tick, name="bench-worker")
+    worker.leadership = AlwaysLeader()
+    delays: list[float] = []
+    per_release = []
+    worker.start()
+    try:
+        for number in range(args.releases):
+            alert = world.approved_alert(list(places.values()), ["NL", "LU"], f"#{number + 1}")
+            at = datetime.now(UTC) + timedelta(seconds=args.lead)
+            release_id = world.schedule(alert, {code: ["national", "sms", "x", "partners"] for code in places}, at)
+            time.sleep(max(0.0, (at - datetime.now(UTC)).total_seconds()))
+            wait_until(lambda rid=release_id: world.open_rows(rid) == 0 and world.states(rid), 30, every=0.05)
+            with world.db.transaction() as session:
+                scheduled = session.scalar(select(Release.scheduled_for).where(Release.id == release_id))
+                late_ms = session.scalar(select(Release.late_ms).where(Release.id == release_id))
+                firsts = session.execute(select(Delivery.channel, Delivery.first_attempt_at).where(
+                    Delivery.release_id == release_id)).all()
+            mine = [((first - scheduled).total_seconds() * 1000 if first else float("inf")) for _, first in firsts]
+            delays += mine
+            per_release.append({"release": release_id, "rows": len(mine), "late_ms": late_ms,
+                                "max_ms": round(max(mine), 1), "states": world.states(release_id),
+                                "slowest_channel": max(zip(mine, [c for c, _ in firsts], strict=True))[1]})
+    finally:
+        worker.stop()
+        world.partners(False)
+    p99 = percentile(delays, 99)
+    return {"phase": "3 coordinated-release skew", "releases": args.releases, "deliveries": len(delays),
+            "rows_per_release": per_release[0]["rows"] if per_release else 0,
+            "p50_ms": round(percentile(delays, 50), 1), "p99_ms": round(p99, 1), "max_ms": round(max(delays), 1),
+            "late_ms_max": max(r["late_ms"] or 0 for r in per_release), "per_release": per_release,
+            "tick_s": args.tick, "threads": args.skew_threads, "target": "p99 <= 250 ms", "met": p99 <= 250}
+
+
+def phase_ledger_write(world: World, args) -> dict:
+    from alerts.models import Delivery
+
+    started = time.perf_counter()
+    world.add_subscribers("BE", "be-hai", args.subscribers, "+3249")
+    setup_s = time.perf_counter() - started
+    alert = world.approved_alert(["be-hai"], ["NL"], "#national")
+    release_id = world.schedule(alert, {"BE": ["sms"]})
+    fired, write_s = fire(world)
+    assert fired == [release_id], fired
+    with world.db.transaction() as session:
+        rows = session.scalar(select(func.count()).select_from(Delivery).where(Delivery.release_id == release_id))
+    return {"phase": "4 ledger write, national scale", "subscribers": args.subscribers, "rows": rows,
+            "subscriber_setup_s": round(setup_s, 1), "release_due_s": round(write_s, 2),
+            "rows_per_s": round(rows / write_s), "target": "<= 30 s", "met": write_s <= 30 and rows == args.subscribers}
+
+
+# ---- main --------------------------------------------------------------------------------------------------
+def print_table(results: list[dict]) -> None:
+    print(f"\n{'phase':32} {'ledger':>24} {'baseline':>24} {'ratio':>8} {'target':>14} {'met':>4}")
+    for r in results:
+        if "ledger_rate" in r:
+            ledger, base = f"{r['ledger_rate']}/s ({r['ledger']['sent']})", f"{r['baseline_rate']}/s"
+            ratio = r["ratio"]
+        elif "p99_ms" in r:
+            ledger = f"p99 {r['p99_ms']} ms (max {r['max_ms']})"
+            base, ratio = f"p50 {r['p50_ms']} ms, {r['deliveries']} dl", "-"
+        else:
+            ledger = f"{r['release_due_s']} s ({r['rows']} rows)"
+            base, ratio = f"{r['rows_per_s']} rows/s", "-"
+        met = "yes" if r["met"] else "NO"
+        print(f"{r['phase']:32} {ledger:>24} {base:>24} {ratio!s:>8} {r['target']:>14} {met:>4}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--serve-fakes", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--phases", default="1,2,3,4")
+    parser.add_argument("--sms", type=int, default=20_000)
+    parser.add_argument("--bare", type=int, default=20_000, help="messages in the bare loop of phase 1")
+    parser.add_argument("--threads", type=int, default=16, help="dispatcher threads, phase 1")
+    parser.add_argument("--slow-sms", type=int, default=6_000)
+    parser.add_argument("--slow-threads", type=int, default=64, help="dispatcher threads, phase 2")
+    parser.add_argument("--releases", type=int, default=20)
+    parser.add_argument("--skew-sms", type=int, default=5, help="subscribers per centre, phase 3")
+    parser.add_argument("--skew-threads", type=int, default=16)
+    parser.add_argument("--tick", type=float, default=0.05, help="worker tick (release_due interval), phase 3")
+    parser.add_argument("--lead", type=float, default=1.0, help="seconds from scheduling to T, phase 3")
+    parser.add_argument("--subscribers", type=int, default=NATIONAL_SCALE)
+    parser.add_argument("--output", default=str(ROOT / "bench" / "results" / "dispatch.json"))
+    args = parser.parse_args()
+    if args.serve_fakes:
+        serve_fakes()
+        return
+    phases = {int(p) for p in args.phases.split(",")}
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG)
+    with admin.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    url = f"{PG}?options=-csearch_path%3D{schema}"
+    results: list[dict] = []
+    fakes = Fakes()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            world = World(url, fakes, Path(tmp))
+            world.wire()
+            runs = [(1, phase_throughput), (2, phase_latency), (3, phase_skew), (4, phase_ledger_write)]
+            for number, phase in runs:
+                if number in phases:
+                    began = time.perf_counter()
+                    result = phase(world, args)
+                    result["phase_s"] = round(time.perf_counter() - began, 1)
+                    results.append(result)
+                    print(json.dumps({k: v for k, v in result.items() if k != "per_release"}), flush=True)
+            counts = fakes.counts()
+            world.db.engine.dispose()
+    finally:
+        fakes.stop()
+        with admin.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+    out = Path(args.output)
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps({"when": datetime.now(UTC).isoformat(timespec="seconds"), "cores": os.cpu_count(),
+                               "fakes": counts, "results": results, "args": vars(args)}, indent=2, default=str))
+    print_table(results)
+    print(f"fakes received: {counts}")
+    if any(not r["met"] for r in results):
+        print("below target:", ", ".join(r["phase"] for r in results if not r["met"]))
+
+
+if __name__ == "__main__":
+    main()
