@@ -9,7 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Api, Blueprint
 from sqlalchemy import select
 
-from alerts import accounts, authoring, release, review
+from alerts import accounts, authoring, drills, release, review
 from alerts.content import canonical_content
 from alerts.errors import InvalidInput, NotFound, StaleVersion
 from alerts.models import Alert, ApiToken, Centre, Release, utcnow
@@ -28,6 +28,7 @@ from alerts.schemas import (
     DeriveSchema,
     DiffArgsSchema,
     DiffSchema,
+    DrillReportSchema,
     InviteSchema,
     ListArgsSchema,
     MeSchema,
@@ -580,3 +581,30 @@ class PreparedCancel(MethodView):
         if cancel is None:
             raise NotFound("No Cancel is prepared for this alert.")
         return _alert_response(authoring.get_alert(session, g.user, cancel.id, "read"))
+
+
+@bp.route("/communication-tests")
+class CommunicationTests(MethodView):
+    decorators = [token_required]
+
+    @bp.response(201, DrillReportSchema)
+    @bp.doc(security=[{"bearer": []}])
+    @_doc_errors("401")
+    def post(self):
+        """Send a Test message to every partner centre now (partner webhooks only, never the public)."""
+        session = db_session()
+        alert = drills.start_communication_test(session, g.user)
+        session.commit()
+        return drills.communication_test_report(session, g.user, alert.id)
+
+
+@bp.route("/communication-tests/<int:alert_id>")
+class CommunicationTestReport(MethodView):
+    decorators = [token_required]
+
+    @bp.response(200, DrillReportSchema)
+    @bp.doc(security=[{"bearer": []}])
+    @_doc_errors("404")
+    def get(self, alert_id):
+        """Who acknowledged the communication test, and how fast."""
+        return drills.communication_test_report(db_session(), g.user, alert_id)

@@ -208,7 +208,9 @@ def write_ledger(session: Session, release: Release, alert: Alert, options: Rele
     sandbox = options.sandbox or {}
     centres = {row.centre.code: row.centre for row in alert.centre_rows}
     lead = alert.lead_centre
-    languages = required_languages([centres[c] for c in content["participants"] if c in centres])
+    # every required language is complete for an approved alert; a communication test is English only
+    languages = [lang for lang in required_languages([centres[c] for c in content["participants"] if c in centres])
+                 if lang in content["texts"] and all(t["body"] for t in content["texts"][lang].values())]
     cap = build_cap({"identifier": alert.identifier, "references": alert.references,
                      "sender_names": lead.names}, content, sender=cap_sender(lead, options.cap_sender_domain),
                     sent=release.scheduled_for, timezone=lead.timezone, languages=languages).decode("utf-8")

@@ -285,3 +285,21 @@ class ReleaseStatusSchema(Schema):
     skew_ms = fields.Integer(allow_none=True, metadata={"description": "First attempt, first to last channel"})
     deliveries = fields.Dict(metadata={"description": "centre -> channel -> state -> count"})
     confirmation = fields.Nested(ConfirmationSchema)
+
+
+class DrillPartnerSchema(Schema):
+    centre = fields.String()
+    acknowledged = fields.Boolean()
+    at = fields.DateTime(allow_none=True)
+    seconds = fields.Float(allow_none=True, metadata={"description": "From sending to acknowledgement"})
+
+
+class DrillReportSchema(Schema):
+    alert_id = fields.Integer()
+    identifier = fields.String()
+    state = fields.String(allow_none=True)
+    sent_at = fields.DateTime(allow_none=True)
+    acknowledged = fields.Integer()
+    of = fields.Integer()
+    slowest_seconds = fields.Float(allow_none=True)
+    partners = fields.List(fields.Nested(DrillPartnerSchema))

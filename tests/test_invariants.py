@@ -28,7 +28,6 @@ import pytest
 from hypothesis import HealthCheck, note, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
-    Bundle,
     RuleBasedStateMachine,
     invariant,
     precondition,
@@ -84,7 +83,7 @@ HEADLINES = {"nl": "Overstroming in Limburg", "fr": "Inondation au Limbourg", "d
              "en": "Flooding in Limburg"}
 
 rarely = st.integers(0, 4).map(lambda n: n == 4)  # True one time in five; shrinks to False
-SETTINGS = settings(max_examples=15, stateful_step_count=12, deadline=None, database=None,
+SETTINGS = settings(max_examples=15, stateful_step_count=25, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -145,7 +144,8 @@ def test_random_workflows_keep_the_invariants(world, make_user):
         actors[name] = Actor(username, centre, frozenset(roles), Api(client, token))
     tags = map(_tag, itertools.count())  # unique headlines across examples: X refuses duplicate posts
     run_state_machine_as_test(lambda: ReleaseWorkflow(world, actors, tags), settings=SETTINGS)
-    import os, json
+    import json
+    import os
     if os.environ.get("INV_DEBUG"):
         with world.db.transaction() as session:
             print(dict(session.execute(select(Delivery.state, func.count()).group_by(Delivery.state)).all()))
@@ -209,12 +209,11 @@ def is_marked(text: str) -> bool:
 
 
 class ReleaseWorkflow(RuleBasedStateMachine):
-    alerts = Bundle("alerts")
-
     def __init__(self, world: World, actors: dict[str, Actor], tags):
         super().__init__()
         self.w, self.actors, self.tags = world, actors, tags
         self.mine: dict[int, Tracked] = {}
+        OUTCOMES["examples"] += 1
 
     # ---- helpers ---------------------------------------------------------------------------------
     def refresh(self, tracked: Tracked) -> None:
@@ -261,10 +260,19 @@ class ReleaseWorkflow(RuleBasedStateMachine):
                          label=label)
         return self.actors[name]
 
+    def pick(self, data, *states: str) -> Tracked:
+        """Usually an alert of this example in one of `states`, sometimes any of them."""
+        fitting = sorted(t.id for t in self.mine.values() if t.state in states)
+        wild = data.draw(rarely, label="any alert") or not fitting
+        return self.mine[data.draw(st.sampled_from(fitting if not wild else sorted(self.mine)), label="alert")]
+
+    def has(self, state: str) -> bool:
+        return any(t.state == state for t in self.mine.values())
+
     def takes_part(self, tracked: Tracked, *names: str) -> list[str]:
         return [name for name in names if self.actors[name].centre in tracked.centres]
 
-    @rule(target=alerts, status=st.sampled_from(STATUSES),
+    @rule(status=st.sampled_from(STATUSES),
           participants=st.lists(st.sampled_from(["NL", "LU"]), unique=True), full_texts=st.booleans())
     def create(self, status, participants, full_texts):
         tag = next(self.tags)
@@ -279,14 +287,14 @@ class ReleaseWorkflow(RuleBasedStateMachine):
         tracked = Tracked(id=data["id"], centres=["BE", *participants], events=["alert.create"])
         self.mine[tracked.id] = tracked
         self.refresh(tracked)
-        return tracked.id
 
-    @rule(alert=alerts, data=st.data(), stale=rarely,
+    @precondition(lambda self: self.mine)
+    @rule(data=st.data(), stale=rarely,
           change=st.sampled_from(["severity", "status", "all_headlines", "one_headline", "clear_headline"]),
           language=st.sampled_from(LANGUAGES), status=st.sampled_from(STATUSES))
-    def edit(self, alert, data, stale, change, language, status):
+    def edit(self, data, stale, change, language, status):
         """A communicator of any centre edits with the current or a stale If-Match."""
-        tracked = self.mine[alert]
+        tracked = self.pick(data, *EDITABLE_STATES)
         communicators = ["be_comm", "nl_comm", "lu_comm", "both"]
         actor = self.choose(data, "editor", self.takes_part(tracked, *communicators), communicators)
         content, noop = tracked.content, False
@@ -303,7 +311,7 @@ class ReleaseWorkflow(RuleBasedStateMachine):
             changes = {"texts": {language: {"headline": ""}}}
             noop = content["texts"][language]["headline"]["status"] == "template"
         base = tracked.version if not stale else (tracked.version - 1 or tracked.version + 1)
-        response = actor.api.patch(f"/alerts/{alert}", json=changes, headers=if_match(base))
+        response = actor.api.patch(f"/alerts/{tracked.id}", json=changes, headers=if_match(base))
         if actor.centre not in tracked.centres:
             expect(response, 404, "edit by a centre not taking part")
         elif tracked.state not in EDITABLE_STATES:
@@ -320,14 +328,15 @@ class ReleaseWorkflow(RuleBasedStateMachine):
         if response.status_code == 200 and not noop:
             assert tracked.content["author"] == actor.username
 
-    @rule(alert=alerts, data=st.data(), stale=rarely)
-    def submit(self, alert, data, stale):
-        tracked = self.mine[alert]
+    @precondition(lambda self: self.has("draft"))
+    @rule(data=st.data(), stale=rarely)
+    def submit(self, data, stale):
+        tracked = self.pick(data, "draft")
         everyone = ["be_comm", "nl_comm", "lu_comm", "both", "be_spk"]
         actor = self.choose(data, "submitter", self.takes_part(tracked, "be_comm", "nl_comm", "lu_comm", "both"),
                             everyone)
         base = tracked.version if not stale else tracked.version + 1
-        response = actor.api.post(f"/alerts/{alert}/submit", headers=if_match(base))
+        response = actor.api.post(f"/alerts/{tracked.id}/submit", headers=if_match(base))
         if actor.centre not in tracked.centres:
             expect(response, 404, "submit by a centre not taking part")
         elif "communicator" not in actor.roles:
@@ -345,11 +354,12 @@ class ReleaseWorkflow(RuleBasedStateMachine):
             tracked.events.append("alert.submit")
         self.refresh(tracked)
 
-    @rule(alert=alerts, data=st.data(), stale_hash=rarely,
+    @precondition(lambda self: self.has("in_review"))
+    @rule(data=st.data(), stale_hash=rarely,
           decision=st.sampled_from(["approve", "approve", "approve", "reject"]))
-    def decide(self, alert, data, decision, stale_hash):
+    def decide(self, data, decision, stale_hash):
         """Approve or reject for the decider's centre; `both` may be the version's author (four-eyes)."""
-        tracked = self.mine[alert]
+        tracked = self.pick(data, "in_review")
         decided = tracked.decisions.setdefault(tracked.version, {})
         everyone = ["be_spk", "nl_spk", "lu_spk", "both", "be_comm"]
         undecided = [name for name in self.takes_part(tracked, "be_spk", "nl_spk", "lu_spk", "both")
@@ -357,7 +367,7 @@ class ReleaseWorkflow(RuleBasedStateMachine):
         actor = self.choose(data, "decider", undecided, everyone)
         reviewed = self.stale_hash(tracked) if stale_hash else tracked.hashes[tracked.version]
         reason = "Zone klopt niet" if decision == "reject" else ""
-        response = actor.api.post(f"/alerts/{alert}/approvals", headers=if_match(tracked.version),
+        response = actor.api.post(f"/alerts/{tracked.id}/approvals", headers=if_match(tracked.version),
                                   json={"decision": decision, "content_hash": reviewed, "reason": reason})
         if actor.centre not in tracked.centres:
             expect(response, 404, "decision by a centre not taking part")
@@ -381,19 +391,20 @@ class ReleaseWorkflow(RuleBasedStateMachine):
                 tracked.state = "approved"
         self.refresh(tracked)
 
-    @rule(alert=alerts, data=st.data(), later=rarely, outsiders=rarely,
+    @precondition(lambda self: self.has("approved"))
+    @rule(data=st.data(), later=rarely, outsiders=rarely,
           picks=st.fixed_dictionaries({code: st.lists(st.sampled_from(CHANNEL_NAMES), unique=True)
                                        for code in ("BE", "NL", "LU")}))
-    def schedule(self, alert, data, picks, outsiders, later):
+    def schedule(self, data, picks, outsiders, later):
         """Release now (or rarely in 30 minutes) on random channels of the centres taking part."""
-        tracked = self.mine[alert]
+        tracked = self.pick(data, "approved")
         actor = self.choose(data, "releaser", self.takes_part(tracked, "be_spk", "nl_spk", "both"),
                             ["be_spk", "nl_spk", "both", "be_comm", "lu_spk"])
         channels = {code: names for code, names in picks.items() if outsiders or code in tracked.centres}
         body = {"content_hash": tracked.hashes[tracked.version], "channels": channels}
         if later:
             body["at"] = (datetime.now(UTC) + timedelta(minutes=30)).isoformat()
-        response = actor.api.post(f"/alerts/{alert}/release", json=body, headers=if_match(tracked.version))
+        response = actor.api.post(f"/alerts/{tracked.id}/release", json=body, headers=if_match(tracked.version))
         if actor.centre not in tracked.centres:
             expect(response, 404, "release by a centre not taking part")
         elif tracked.state != "approved":
@@ -410,13 +421,12 @@ class ReleaseWorkflow(RuleBasedStateMachine):
             tracked.events.append("release.schedule")
         self.refresh(tracked)
 
-    @precondition(lambda self: any(t.state == "released" for t in self.mine.values()))
+    @precondition(lambda self: self.has("released"))
     @rule(data=st.data(), stale=rarely)
     def edit_after_release(self, data, stale):
-        alert = data.draw(st.sampled_from(sorted(t.id for t in self.mine.values() if t.state == "released")))
-        tracked = self.mine[alert]
+        tracked = self.pick(data, "released")
         response = self.actors["be_comm"].api.patch(
-            f"/alerts/{alert}", json={"severity": "Minor"},
+            f"/alerts/{tracked.id}", json={"severity": "Minor"},
             headers=if_match(tracked.version + (1 if stale else 0)))
         expect(response, 409, "edit after release")
         self.refresh(tracked)
@@ -429,6 +439,7 @@ class ReleaseWorkflow(RuleBasedStateMachine):
                 query = query.where(Delivery.release_id == release_id)
             return session.scalar(query)
 
+    @precondition(lambda self: self.has("scheduled"))
     @rule()
     def fire_due_releases_twice(self):
         started = datetime.now(UTC)
@@ -454,6 +465,7 @@ class ReleaseWorkflow(RuleBasedStateMachine):
             tracked.ledger_rows = self.count_rows(tracked.release_id)
             self.refresh(tracked)
 
+    @precondition(lambda self: self.has("released"))
     @rule()
     def dispatch(self):
         dispatcher = Dispatcher(self.w.db, self.w.channels, "d1", DispatchOptions(threads=1))
@@ -461,6 +473,7 @@ class ReleaseWorkflow(RuleBasedStateMachine):
             if not dispatcher.run_once():
                 break
 
+    @precondition(lambda self: self.has("released"))
     @rule(size=st.integers(1, 4))
     def dispatcher_dies_mid_send(self, size):
         """Claim a few rows, mark one `sending` and die before the request leaves; leases run out."""
@@ -473,6 +486,10 @@ class ReleaseWorkflow(RuleBasedStateMachine):
                              "unknown": 1 if started else 0}
 
     # ---- invariants ---------------------------------------------------------------------------------
+    @invariant()
+    def count_steps(self):
+        OUTCOMES["invariant checks"] += 1
+
     @invariant()
     def inv1_public_channels_only_with_approval_of_that_hash(self):
         problems = []

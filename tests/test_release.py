@@ -233,3 +233,41 @@ def test_an_update_starts_as_an_editable_copy_referring_to_the_alert(world, api_
     assert body["version"]["texts"]["nl"]["headline"]["body"] == "Overstroming in Limburg"
     assert alert["identifier"] in body["references"][0]
     assert be.post(f"/alerts/{alert['id']}/derive", json={"msg_type": "Alert"}).status_code == 422
+
+
+def test_communication_test_reaches_every_partner_and_reports_acknowledgements(world, api_as, make_user):
+    app, db, fakes, channels = world
+    from alerts.models import Centre, PartnerEndpoint
+    from tests.fakes.webhook_receiver import WebhookReceiver
+    from tests.release_world import new_secret
+
+    receiver = WebhookReceiver([new_secret()]).start()
+    try:
+        with db.transaction() as session:
+            nl = session.scalar(select(Centre).where(Centre.code == "NL"))
+            session.add(PartnerEndpoint(centre_id=nl.id, url=receiver.url, secrets=list(receiver.secrets)))
+        check_communication_test(db, fakes, channels, receiver, api_as)
+    finally:
+        receiver.stop()
+
+
+def check_communication_test(db, fakes, channels, receiver, api_as):
+    spokes = api_as("BE", "spokesperson")
+    started = spokes.post("/communication-tests")
+    assert started.status_code == 201, started.get_json()
+    report = started.get_json()
+    assert report["of"] == 2 and report["acknowledged"] == 0
+    with db.transaction() as session:
+        release.release_due(session, OPTIONS, "w1")
+    drain(db, channels)
+    assert len(fakes.partners[0].deliveries) == 1 and len(receiver.deliveries) == 1
+    assert fakes.twilio.per_to == {} and fakes.x.posts == [] and fakes.cap.messages == []  # never public
+    identifier = report["identifier"]
+    assert api_as("LU", "partner").post("/acks", json={"identifier": identifier, "kind": "received"}).status_code \
+        in (200, 201)
+    report = spokes.get(f"/communication-tests/{report['alert_id']}").get_json()
+    assert report["acknowledged"] == 1
+    lu = next(p for p in report["partners"] if p["centre"] == "LU")
+    assert lu["acknowledged"] and lu["seconds"] >= 0
+    assert not next(p for p in report["partners"] if p["centre"] == "NL")["acknowledged"]
+    assert api_as("BE", "communicator").post("/communication-tests").status_code == 403

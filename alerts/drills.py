@@ -1,0 +1,66 @@
+"""The quarterly communication test: one action sends a Test message to every partner centre; the
+report says who acknowledged and how fast. A Test never reaches the public: its only channel is the
+partner webhooks. Written in English, the centres' common working language."""
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from alerts import audit
+from alerts.content import canonical_content, content_hash
+from alerts.errors import Forbidden, NotFound
+from alerts.models import Ack, Alert, AlertCentre, PartnerEndpoint, Release, User, Version, VersionText, utcnow
+
+HEADLINE = "Communication test of the cross-border warning network"
+DESCRIPTION = "This is a test of the Benelert partner network. It is not a warning and nothing needs to be done."
+INSTRUCTION = "Please acknowledge receipt of this test message."
+
+
+def start_communication_test(session: Session, actor: User) -> Alert:
+    if not actor.has_role("spokesperson", "admin"):
+        raise Forbidden("A communication test is started by a spokesperson or an administrator.")
+    now = utcnow()
+    alert = Alert(identifier=f"benelert-{actor.centre.code.lower()}-test-{uuid.uuid4().hex[:16]}",
+                  lead_centre_id=actor.centre_id, msg_type="Alert", references=[], state="scheduled",
+                  current_version=1, created_by_id=actor.id)
+    session.add(alert)
+    session.flush()
+    alert.centre_rows = [AlertCentre(centre_id=actor.centre_id, role="lead")]
+    texts = [VersionText(language="en", field=field, body=body, status="human")
+             for field, body in (("headline", HEADLINE), ("description", DESCRIPTION), ("instruction", INSTRUCTION))]
+    version = Version(alert_id=alert.id, number=1, author=actor, summary="communication test", status="Test",
+                      msg_type="Alert", hazard="other", urgency="Unknown", severity="Unknown", certainty="Unknown",
+                      onset=None, expires=now + timedelta(hours=24), web="",
+                      participants=[actor.centre.code], texts=texts, areas=[])
+    version.content_hash = content_hash(canonical_content(version))
+    session.add(version)
+    session.add(Release(alert_id=alert.id, version_number=1, content_hash=version.content_hash, mode="Test",
+                        scheduled_for=now, channels={actor.centre.code: ["partners"]}, state="scheduled",
+                        created_by_id=actor.id))
+    session.flush()
+    audit.record(session, actor, "drill.start", "alert", alert.id, content_hash=version.content_hash)
+    return alert
+
+
+def communication_test_report(session: Session, actor: User, alert_id: int) -> dict:
+    alert = session.get(Alert, alert_id)
+    if alert is None or alert.lead_centre_id != actor.centre_id or "-test-" not in alert.identifier:
+        raise NotFound(f"No communication test {alert_id} of your centre.")
+    release = session.scalar(select(Release).where(Release.alert_id == alert.id))
+    partners = sorted({e.centre.code for e in session.scalars(select(PartnerEndpoint).where(PartnerEndpoint.active))})
+    acks = {}
+    for ack in session.scalars(select(Ack).where(Ack.alert_id == alert.id).order_by(Ack.at)):
+        acks.setdefault(ack.centre.code, ack)
+    rows = []
+    for code in partners:
+        ack = acks.get(code)
+        seconds = (ack.at - release.fired_at).total_seconds() if ack and release and release.fired_at else None
+        rows.append({"centre": code, "acknowledged": ack is not None, "at": ack.at if ack else None,
+                     "seconds": round(seconds, 1) if seconds is not None else None})
+    answered = [r["seconds"] for r in rows if r["seconds"] is not None]
+    return {"alert_id": alert.id, "identifier": alert.identifier, "state": release.state if release else None,
+            "sent_at": release.fired_at if release else None, "partners": rows,
+            "acknowledged": len(answered), "of": len(rows), "slowest_seconds": max(answered) if answered else None}
