@@ -33,7 +33,10 @@ run: install catalogs
 	{ $(DEMO_ENV) $(FLASK) worker & WORKER=$$!; } && \
 	$(DEMO_ENV) $(FLASK) run --host 127.0.0.1 --port 5000
 
+# The browser test needs Debian's chromium (never a downloaded browser) and Playwright for Python (test extras).
 test: install catalogs
+	@test -x /usr/bin/chromium || { apt-get update && apt-get install -y chromium; }
+	$(BIN)/python -c "import playwright"  # fail here if the test extras lack Playwright
 	$(BIN)/pytest -q
 
 lint: install

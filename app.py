@@ -44,6 +44,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     csrf.exempt(api.bp)  # the API takes bearer tokens only: no ambient credentials to forge
     api.register(app)
     app.register_blueprint(views.bp)
+    views.init_babel(app)  # the pages' language: user setting -> cookie -> Accept-Language
     app.register_blueprint(ops.bp)
     app.register_blueprint(hooks.bp)
     csrf.exempt(hooks.bp)  # providers sign their callbacks; there is no browser session here

@@ -86,3 +86,72 @@ def test_create_comment_and_diff_pages(app, make_user):
     bad = client.post("/alerts/new", data={**form, "expires": "not a date"})
     assert bad.status_code == 400 and "not a valid date" in bad.get_data(as_text=True)
     assert "No differences" in client.get(f"/alerts/{alert_id}/diff?from=1&to=1").get_data(as_text=True)
+
+
+def _wire(db, **channels):
+    from sqlalchemy import select
+
+    from alerts.models import Centre
+
+    with db.transaction() as session:
+        for centre in session.scalars(select(Centre).where(Centre.code.in_(["BE", "NL"]))):
+            centre.channels = channels
+
+
+def test_release_page_shows_what_does_not_fit_and_leaves_it_out(app, db, api_as, make_user):
+    from tests.release_world import approved_alert
+
+    _wire(db, sms={}, x={"target": "X"})
+    # The phrasebook's instructions in nl, fr, de: far over one SMS segment (sms_max_segments is 1 here).
+    alert = approved_alert(api_as, texts={"en": {"headline": "Flooding in Limburg"}})
+    username, _ = make_user("BE", "spokesperson")
+    client = login(app, username)
+    html = client.get(f"/alerts/{alert['id']}/release").get_data(as_text=True)
+    assert "LIVE" in html and "Does not fit" in html and "segments" in html
+    assert re.search(r'name="channel-BE" value="sms"(?![^>]*checked)', html)  # over the limit: not preselected
+    assert re.search(r'name="channel-BE" value="partners" checked', html)
+    form = form_fields(html)
+    refused = client.post(f"/alerts/{alert['id']}/release", data={**form, "when": "now", "channel-BE": ["sms"]})
+    assert refused.status_code == 422 and "rendering problem" in refused.get_data(as_text=True)
+    done = client.post(f"/alerts/{alert['id']}/release", data={**form, "when": "now", "channel-BE": ["partners"]})
+    assert done.status_code == 302 and done.headers["Location"].endswith(f"/alerts/{alert['id']}/deliveries")
+    live = client.get(f"/alerts/{alert['id']}/deliveries/live").get_data(as_text=True)
+    assert "Waiting for the release moment" in live
+
+
+def test_four_eyes_and_reject_without_reason_are_explained(app, make_user):
+    be_name, be_token = make_user("BE", "communicator", "spokesperson")
+    alert = Api(app.test_client(), be_token).post("/alerts", json=flood_alert(participants=[])).get_json()
+    client = login(app, be_name)
+    form = form_fields(client.get(f"/alerts/{alert['id']}").get_data(as_text=True))
+    assert client.post(f"/alerts/{alert['id']}/submit", data={"csrf_token": form["csrf_token"],
+                                                              "base_version": "1"}).status_code == 302
+    review = client.get(f"/alerts/{alert['id']}/review").get_data(as_text=True)
+    decision = {**form_fields(review), "decision": "approve"}
+    page = client.post(f"/alerts/{alert['id']}/decision", data=decision, follow_redirects=True)
+    assert "Four-eyes rule" in page.get_data(as_text=True)
+    other, _ = make_user("BE", "spokesperson")
+    other_client = login(app, other)
+    decision = {**form_fields(other_client.get(f"/alerts/{alert['id']}/review").get_data(as_text=True)),
+                "decision": "reject", "reason": ""}
+    page = other_client.post(f"/alerts/{alert['id']}/decision", data=decision, follow_redirects=True)
+    assert "Say why you reject it." in page.get_data(as_text=True)
+
+
+def test_interface_language_cookie_over_accept_language_and_no_inline_code(app, make_user):
+    username, _ = make_user("LU", "partner")
+    client = app.test_client()
+    assert "Anmelden" in client.get("/login", headers={"Accept-Language": "de-LU,de;q=0.9"}).get_data(as_text=True)
+    token = form_fields(client.get("/login").get_data(as_text=True))["csrf_token"]
+    switched = client.post("/language", data={"language": "fr", "next": "/login", "csrf_token": token})
+    assert switched.status_code == 302 and "benelert_lang=fr" in switched.headers["Set-Cookie"]
+    html = client.get("/login", headers={"Accept-Language": "de"}).get_data(as_text=True)
+    assert '<html lang="fr">' in html and "Se connecter" in html
+    assert client.post("/language", data={"language": "nl", "next": "/login"}).status_code == 400  # CSRF
+    client = login(app, username)
+    for path in ("/alerts", "/incoming", "/login"):
+        response = client.get(path)
+        html = response.get_data(as_text=True)
+        assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+        assert response.headers["X-Frame-Options"] == "DENY"
+        assert not re.search(r"<script(?![^>]*\bsrc=)", html) and "style=" not in html and " on" + "click" not in html
