@@ -35,7 +35,7 @@ run: install catalogs
 
 # The browser test needs Debian's chromium (never a downloaded browser) and Playwright for Python (test extras).
 test: install catalogs
-	@test -x /usr/bin/chromium || { apt-get update && apt-get install -y chromium; }
+	@test -x /usr/bin/chromium || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
 	$(BIN)/python -c "import playwright"  # fail here if the test extras lack Playwright
 	$(BIN)/pytest -q
 
