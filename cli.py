@@ -147,8 +147,7 @@ def register_commands(app: Flask) -> None:
 
         settings = services().settings
         channels = build_channels(services().channels_config)
-        options = ReleaseOptions(sms_max_segments=settings.sms_max_segments, mastodon_limit=settings.mastodon_limit,
-                                 sandbox=settings.sandbox_targets)
+        options = ReleaseOptions.from_settings(settings)
         dispatch = DispatchOptions(lease=timedelta(seconds=lease), threads=threads,
                                    rate_storage=settings.ratelimit_storage, rates=settings.dispatch_rates)
         Worker(services().db, channels, options, dispatch, dispatchers=dispatchers, name=name).run_forever()

@@ -35,7 +35,10 @@ class Settings:
     mastodon_limit: int = 500
     sandbox_targets: dict = field(default_factory=dict)  # channel -> sandbox address, for Exercise/Test
     channels_file: str = ""  # JSON: channel name -> adapter config (see channels/__init__.py)
-    public_url: str = ""  # how providers reach us (for callback signatures behind a proxy)
+    public_url: str = ""
+    cap_sender_domain: str = "benelert.eu"  # CAP <sender> is "<centre>@<domain>"
+    cap_sign_key_file: str = ""  # PEM key and certificate: when set, every CAP sent is XML-DSig signed
+    cap_sign_cert_file: str = ""  # how providers reach us (for callback signatures behind a proxy)
     dispatch_rates: dict = field(default_factory=dict)  # channel -> "100 per second"
     log_level: str = "INFO"
     log_json: bool = True
@@ -108,6 +111,8 @@ def load_settings(overrides: dict | None = None, environ: dict | None = None) ->
             )
         if not values.get("secure_cookies", True):
             raise SettingsError("BENELERT_SECURE_COOKIES cannot be false in production")
-    elif not secret:
+    if bool(values.get("cap_sign_key_file")) != bool(values.get("cap_sign_cert_file")):
+        raise SettingsError("BENELERT_CAP_SIGN_KEY_FILE and BENELERT_CAP_SIGN_CERT_FILE go together")
+    if not secret and env != "production":
         values["secret_key"] = _dev_secret() if env == "development" else secrets.token_urlsafe(48)
     return Settings(**values)

@@ -480,9 +480,7 @@ class Preview(MethodView):
 
 
 def release_options() -> release.ReleaseOptions:
-    settings = services().settings
-    return release.ReleaseOptions(sms_max_segments=settings.sms_max_segments, mastodon_limit=settings.mastodon_limit,
-                                  sandbox=settings.sandbox_targets)
+    return release.ReleaseOptions.from_settings(services().settings)
 
 
 @bp.route("/alerts/<int:alert_id>/release/confirmation")

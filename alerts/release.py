@@ -8,6 +8,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import String, and_, cast, exists, func, insert, literal, select, update
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from alerts import audit, workflow
 from alerts.authoring import get_alert, get_version, required_languages
-from alerts.cap import build_cap, cap_datetime
+from alerts.cap import build_cap, cap_datetime, sign_cap
 from alerts.content import canonical_content, content_hash
 from alerts.errors import Conflict, Forbidden, InvalidInput
 from alerts.models import (
@@ -49,6 +50,15 @@ class ReleaseOptions:
     mastodon_limit: int = 500
     sandbox: dict | None = None  # channel -> sandbox target address, for Exercise and Test
     cap_sender_domain: str = "benelert.eu"
+    cap_signing: tuple[bytes, bytes] | None = None  # (key PEM, certificate PEM): XML-DSig on every CAP sent
+
+    @classmethod
+    def from_settings(cls, settings) -> ReleaseOptions:
+        signing = None
+        if settings.cap_sign_key_file:
+            signing = (Path(settings.cap_sign_key_file).read_bytes(), Path(settings.cap_sign_cert_file).read_bytes())
+        return cls(sms_max_segments=settings.sms_max_segments, mastodon_limit=settings.mastodon_limit,
+                   sandbox=settings.sandbox_targets, cap_sender_domain=settings.cap_sender_domain, cap_signing=signing)
 
 
 def _subscriber_filter(centre_id: int, places: list[str], language_clause):
@@ -211,9 +221,12 @@ def write_ledger(session: Session, release: Release, alert: Alert, options: Rele
     # every required language is complete for an approved alert; a communication test is English only
     languages = [lang for lang in required_languages([centres[c] for c in content["participants"] if c in centres])
                  if lang in content["texts"] and all(t["body"] for t in content["texts"][lang].values())]
-    cap = build_cap({"identifier": alert.identifier, "references": alert.references,
-                     "sender_names": lead.names}, content, sender=cap_sender(lead, options.cap_sender_domain),
-                    sent=release.scheduled_for, timezone=lead.timezone, languages=languages).decode("utf-8")
+    cap_xml = build_cap({"identifier": alert.identifier, "references": alert.references,
+                         "sender_names": lead.names}, content, sender=cap_sender(lead, options.cap_sender_domain),
+                        sent=release.scheduled_for, timezone=lead.timezone, languages=languages)
+    if options.cap_signing:
+        cap_xml = sign_cap(cap_xml, *options.cap_signing)
+    cap = cap_xml.decode("utf-8")
     rows: list[dict] = []
     for code, names in release.channels.items():
         centre = centres[code]

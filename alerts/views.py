@@ -219,9 +219,7 @@ def _fail(error: DomainError) -> None:
 
 
 def _options() -> release.ReleaseOptions:
-    settings = services().settings
-    return release.ReleaseOptions(sms_max_segments=settings.sms_max_segments, mastodon_limit=settings.mastodon_limit,
-                                  sandbox=settings.sandbox_targets)
+    return release.ReleaseOptions.from_settings(services().settings)
 
 
 def _release_of(dbs, alert: Alert) -> Release | None:

@@ -271,3 +271,28 @@ def check_communication_test(db, fakes, channels, receiver, api_as):
     assert lu["acknowledged"] and lu["seconds"] >= 0
     assert not next(p for p in report["partners"] if p["centre"] == "NL")["acknowledged"]
     assert api_as("BE", "communicator").post("/communication-tests").status_code == 403
+
+
+def test_cap_is_signed_when_a_key_is_configured(world, api_as, tmp_path):
+    from dataclasses import replace
+
+    from alerts.cap import verify_cap_signature
+    from settings import load_settings
+    from tests.test_cap import make_key_and_cert
+
+    app, db, fakes, channels = world
+    key, cert = make_key_and_cert()
+    (tmp_path / "key.pem").write_bytes(key)
+    (tmp_path / "cert.pem").write_bytes(cert)
+    settings = load_settings({"env": "test", "cap_sign_key_file": str(tmp_path / "key.pem"),
+                              "cap_sign_cert_file": str(tmp_path / "cert.pem")})
+    options = replace(OPTIONS, cap_signing=release.ReleaseOptions.from_settings(settings).cap_signing)
+    alert = approved_alert(api_as)
+    schedule(api_as, alert, {"BE": ["national"]})
+    with db.transaction() as session:
+        release.release_due(session, options, "w1")
+    drain(db, channels)
+    [received] = fakes.cap.messages  # the receiver validated it against the CAP 1.2 XSD
+    assert alert["identifier"].encode() in verify_cap_signature(received, cert)
+    with pytest.raises(Exception, match="go together"):
+        load_settings({"env": "test", "cap_sign_key_file": "k.pem"})
