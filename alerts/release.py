@@ -323,7 +323,10 @@ def _after_release(session: Session, release: Release, alert: Alert, options: Re
     elif release.mode == "Actual":
         author = session.get(User, release.created_by_id)
         cancel = derive_alert(session, author, alert, "Cancel", options.cap_sender_domain)
-        cancel.state = "in_review"  # complete from the phrasebook: ready for the spokespersons
+        cancel.state = workflow.transition(cancel.state, "submit").to  # complete from the phrasebook: ready
+        audit.record(session, "worker", "alert.submit", "alert", cancel.id,
+                     content_hash=get_version(session, cancel).content_hash,
+                     detail={"version": 1, "prepared_cancel_of": alert.id})
 
 
 def release_due(session: Session, options: ReleaseOptions, worker: str = "worker", now: datetime | None = None
