@@ -23,13 +23,14 @@ from alerts.models import (
     Area,
     Centre,
     Comment,
+    Release,
     User,
     Version,
     VersionText,
     utcnow,
 )
 from alerts.phrasebook import HAZARDS
-from alerts.texts import TemplateInput, merge_texts, template_texts
+from alerts.texts import TemplateInput, cancel_texts, merge_texts, template_texts
 from alerts.vocabulary import (
     CERTAINTIES,
     COMMON_LANGUAGE,
@@ -144,8 +145,19 @@ def _build_areas(raw: list[dict[str, Any]]) -> list[Area]:
     return areas
 
 
-def _texts(lead: Centre, values: dict[str, Any], areas: list[Area], base: dict, changes: dict,
-           languages: list[str]) -> list[VersionText]:
+def released_headlines(session: Session, alert: Alert) -> dict[str, str]:
+    """The headlines, per language, of the version of `alert` that was released."""
+    number = session.scalar(select(Release.version_number).where(Release.alert_id == alert.id))
+    version = get_version(session, alert, number)
+    return {t.language: t.body for t in version.texts if t.field == "headline"}
+
+
+def _texts(session: Session, alert: Alert | None, lead: Centre, values: dict[str, Any], areas: list[Area],
+           base: dict, changes: dict, languages: list[str]) -> list[VersionText]:
+    if alert is not None and alert.msg_type == "Cancel" and alert.source_alert_id:
+        # a Cancel's phrasebook texts lift the warning: never re-render them as the hazard's warning
+        source = session.get(Alert, alert.source_alert_id)
+        return merge_texts(base, changes, languages, cancel_texts(released_headlines(session, source), languages))
     params = TemplateInput(
         hazard=values["hazard"], places=tuple(a.place for a in areas if a.place), onset=values.get("onset"),
         expires=values.get("expires"), web=values.get("web") or "", timezone=lead.timezone,
@@ -202,7 +214,8 @@ def create_alert(session: Session, actor: User, data: dict[str, Any]) -> Alert:
     _check_scalars(values)
     _check_times(values["onset"], values["expires"], changed=True)
     areas = _build_areas(data.get("areas") or [])
-    texts = _texts(centres[0], values, areas, {}, data.get("texts") or {}, required_languages(centres))
+    texts = _texts(session, None, centres[0], values, areas, {}, data.get("texts") or {},
+                   required_languages(centres))
     alert = Alert(
         identifier=f"benelert-{lead_code.lower()}-{uuid.uuid4().hex[:20]}",
         lead_centre_id=centres[0].id, msg_type="Alert", references=[], state="draft", current_version=1,
@@ -288,7 +301,8 @@ def edit_alert(session: Session, actor: User, alert_id: int, expected: int | Non
     areas = _build_areas(changes["areas"]) if "areas" in changes else _build_areas(canonical_content(base)["areas"])
     centres = _centres(session, list(base.participants))
     base_texts = {(t.language, t.field): (t.body, t.status) for t in base.texts}
-    texts = _texts(centres[0], values, areas, base_texts, changes.get("texts") or {}, required_languages(centres))
+    texts = _texts(session, alert, centres[0], values, areas, base_texts, changes.get("texts") or {},
+                   required_languages(centres))
     version = _new_version(alert, expected + 1, actor, values, texts, areas, list(base.participants),
                            expected, summary)
     if version.content_hash == base.content_hash:
@@ -311,7 +325,7 @@ def invite_centre(session: Session, actor: User, alert_id: int, expected: int | 
                                            "expires", "web")}
     base_texts = {(t.language, t.field): (t.body, t.status) for t in base.texts}
     areas = _build_areas(canonical_content(base)["areas"])
-    texts = _texts(centres[0], values, areas, base_texts, {}, required_languages(centres))
+    texts = _texts(session, alert, centres[0], values, areas, base_texts, {}, required_languages(centres))
     version = _new_version(alert, expected + 1, actor, values, texts, areas, codes, expected,
                            f"invited {centre_code}")
     version = _commit_version(session, actor, alert, expected, version, "alert.invite", {"centre": centre_code},

@@ -35,8 +35,8 @@ from alerts.models import (
     VersionText,
     utcnow,
 )
-from alerts.phrasebook import render_cancel_texts
 from alerts.rendering import render_channel
+from alerts.texts import cancel_texts
 
 PUBLIC_CHANNELS = ("sms", "x", "mastodon", "national")
 CHANNELS = PUBLIC_CHANNELS + ("partners",)
@@ -289,14 +289,10 @@ def derive_alert(session: Session, author: User, source: Alert, msg_type: str, d
                                            "expires", "web")}
     if msg_type == "Cancel":
         values.update(urgency="Past", severity="Minor", certainty="Observed", onset=None)
-        headlines = {t.language: t.body for t in base.texts if t.field == "headline"}
-        texts = []
-        for language in sorted(headlines):
-            rendered = render_cancel_texts(language, headlines[language])
-            for field in ("headline", "description", "instruction"):
-                body = "" if rendered.missing else getattr(rendered, field)
-                texts.append(VersionText(language=language, field=field, body=body,
-                                         status="template" if body else "missing"))
+        templates = cancel_texts({t.language: t.body for t in base.texts if t.field == "headline"},
+                                 sorted({t.language for t in base.texts}))
+        texts = [VersionText(language=lang, field=field, body=body or "", status="template" if body else "missing")
+                 for (lang, field), body in sorted(templates.items())]
     else:
         texts = [VersionText(language=t.language, field=t.field, body=t.body, status=t.status) for t in base.texts]
     areas = [Area(position=a.position, description=a.description, place=a.place, polygons=a.polygons,

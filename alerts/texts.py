@@ -13,7 +13,7 @@ from typing import Any
 
 from alerts.errors import InvalidInput
 from alerts.models import TEXT_FIELDS, VersionText
-from alerts.phrasebook import EXTRA_LANGUAGES, HAZARDS, INSTRUCTIONS, render_texts
+from alerts.phrasebook import EXTRA_LANGUAGES, HAZARDS, INSTRUCTIONS, render_cancel_texts, render_texts
 from alerts.phrasebook import LANGUAGES as PHRASEBOOK_LANGUAGES
 from alerts.vocabulary import LANGUAGES
 
@@ -57,6 +57,16 @@ def _template_texts(params: TemplateInput, languages: tuple[str, ...]) -> dict[K
         for field in TEXT_FIELDS:
             lacks = missing & per_field[field] if field in per_field else missing - set().union(*per_field.values())
             result[(language, field)] = None if lacks else getattr(rendered, field)
+    return result
+
+
+def cancel_texts(headlines: dict[str, str], languages: list[str]) -> dict[Key, str | None]:
+    """The phrasebook texts of a Cancel per (language, field), built on the lifted warning's headlines."""
+    result: dict[Key, str | None] = {}
+    for language in languages:
+        rendered = render_cancel_texts(language, headlines[language]) if headlines.get(language) else None
+        for field in TEXT_FIELDS:
+            result[(language, field)] = getattr(rendered, field) if rendered and not rendered.missing else None
     return result
 
 

@@ -201,13 +201,22 @@ def test_a_live_alert_gets_a_ready_cancel_which_ends_it_through_the_same_approva
     assert texts["nl"]["headline"]["body"] == "Waarschuwing opgeheven: Overstroming in Limburg"
     assert texts["fr"]["headline"]["body"] == "Fin de l'alerte : Inondation au Limbourg"
     assert texts["de"]["headline"]["body"] == "Entwarnung: Hochwasser in Limburg"
+    # editing a Cancel keeps its texts lifting the warning (they are never re-rendered as the warning)
+    edited = be.patch(f"/alerts/{cancel['id']}", json={"severity": "Moderate"}, headers={"If-Match": '"v1"'})
+    assert edited.status_code == 200, edited.get_json()
+    assert edited.get_json()["version"]["texts"]["en"]["headline"]["body"] == "Warning lifted: Flooding in Limburg"
+    assert be.post(f"/alerts/{cancel['id']}/submit", headers={"If-Match": '"v2"'}).status_code == 200
+    cancel = be.get(f"/alerts/{cancel['id']}").get_json()
     # the spokesperson who scheduled the release authored the Cancel: four-eyes needs two others
     for centre in ("BE", "NL"):
         response = api_as(centre, "spokesperson").post(
-            f"/alerts/{cancel['id']}/approvals", headers={"If-Match": '"v1"'},
+            f"/alerts/{cancel['id']}/approvals", headers={"If-Match": '"v2"'},
             json={"decision": "approve", "content_hash": cancel["version"]["content_hash"]})
         assert response.status_code == 200, response.get_json()
-    assert schedule(api_as, cancel, {"BE": ["x", "national"], "NL": ["national"]}).status_code == 201
+    spokes = api_as("BE", "spokesperson")
+    planned = spokes.post(f"/alerts/{cancel['id']}/release", headers={"If-Match": '"v2"'}, json={
+        "content_hash": cancel["version"]["content_hash"], "channels": {"BE": ["x", "national"], "NL": ["national"]}})
+    assert planned.status_code == 201, planned.get_json()
     with db.transaction() as session:
         release.release_due(session, OPTIONS, "w1")
     drain(db, channels)
