@@ -11,7 +11,8 @@ from lxml import etree
 
 from alerts import exchange
 from alerts.cap import CAP_NS
-from channels.sms import is_opt_out, verify_status_callback
+from alerts.hooks import signed_twilio_params
+from channels.sms import is_opt_out
 from web import db_session, problem, services
 
 bp = Blueprint("feeds", __name__, url_prefix="/cap")
@@ -110,13 +111,9 @@ def message(identifier: str):
 @hooks_bp.post("/twilio/inbound")
 def twilio_inbound():
     """Twilio's incoming-SMS webhook: an opt-out keyword from a number stops every subscription of it."""
-    token = services().channels_config.get("sms", {}).get("auth_token")
-    if not token:
-        return problem(404, "Not Found", "SMS is not configured on this server.")
-    params = request.form.to_dict()
-    url = services().settings.public_url.rstrip("/") + request.path if services().settings.public_url else request.url
-    if not verify_status_callback(token, url, params, request.headers.get("X-Twilio-Signature", "")):
-        return problem(403, "Forbidden", "The X-Twilio-Signature does not match this request.")
+    params, refusal = signed_twilio_params()
+    if refusal:
+        return refusal
     if is_opt_out(params.get("Body", "")):
         session = db_session()
         exchange.opt_out(session, params.get("From", ""))
