@@ -406,6 +406,34 @@ def recover_expired_leases(db: Database) -> dict[str, int]:
     return {"requeued": requeued, "unknown": unknown}
 
 
+def reconcile_unknown(db: Database, channels: Mapping[str, Channel], grace: timedelta = timedelta(seconds=60),
+                      limit: int = 200) -> dict[str, int]:
+    """Ask the provider about rows whose outcome is unknown (channels that can look a message up):
+    found → `sent`; provably absent → `pending` again; lookup failed → still `unknown`. Never a blind resend."""
+    now = utcnow()
+    counts = {"sent": 0, "requeued": 0, "unknown": 0}
+    able = [name for name, channel in channels.items() if hasattr(channel, "reconcile")]
+    with db.transaction() as session:
+        rows = session.scalars(select(Delivery).where(
+            Delivery.state == "unknown", Delivery.channel.in_(able), Delivery.first_attempt_at <= now - grace)
+            .order_by(Delivery.id).limit(limit)).all()
+        for row in rows:
+            payload = session.get(Payload, row.payload_id)
+            receipt = channels[row.channel].reconcile(
+                SendPayload(body=payload.body, idempotency_key=row.idempotency_key, language=row.language),
+                Target(address=row.target, account=row.centre_code), row.first_attempt_at)
+            if receipt.outcome is Outcome.SENT:
+                row.state, row.provider_id, row.provider_status = "sent", receipt.provider_id, receipt.provider_status
+                row.sent_at, row.error = now, "reconciled: the provider had it"
+                counts["sent"] += 1
+            elif receipt.outcome is Outcome.RETRY:
+                row.state, row.next_attempt_at, row.error = "pending", now, "reconciled: not sent, sending again"
+                counts["requeued"] += 1
+            else:
+                counts["unknown"] += 1
+    return counts
+
+
 def apply_status_callback(db: Database, provider_id: str, status: str) -> bool:
     """A provider's delivery report (queued, sent, delivered, undelivered, failed) for a ledger row."""
     now = utcnow()

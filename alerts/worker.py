@@ -17,7 +17,7 @@ import threading
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import text
 
-from alerts.dispatch import Dispatcher, DispatchOptions, recover_expired_leases
+from alerts.dispatch import Dispatcher, DispatchOptions, reconcile_unknown, recover_expired_leases
 from alerts.release import ReleaseOptions, release_due
 from db import Database
 
@@ -63,7 +63,7 @@ class Leadership:
 class Worker:
     def __init__(self, db: Database, channels, release_options: ReleaseOptions, dispatch_options: DispatchOptions,
                  dispatchers: int = 1, tick: float = 0.1, name: str | None = None):
-        self.db, self.release_options = db, release_options
+        self.db, self.release_options, self.channels = db, release_options, channels
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self.leadership = Leadership(db)
         self.scheduler = BackgroundScheduler(timezone="UTC")
@@ -86,11 +86,19 @@ class Worker:
             if any(result.values()):
                 log.warning("recovered deliveries of a stopped dispatcher", extra=result)
 
+    def reconcile(self) -> None:
+        if self.leadership.is_leader():
+            result = reconcile_unknown(self.db, self.channels)
+            if any(result.values()):
+                log.info("reconciled unknown outcomes", extra=result)
+
     def start(self) -> None:
         self.fire_due()  # a release missed while no worker ran fires now, marked late
         self.scheduler.add_job(self.fire_due, "interval", seconds=self.tick, id="release_due", max_instances=1,
                                coalesce=True)
         self.scheduler.add_job(self.recover, "interval", seconds=5, id="recover", max_instances=1, coalesce=True)
+        self.scheduler.add_job(self.reconcile, "interval", seconds=30, id="reconcile", max_instances=1,
+                               coalesce=True)
         self.scheduler.start()
         for dispatcher in self.dispatchers:
             thread = threading.Thread(target=dispatcher.run, name=dispatcher.name, daemon=True)

@@ -173,6 +173,19 @@ class SmsChannel:
             return Receipt(transport_error_outcome(exc), error=f"Twilio request failed: {exc}")
         return Receipt(Outcome.SENT, provider_id=message.sid, provider_status=message.status)
 
+    def reconcile(self, payload: Payload, target: Target, since: datetime) -> Receipt:
+        """After an unknown outcome: SENT when the provider has this text for this number, else RETRY.
+
+        Called only after a grace period, so that a message still being processed is not missed."""
+        try:
+            messages = self.client.messages.list(to=target.address, date_sent_after=since, limit=50)
+        except (TwilioRestException, requests.RequestException) as exc:
+            return Receipt(Outcome.UNKNOWN, error=f"reconciliation lookup failed: {exc}")
+        for message in messages:
+            if message.body == payload.body:
+                return Receipt(Outcome.SENT, provider_id=message.sid, provider_status=message.status)
+        return Receipt(Outcome.RETRY, error="not at the provider: safe to send again")
+
     def fetch_status(self, message_sid: str) -> str:
         """Twilio's current status of a message (for reconciliation)."""
         return self.client.messages(message_sid).fetch().status

@@ -305,3 +305,38 @@ def test_cap_is_signed_when_a_key_is_configured(world, api_as, tmp_path):
     assert alert["identifier"].encode() in verify_cap_signature(received, cert)
     with pytest.raises(Exception, match="go together"):
         load_settings({"env": "test", "cap_sign_key_file": "k.pem"})
+
+
+def test_a_provider_failing_a_fifth_of_requests_still_delivers_everything_once_within_the_rate(world, api_as):
+    import time
+
+    from alerts.dispatch import reconcile_unknown
+
+    app, db, fakes, channels = world
+    fakes.twilio.failure_rate, fakes.twilio.failure_statuses = 0.2, (429, 500)
+    fakes.twilio.max_rate = 40  # the provider account's limit; ours is set a margin below it
+    phones = add_subscribers(db, "BE", 150)
+    alert = approved_alert(api_as)
+    schedule(api_as, alert, {"BE": ["sms"]})
+    with db.transaction() as session:
+        release.release_due(session, OPTIONS, "w1")
+    dispatcher = Dispatcher(db, channels, "d1", DispatchOptions(threads=4, base_backoff=0.05, max_backoff=0.2,
+                                                                rates={"sms": "36 per second"}))
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        dispatcher.run_once()
+        reconcile_unknown(db, channels, grace=timedelta(0))  # a 500 may or may not have been acted upon: ask
+        counts = ledger_counts(db, planned_release(db))
+        if set(counts) <= {"sent", "delivered"}:
+            break
+        time.sleep(0.05)
+    assert set(ledger_counts(db, planned_release(db))) <= {"sent", "delivered"}
+    assert all(fakes.twilio.count(phone) == 1 for phone in phones)  # every recipient exactly once
+    statuses = [path for method, path in fakes.twilio.requests if method == "POST"]
+    assert len(statuses) > 150  # failures happened and were retried
+    assert fakes.twilio.max_observed_rate <= 40  # the provider's rate limit was never exceeded
+
+
+def planned_release(db):
+    with db.transaction() as session:
+        return session.scalar(select(Release.id).order_by(Release.id.desc()).limit(1))

@@ -67,6 +67,7 @@ class FakeTwilio(FakeServer):
         self._url_map = Map([
             Rule("/2010-04-01/Accounts/<sid>/Messages.json", methods=["POST"], endpoint="create"),
             Rule("/2010-04-01/Accounts/<sid>/Messages/<message_sid>.json", methods=["GET"], endpoint="fetch"),
+            Rule("/2010-04-01/Accounts/<sid>/Messages.json", methods=["GET"], endpoint="list"),
         ])
 
     def count(self, to: str) -> int:
@@ -88,7 +89,18 @@ class FakeTwilio(FakeServer):
             return twilio_error(401, 20003, "Authenticate")
         if endpoint == "fetch":
             return self._fetch(args["message_sid"])
+        if endpoint == "list":
+            return self._list(request.args.get("To", ""))
         return self._create(request)
+
+    def _list(self, to: str) -> Response:
+        """Messages to one number, newest first, as Twilio pages them (reconciliation looks them up)."""
+        with self.lock:
+            found = [self._message_json(m) for m in reversed(list(self.messages.values())) if m["to"] == to]
+        uri = f"/2010-04-01/Accounts/{self.account_sid}/Messages.json"
+        return json_response({"messages": found, "start": 0, "end": max(0, len(found) - 1), "page": 0,
+                              "page_size": 50, "first_page_uri": uri, "next_page_uri": None,
+                              "previous_page_uri": None, "uri": uri}, 200)
 
     def _fetch(self, message_sid: str) -> Response:
         with self.lock:
