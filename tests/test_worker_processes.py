@@ -135,15 +135,15 @@ def test_standby_takes_over_when_the_leader_dies(db, api_as, fakes, spawn):
 def test_killed_dispatcher_sends_nothing_twice(db, api_as, fakes, spawn):
     fakes.twilio.latency = 0.002
     wire_centres(db, fakes)
-    phones = add_subscribers(db, "BE", 2000)
+    phones = add_subscribers(db, "BE", 10_000)
     alert = approved_alert(api_as)
     release_id = schedule_at(api_as, alert, datetime.now(UTC) + timedelta(seconds=1), {"BE": ["sms"]})
     victim = spawn("victim", "--threads", "4", "--lease", "2")
-    assert wait_for(lambda: sum(fakes.twilio.per_to.values()) > 300, timeout=60)
+    assert wait_for(lambda: sum(fakes.twilio.per_to.values()) > 1000, timeout=120)
     victim.send_signal(signal.SIGKILL)
     victim.wait(timeout=10)
     spawn("rescuer", "--threads", "4", "--lease", "2")
-    assert wait_for(lambda: finished(db, release_id), timeout=120)
+    assert wait_for(lambda: finished(db, release_id), timeout=300)
     with db.transaction() as session:
         states = dict(session.execute(select(Delivery.state, func.count()).where(
             Delivery.release_id == release_id).group_by(Delivery.state)).all())
@@ -152,4 +152,4 @@ def test_killed_dispatcher_sends_nothing_twice(db, api_as, fakes, spawn):
     assert len(unknown) <= 4, states  # at most one in flight per sending thread of the killed dispatcher
     assert all(fakes.twilio.count(phone) == 1 for phone in phones if phone not in unknown)
     assert all(fakes.twilio.count(phone) <= 1 for phone in unknown)
-    assert states.get("sent", 0) + states.get("delivered", 0) + len(unknown) == 2000
+    assert states.get("sent", 0) + states.get("delivered", 0) + len(unknown) == 10_000
