@@ -268,10 +268,9 @@ class AlertItem(MethodView):
                      content_type="application/problem+json")
     def patch(self, data, alert_id):
         """Edit the alert: a new version on top of the one named in If-Match, never over someone else's."""
-        expected = expected_version()
-        if expected is None:
-            return problem(428, "Precondition Required",
-                           'Send If-Match with the ETag of the version you edited (e.g. "v3").')
+        expected, refusal = _require_if_match("edited")
+        if refusal:
+            return refusal
         session = db_session()
         summary = data.pop("summary", "")
         try:
@@ -292,10 +291,9 @@ class Invitations(MethodView):
     @_doc_errors("404", "422")
     def post(self, data, alert_id):
         """Invite another centre; its languages become required. Needs If-Match like an edit."""
-        expected = expected_version()
-        if expected is None:
-            return problem(428, "Precondition Required",
-                           'Send If-Match with the ETag of the version you invited on (e.g. "v3").')
+        expected, refusal = _require_if_match("invited on")
+        if refusal:
+            return refusal
         session = db_session()
         try:
             authoring.invite_centre(session, g.user, alert_id, expected, data["centre"])

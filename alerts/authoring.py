@@ -105,6 +105,14 @@ def _centres(session: Session, codes: list[str]) -> list[Centre]:
     return [found[code] for code in codes]
 
 
+SCALARS = ("status", "hazard", "urgency", "severity", "certainty", "onset", "expires", "web")
+
+
+def scalar_values(version: Version) -> dict[str, Any]:
+    """The version's fields other than areas, texts and participants, as edits change them."""
+    return {name: getattr(version, name) for name in SCALARS}
+
+
 def _check_scalars(values: dict[str, Any]) -> None:
     for field, allowed in CHOICES.items():
         if field in values and values[field] not in allowed:
@@ -292,8 +300,7 @@ def edit_alert(session: Session, actor: User, alert_id: int, expected: int | Non
         raise InvalidInput(f"These fields cannot be edited: {', '.join(unknown)}.")
     expected = _check_expected(session, alert, expected, changes)
     base = get_version(session, alert, expected)
-    values = {f: getattr(base, f) for f in ("status", "hazard", "urgency", "severity", "certainty", "onset",
-                                           "expires", "web")}
+    values = scalar_values(base)
     values.update({k: v for k, v in changes.items() if k not in ("areas", "texts")})
     _check_scalars(values)
     _check_times(values["onset"], values["expires"],
@@ -321,8 +328,7 @@ def invite_centre(session: Session, actor: User, alert_id: int, expected: int | 
         raise InvalidInput(f"{centre_code} already takes part in this alert.", field="centre")
     codes = list(base.participants) + [centre_code]
     centres = _centres(session, codes)
-    values = {f: getattr(base, f) for f in ("status", "hazard", "urgency", "severity", "certainty", "onset",
-                                           "expires", "web")}
+    values = scalar_values(base)
     base_texts = {(t.language, t.field): (t.body, t.status) for t in base.texts}
     areas = _build_areas(canonical_content(base)["areas"])
     texts = _texts(session, alert, centres[0], values, areas, base_texts, {}, required_languages(centres))

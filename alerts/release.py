@@ -15,7 +15,7 @@ from sqlalchemy import String, and_, cast, exists, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from alerts import audit, workflow
-from alerts.authoring import get_alert, get_version, required_languages
+from alerts.authoring import get_alert, get_version, required_languages, scalar_values
 from alerts.cap import build_cap, cap_datetime, sign_cap
 from alerts.content import canonical_content, content_hash
 from alerts.errors import Conflict, Forbidden, InvalidInput
@@ -285,8 +285,7 @@ def derive_alert(session: Session, author: User, source: Alert, msg_type: str, d
     session.add(alert)
     session.flush()
     alert.centre_rows = [AlertCentre(centre_id=row.centre_id, role=row.role) for row in source.centre_rows]
-    values = {f: getattr(base, f) for f in ("status", "hazard", "urgency", "severity", "certainty", "onset",
-                                           "expires", "web")}
+    values = scalar_values(base)
     if msg_type == "Cancel":
         values.update(urgency="Past", severity="Minor", certainty="Observed", onset=None)
         templates = cancel_texts({t.language: t.body for t in base.texts if t.field == "headline"},
