@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 FLASK := $(BIN)/flask --app app
 
-.PHONY: run test install catalogs lint clean
+.PHONY: run topology test install catalogs lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ run: install catalogs
 	$(DEMO_ENV) $(FLASK) seed-demo && \
 	{ $(DEMO_ENV) $(FLASK) worker & WORKER=$$!; } && \
 	$(DEMO_ENV) $(FLASK) run --host 127.0.0.1 --port 5000
+
+# The production topology on this machine (docs/DEPLOYMENT.md): PostgreSQL database benelert_topology, gunicorn
+# with 2 web workers on 127.0.0.1:8000, 2 worker processes, Redis, the provider stand-ins; Ctrl-C stops all.
+topology: install catalogs
+	$(BIN)/python deploy/topology.py
 
 # The browser test needs Debian's chromium (never a downloaded browser) and Playwright for Python (test extras).
 test: install catalogs

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import web
 from alerts import api, exchange_api, hooks, ops, views
@@ -39,6 +40,8 @@ def create_app(overrides: dict | None = None) -> Flask:
                                settings.login_attempts_per_ip),
         channels_config=load_config(settings.channels_file),
     )
+    if settings.proxy_hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops)
     web.init_app(app)
     csrf = CSRFProtect(app)
     csrf.exempt(api.bp)  # the API takes bearer tokens only: no ambient credentials to forge

@@ -1,8 +1,12 @@
 """`flask --app app ...` commands: database, users and tokens, audit, demo data."""
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import secrets
+import sqlite3
+import subprocess
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -11,7 +15,7 @@ import click
 from alembic import command
 from alembic.config import Config
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import make_url, select, text
 
 from alerts import accounts, audit
 from alerts.errors import DomainError
@@ -31,6 +35,93 @@ def upgrade_database(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
 
 
+# ---- backup and restore (see docs/DEPLOYMENT.md) -----------------------------------------------------
+
+def _libpq(url: str) -> tuple[str, dict]:
+    """A libpq URI for pg_dump/pg_restore, with the password moved to the environment (not the command line)."""
+    parsed = make_url(url)
+    env = {**os.environ, "PGPASSWORD": parsed.password} if parsed.password else dict(os.environ)
+    return parsed.set(drivername="postgresql", password=None).render_as_string(hide_password=False), env
+
+
+def _sqlite_file(url: str) -> Path:
+    database = make_url(url).database
+    if not database or database == ":memory:":
+        raise click.ClickException("an in-memory SQLite database cannot be backed up or restored")
+    return Path(database)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _run(args: list[str], env: dict | None = None) -> None:
+    done = subprocess.run(args, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise click.ClickException(f"{args[0]} failed: {done.stderr.strip()}")
+
+
+def backup_database(url: str, engine, path: Path) -> None:
+    """A consistent copy while the service runs: pg_dump's snapshot, or SQLite's online backup API. Written
+    beside PATH first and renamed at the end, with PATH.sha256 (`sha256sum -c` format) next to it."""
+    partial = path.with_name(path.name + ".partial")
+    partial.unlink(missing_ok=True)
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            schema = connection.execute(text("SELECT current_schema()")).scalar()
+        uri, env = _libpq(url)
+        # the app's own schema only (`public` is the whole database: naming it would recreate `public` on restore)
+        only = [] if schema == "public" else [f"--schema={schema}"]
+        _run(["pg_dump", "--format=custom", "--no-owner", "--no-privileges", *only, f"--file={partial}", uri], env)
+        _run(["pg_restore", "--list", str(partial)])  # readable to the end
+    else:
+        source, target = sqlite3.connect(_sqlite_file(url)), sqlite3.connect(partial)
+        try:
+            source.backup(target)
+            if target.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
+                raise click.ClickException("the copy failed SQLite's integrity check")
+        finally:
+            source.close()
+            target.close()
+    path.with_name(path.name + ".sha256").write_text(f"{_sha256(partial)}  {path.name}\n")
+    os.replace(partial, path)
+
+
+def restore_database(url: str, engine, path: Path) -> None:
+    """Into an empty database only; the file must match its .sha256 (corruption or a swapped file)."""
+    checksum = path.with_name(path.name + ".sha256")
+    if not checksum.exists():
+        raise click.ClickException(f"{checksum} is missing: refusing to restore an unchecked file")
+    if checksum.read_text().split()[0] != _sha256(path):
+        raise click.ClickException(f"{path} does not match {checksum.name}: refusing to restore it")
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            if connection.execute(text("SELECT to_regclass('alembic_version')")).scalar() is not None:
+                raise click.ClickException("the target database is not empty: restore into a new database")
+        uri, env = _libpq(url)
+        _run(["pg_restore", "--no-owner", "--no-privileges", "--single-transaction", "--exit-on-error",
+              f"--dbname={uri}", str(path)], env)
+    else:
+        engine.dispose()
+        target_file = _sqlite_file(url)
+        target = sqlite3.connect(target_file)
+        try:
+            if target.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]:
+                raise click.ClickException(f"{target_file} is not empty: restore into a new file")
+            source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            try:
+                source.backup(target)
+            finally:
+                source.close()
+        finally:
+            target.close()
+    engine.dispose()  # connections opened before the restore saw an empty database
+
+
 def _fail(error: DomainError):
     click.echo(f"error: {error.detail}", err=True)
     sys.exit(2)
@@ -47,6 +138,29 @@ def register_commands(app: Flask) -> None:
         """Apply migrations up to REVISION (default: head)."""
         upgrade_database(services().settings.database_url, revision)
         click.echo("database is at " + revision)
+
+    @db_group.command("backup")
+    @click.argument("path", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+    def db_backup(path):
+        """Copy the database to PATH (pg_dump -Fc, or SQLite's online backup) and write PATH.sha256."""
+        if path.exists():
+            raise click.ClickException(f"{path} exists: choose a new file name")
+        backup_database(services().settings.database_url, services().db.engine, path)
+        click.echo(f"backup written to {path} ({path.stat().st_size} bytes), checksum in {path.name}.sha256")
+
+    @db_group.command("restore")
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    def db_restore(path):
+        """Restore PATH (made by `db backup`) into this empty database, then check the audit chain."""
+        restore_database(services().settings.database_url, services().db.engine, path)
+        with services().db.transaction() as session:
+            verdict = audit.verify(session)
+        for problem in verdict.problems:
+            click.echo(f"TAMPERED: {problem}", err=True)
+        if not verdict.ok:
+            click.echo("restored, but the audit chain does not verify: do not use this copy", err=True)
+            sys.exit(1)
+        click.echo(f"restored {path}; audit chain intact: {verdict.events} events")
 
     @app.cli.group("users")
     def users_group():
@@ -179,5 +293,5 @@ def _print_credentials(path: Path) -> None:
     if not path.exists():
         click.echo("demo users exist; their passwords were printed when they were created")
         return
-    click.echo("Demo users (username, password) — also in instance/demo-credentials.txt:")
+    click.echo(f"Demo users (username, password) — also in {path}:")
     click.echo(path.read_text().rstrip())

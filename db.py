@@ -1,14 +1,17 @@
 """Database plumbing: declarative base, engine and session factory per app (no module singletons)."""
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy import MetaData, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
+T = TypeVar("T")
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -61,17 +64,45 @@ def make_engine(url: str, **kwargs) -> Engine:
 class Database:
     engine: Engine
     sessions: sessionmaker[Session]
+    reader: Engine | None = None  # PostgreSQL only: see read()
 
     @classmethod
     def connect(cls, url: str) -> Database:
         engine = make_engine(url)
-        return cls(engine, sessionmaker(engine, expire_on_commit=False))
+        reader = None
+        if engine.dialect.name == "postgresql":
+            reader = make_engine(url, pool_pre_ping=False, pool_size=5, isolation_level="AUTOCOMMIT")
+        return cls(engine, sessionmaker(engine, expire_on_commit=False), reader)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """One operation, one transaction: commit on success, roll back on any error."""
         with self.sessions() as session, session.begin():
             yield session
+
+    def read(self, operation: Callable[[Connection], T]) -> T:
+        """Run a read-only `operation` on a connection of its own.
+
+        On PostgreSQL it uses the reader engine: autocommit (a single statement sees one snapshot, and
+        BEGIN/ROLLBACK would cost two round trips) and no pre-ping round trip; instead, a connection the
+        server has dropped is noticed when the read fails, and the read runs once more on a new one.
+        """
+        if self.reader is None:
+            with self.engine.connect() as connection:
+                return operation(connection)
+        try:
+            with self.reader.connect() as connection:
+                return operation(connection)
+        except DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+        with self.reader.connect() as connection:
+            return operation(connection)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+        if self.reader is not None:
+            self.reader.dispose()
 
     @property
     def dialect(self) -> str:

@@ -2,6 +2,12 @@
 
 `load_settings(overrides)` is the only entry point: the app factory and the CLI call it, tests pass
 overrides. Values are parsed per declared type, never guessed from the string.
+
+Login throttling (BENELERT_RATELIMIT_STORAGE) must be shared by every process that serves logins:
+memory:// counts per process, so under gunicorn with several workers (or across recycled workers) each
+one would allow its own quota. Production therefore refuses memory:// and needs e.g.
+redis://127.0.0.1:6379/0 (redis-py URL options such as ?socket_timeout=2 bound a slow Redis). When the
+storage cannot be reached, logins are refused with 503 (fail closed), never let through unthrottled.
 """
 from __future__ import annotations
 
@@ -12,7 +18,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
-INSTANCE = ROOT / "instance"
+# Local state (dev secret key, embedded database, demo files); `make topology` points it elsewhere.
+INSTANCE = Path(os.environ.get("BENELERT_INSTANCE_PATH") or ROOT / "instance")
 WEAK_SECRETS = {"", "dev", "secret", "changeme", "change-me", "development"}
 
 
@@ -42,6 +49,10 @@ class Settings:
     dispatch_rates: dict = field(default_factory=dict)  # channel -> "100 per second"
     log_level: str = "INFO"
     log_json: bool = True
+    metrics_token: str = ""  # bearer token for GET /metrics from other hosts (loopback needs none)
+    # Reverse proxies in front of gunicorn that set X-Forwarded-For/-Proto: 0 trusts none (direct
+    # exposure); 1 behind one TLS proxy. Login limits per client address need the real address.
+    proxy_hops: int = 0
 
     @property
     def production(self) -> bool:
@@ -111,6 +122,13 @@ def load_settings(overrides: dict | None = None, environ: dict | None = None) ->
             )
         if not values.get("secure_cookies", True):
             raise SettingsError("BENELERT_SECURE_COOKIES cannot be false in production")
+        if values.get("ratelimit_storage", Settings.ratelimit_storage).split("://")[0] == "memory":
+            raise SettingsError(
+                "BENELERT_RATELIMIT_STORAGE must be shared in production (for example redis://127.0.0.1:6379/0): "
+                "memory:// counts per process, so the login limits would not hold across gunicorn workers"
+            )
+    if values.get("metrics_token") and len(values["metrics_token"]) < 32:
+        raise SettingsError("BENELERT_METRICS_TOKEN must be a random value of at least 32 characters")
     if bool(values.get("cap_sign_key_file")) != bool(values.get("cap_sign_cert_file")):
         raise SettingsError("BENELERT_CAP_SIGN_KEY_FILE and BENELERT_CAP_SIGN_CERT_FILE go together")
     if not secret and env != "production":

@@ -34,6 +34,8 @@ class Services:
     throttle: LoginThrottle
     channels_config: dict = field(default_factory=dict)
     version_bodies: MutableMapping = field(default_factory=lambda: LRUCache(maxsize=4096))
+    # GET /api/v1/alerts/<id> answers, serialised, under (id, version, state, updated_at)
+    alert_answers: MutableMapping = field(default_factory=lambda: LRUCache(maxsize=4096))
     cache_lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -169,7 +171,7 @@ def _finish_request(response: Response) -> Response:
     log.info("request", extra={
         "method": request.method, "path": request.path, "status": response.status_code,
         "ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 2),
-        "user": user.username if user else None,
+        "user": user.username if user else g.get("username"),
     })
     return response
 

@@ -24,12 +24,15 @@ def takes_part(user: User, alert: Alert) -> bool:
     return user.centre_id in alert.centre_ids
 
 
-def can_see(user: User, alert: Alert) -> bool:
-    if not takes_part(user, alert):
+def visible(roles: frozenset[str], taking_part: bool, state: str) -> bool:
+    """The visibility rule on plain values (also used by the one-statement read path)."""
+    if not taking_part:
         return False
-    if user.roles & STAFF:
-        return True
-    return user.has_role("partner") and alert.state in SHARED_STATES
+    return bool(roles & STAFF) or ("partner" in roles and state in SHARED_STATES)
+
+
+def can_see(user: User, alert: Alert) -> bool:
+    return visible(user.roles, takes_part(user, alert), alert.state)
 
 
 def can(user: User, action: str, alert: Alert) -> bool:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -9,15 +10,17 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from limits import parse as parse_limit
+from limits.errors import StorageError
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from alerts import audit
-from alerts.errors import Conflict, Forbidden, InvalidInput, NotFound
+from alerts.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from alerts.models import ROLES, ApiToken, Centre, User, UserRole, UserSession, utcnow
 
+log = logging.getLogger("benelert.accounts")
 HASHER = PasswordHasher()
 # Verified against when the user does not exist, so that timing does not reveal valid usernames.
 _DUMMY_HASH = HASHER.hash(secrets.token_urlsafe(16))
@@ -25,7 +28,7 @@ TOKEN_PREFIX = "bnl_"
 MIN_PASSWORD = 12
 
 
-def _sha256(value: str) -> str:
+def token_hash(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8")).hexdigest()
 
 
@@ -74,28 +77,44 @@ def find_user(session: Session, username: str) -> User:
     return user
 
 
-class LoginThrottle:
-    """Failed-login limits per username and per client address, on `limits` storage.
+class ThrottleUnavailable(DomainError):
+    status = 503
+    title = "Login unavailable"
 
-    With a shared storage URI (redis://...) the limits hold across processes and machines.
+
+class LoginThrottle:
+    """Login limits on `limits` storage: attempts per username (a successful login clears them) and
+    failed attempts per client address.
+
+    With a shared storage URI (redis://...) the limits hold across processes and machines. When that
+    storage cannot be reached, logins are refused (503) rather than let through unthrottled.
     """
 
     def __init__(self, storage_uri: str, per_user: str, per_ip: str):
-        self._limiter = MovingWindowRateLimiter(storage_from_string(storage_uri))
+        self._limiter = MovingWindowRateLimiter(storage_from_string(storage_uri, wrap_exceptions=True))
         self._per_user = parse_limit(per_user)
         self._per_ip = parse_limit(per_ip)
 
-    def allowed(self, username: str, address: str) -> bool:
-        return self._limiter.test(self._per_user, "login-user", username) and self._limiter.test(
-            self._per_ip, "login-ip", address
+    def _storage(self, call, *args):
+        try:
+            return call(*args)
+        except StorageError as error:  # never log the URI: it may hold the storage's password
+            log.error("login throttle storage unreachable", extra={"error": type(error.storage_error).__name__})
+            raise ThrottleUnavailable("Logins are paused: the login throttle cannot be reached. Try again in a "
+                                      "few minutes; if it lasts, tell the operators.") from None
+
+    def attempt(self, username: str, address: str) -> bool:
+        """Whether a password may be checked now. The attempt is counted against the username at once, in
+        one atomic step: attempts sent together cannot all pass a check made before any was counted."""
+        return self._storage(self._limiter.test, self._per_ip, "login-ip", address) and self._storage(
+            self._limiter.hit, self._per_user, "login-user", username
         )
 
-    def failed(self, username: str, address: str) -> None:
-        self._limiter.hit(self._per_user, "login-user", username)
-        self._limiter.hit(self._per_ip, "login-ip", address)
+    def failed(self, address: str) -> None:
+        self._storage(self._limiter.hit, self._per_ip, "login-ip", address)
 
     def succeeded(self, username: str) -> None:
-        self._limiter.clear(self._per_user, "login-user", username)
+        self._storage(self._limiter.clear, self._per_user, "login-user", username)
 
 
 class TooManyAttempts(Forbidden):
@@ -120,7 +139,7 @@ def login(
 ) -> Login:
     """Check the password and open a new browser session (never reuse one: no fixation)."""
     username = username.strip().lower()
-    if not throttle.allowed(username, address):
+    if not throttle.attempt(username, address):
         raise TooManyAttempts("Too many failed logins. Wait 15 minutes and try again.")
     user = session.scalar(select(User).where(User.username == username))
     try:
@@ -129,14 +148,14 @@ def login(
     except (VerificationError, InvalidHashError):
         valid = False
     if not valid:
-        throttle.failed(username, address)
+        throttle.failed(address)
         audit.record(session, username[:80], "login.failed", "user", username[:80], detail={"address": address})
         raise Forbidden("Unknown username or wrong password.")
     throttle.succeeded(username)
     if HASHER.check_needs_rehash(user.password_hash):
         user.password_hash = HASHER.hash(password)
     token = secrets.token_urlsafe(32)
-    session.add(UserSession(token_hash=_sha256(token), user_id=user.id, expires_at=utcnow() + lifetime))
+    session.add(UserSession(token_hash=token_hash(token), user_id=user.id, expires_at=utcnow() + lifetime))
     audit.record(session, user, "login", "user", user.id, detail={"address": address})
     return Login(user=user, session_token=token)
 
@@ -144,7 +163,7 @@ def login(
 def user_for_session(session: Session, token: str | None) -> User | None:
     if not token:
         return None
-    row = session.scalar(select(UserSession).where(UserSession.token_hash == _sha256(token)))
+    row = session.scalar(select(UserSession).where(UserSession.token_hash == token_hash(token)))
     if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
         return None
     user = session.get(User, row.user_id)
@@ -154,7 +173,7 @@ def user_for_session(session: Session, token: str | None) -> User | None:
 def logout(session: Session, token: str | None) -> None:
     if not token:
         return
-    row = session.scalar(select(UserSession).where(UserSession.token_hash == _sha256(token)))
+    row = session.scalar(select(UserSession).where(UserSession.token_hash == token_hash(token)))
     if row is not None and row.revoked_at is None:
         row.revoked_at = utcnow()
         audit.record(session, session.get(User, row.user_id), "logout", "user", row.user_id)
@@ -166,7 +185,7 @@ def create_token(
     """Returns the row and the secret; the secret is shown once and only its hash is kept."""
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
-        user_id=user.id, name=name[:80] or "token", prefix=secret[:12], token_hash=_sha256(secret),
+        user_id=user.id, name=name[:80] or "token", prefix=secret[:12], token_hash=token_hash(secret),
         expires_at=expires_at,
     )
     session.add(token)
@@ -194,6 +213,6 @@ def user_for_token(session: Session, secret: str | None) -> User | None:
     return session.scalar(
         select(User)
         .join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == _sha256(secret), ApiToken.revoked_at.is_(None), User.active.is_(True),
+        .where(ApiToken.token_hash == token_hash(secret), ApiToken.revoked_at.is_(None), User.active.is_(True),
                or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > utcnow()))
     )

@@ -3,13 +3,16 @@ from __future__ import annotations
 
 import re
 from functools import wraps
+from http import HTTPStatus
 
-from flask import g, request
+from apispec import BasePlugin
+from flask import Response, current_app, g, request
 from flask.views import MethodView
 from flask_smorest import Api, Blueprint
 from sqlalchemy import select
+from werkzeug.routing import IntegerConverter
 
-from alerts import accounts, authoring, drills, release, review
+from alerts import accounts, authoring, drills, reads, release, review
 from alerts.content import canonical_content
 from alerts.errors import InvalidInput, NotFound, StaleVersion
 from alerts.models import Alert, ApiToken, Centre, Release, utcnow
@@ -42,19 +45,51 @@ from alerts.schemas import (
     VersionSchema,
     VersionSummarySchema,
 )
-from web import db_session, problem, services
+from web import PROBLEM, db_session, problem, services
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1", description="Benelert: co-authoring of public warnings")
 ETAG = re.compile(r'^(?:W/)?"v(\d{1,9})"$')
+
+
+MAX_ID = 2**31 - 1  # PostgreSQL INTEGER; larger numbers must not reach the database (they raise there)
+
+
+class IdConverter(IntegerConverter):
+    """<int:...> in every route: a number beyond any id is simply not found (404), never a 500."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=MAX_ID, signed=False):
+        super().__init__(map, fixed_digits, min, max, signed)
+
+
+class ErrorResponses(BasePlugin):
+    """Errors every operation can answer, so that each one lists its own status codes (there is no
+    catch-all "default"): 401 without a valid token, 400 and 413 for an unreadable or too large JSON body."""
+
+    def operation_helper(self, path=None, operations=None, **kwargs):
+        for operation in (operations or {}).values():
+            responses = operation.setdefault("responses", {})
+            if operation.get("security"):
+                responses.setdefault("401", HTTPStatus(401).name)
+            if "application/json" in operation.get("requestBody", {}).get("content", {}):
+                responses.setdefault("400", HTTPStatus(400).name)
+                responses.setdefault("413", HTTPStatus(413).name)
 
 
 class BenelertApi(Api):
     """flask-smorest's Api, leaving error handling to web.py (problem+json for every error)."""
 
     ERROR_SCHEMA = ProblemSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None
 
     def _register_error_handlers(self):
         pass
+
+    def _register_responses(self):
+        """The error responses named by status (UNPROCESSABLE_ENTITY, ...) are problem+json, as web.py sends them."""
+        for status in HTTPStatus:
+            if status >= 400:
+                self.spec.components.response(status.name, {
+                    "description": status.phrase, "content": {PROBLEM: {"schema": ProblemSchema}}}, lazy=True)
 
 
 def register(app) -> Api:
@@ -62,23 +97,31 @@ def register(app) -> Api:
         API_TITLE="Benelert", API_VERSION="v1", OPENAPI_VERSION="3.0.3", OPENAPI_URL_PREFIX="/api/v1",
         OPENAPI_JSON_PATH="openapi.json",
     )
-    api = BenelertApi(app, spec_kwargs={"info": {"description": "Multilingual public-warning coordination."}})
+    app.url_map.converters["int"] = IdConverter  # before any route is added, pages included
+    api = BenelertApi(app, spec_kwargs={"info": {"description": "Multilingual public-warning coordination."},
+                                        "extra_plugins": [ErrorResponses()]})
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer",
                                                     "description": "Personal API token (bnl_...)"})
     api.register_blueprint(bp)
     return api
 
 
+def bearer_secret() -> str | None:
+    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+    return secret.strip() if scheme.lower() == "bearer" else None
+
+
+def unauthorized():
+    return problem(401, "Unauthorized", "A valid personal API token is required: 'Authorization: Bearer bnl_...'.",
+                   headers={"WWW-Authenticate": 'Bearer realm="benelert"'})
+
+
 def token_required(view):
     @wraps(view)
     def wrapper(*args, **kwargs):
-        header = request.headers.get("Authorization", "")
-        scheme, _, secret = header.partition(" ")
-        user = accounts.user_for_token(db_session(), secret.strip()) if scheme.lower() == "bearer" else None
+        user = accounts.user_for_token(db_session(), bearer_secret())
         if user is None:
-            return problem(401, "Unauthorized",
-                           "A valid personal API token is required: 'Authorization: Bearer bnl_...'.",
-                           headers={"WWW-Authenticate": 'Bearer realm="benelert"'})
+            return unauthorized()
         g.user = user
         return view(*args, **kwargs)
 
@@ -146,6 +189,15 @@ def _alert_response(alert, status=200, version=None):
     return data, status, {"ETag": etag(alert.current_version)}
 
 
+def _answer(alert, version=None) -> Response:
+    """The alert as GET returns it, serialised once and kept for the next GET of the same state."""
+    data, _, headers = _alert_response(alert, version=version)
+    body = current_app.json.dumps(AlertSchema().dump(data)).encode()
+    with services().cache_lock:
+        services().alert_answers[(alert.id, alert.current_version, alert.state, alert.updated_at)] = body
+    return Response(body, 200, headers, mimetype="application/json")
+
+
 def _stale_response(error: StaleVersion, alert_id: int):
     session = db_session()
     session.rollback()
@@ -159,8 +211,11 @@ def _jsonable(data):
     return AlertSchema().dump(data)
 
 
-PROBLEMS = {"401": "Missing or invalid token", "404": "Not found or not visible to you",
-            "422": "Invalid input"}
+PROBLEMS = {"401": "Missing or invalid token", "403": "Your role may not do this",
+            "404": "Not found or not visible to you", "409": "Not possible in the alert's current state",
+            "412": "Someone saved first: the current version and a diff", "422": "Invalid input",
+            "428": "If-Match missing"}
+ETAG_HEADER = {"ETag": {"schema": {"type": "string"}, "description": 'The current version, e.g. "v3"'}}
 
 
 def _doc_errors(*codes):
@@ -170,6 +225,39 @@ def _doc_errors(*codes):
                                    content_type="application/problem+json")(view)
         return view
     return decorate
+
+
+def _if_match(view):
+    """State changes name the version they start from: If-Match is required (428 without), 412 when stale."""
+    view = bp.doc(parameters=[{"in": "header", "name": "If-Match", "required": True,
+                               "schema": {"type": "string", "pattern": ETAG.pattern},
+                               "description": 'ETag of the version you saw, e.g. "v3"'}])(view)
+    return _doc_errors("412", "428")(view)
+
+
+def _link(method: str, path: str, **parameters: str) -> dict:
+    """An OpenAPI link to another operation on /api/v1 (clients and Schemathesis' stateful tests follow them)."""
+    pointer = ("/api/v1" + path).replace("~", "~0").replace("/", "~1")
+    return {"operationRef": f"#/paths/{pointer}/{method}", "parameters": parameters}
+
+
+_ID = "$response.body#/id"
+ALERT_LINKS = {"links": {
+    "GetAlert": _link("get", "/alerts/{alert_id}", alert_id=_ID),
+    "EditAlert": _link("patch", "/alerts/{alert_id}", alert_id=_ID, **{"header.If-Match": "$response.header.ETag"}),
+    "ListVersions": _link("get", "/alerts/{alert_id}/versions", alert_id=_ID),
+    "GetCurrentVersion": _link("get", "/alerts/{alert_id}/versions/{number}", alert_id=_ID,
+                               number="$response.body#/current_version"),
+    "DiffFromBase": _link("get", "/alerts/{alert_id}/diff", alert_id=_ID,
+                          **{"query.from": "$response.body#/version/based_on",
+                             "query.to": "$response.body#/current_version"}),
+    "ListComments": _link("get", "/alerts/{alert_id}/comments", alert_id=_ID),
+    "AddComment": _link("post", "/alerts/{alert_id}/comments", alert_id=_ID),
+    "Readiness": _link("get", "/alerts/{alert_id}/readiness", alert_id=_ID),
+    "Preview": _link("get", "/alerts/{alert_id}/preview", alert_id=_ID),
+    "Submit": _link("post", "/alerts/{alert_id}/submit", alert_id=_ID, **{"header.If-Match": "$response.header.ETag"}),
+    "Approvals": _link("get", "/alerts/{alert_id}/approvals", alert_id=_ID),
+}}
 
 
 @bp.route("/me")
@@ -234,9 +322,9 @@ class Alerts(MethodView):
         return {"total": total, "items": [present_alert(a) for a in alerts]}
 
     @bp.arguments(AlertCreateSchema)
-    @bp.response(201, AlertSchema)
-    @bp.doc(security=[{"bearer": []}])
-    @_doc_errors("401", "422")
+    @bp.response(201, AlertSchema, headers=ETAG_HEADER)
+    @bp.doc(security=[{"bearer": []}], responses={"201": ALERT_LINKS})
+    @_doc_errors("403", "422")
     def post(self, data):
         """Create an alert led by your centre; version 1 is authored by you."""
         session = db_session()
@@ -247,25 +335,34 @@ class Alerts(MethodView):
 
 @bp.route("/alerts/<int:alert_id>")
 class AlertItem(MethodView):
-    decorators = [token_required]
-
-    @bp.response(200, AlertSchema, headers={"ETag": {"schema": {"type": "string"}}})
-    @bp.doc(security=[{"bearer": []}])
+    @bp.response(200, AlertSchema, headers=ETAG_HEADER)
+    @bp.doc(security=[{"bearer": []}], responses={"200": ALERT_LINKS})
     @_doc_errors("404")
     def get(self, alert_id):
         """The alert with its current version; the ETag names that version for If-Match."""
-        return _alert_response(authoring.get_alert(db_session(), g.user, alert_id))
+        secret = bearer_secret()
+        head = services().db.read(lambda connection: reads.alert_head(connection, secret, alert_id))
+        if head is None:
+            return unauthorized()
+        g.username = head.username
+        if not head.visible:
+            raise NotFound(f"Alert {alert_id} not found.")
+        cache, lock = services().alert_answers, services().cache_lock
+        with lock:
+            body = cache.get(head.cache_key)
+        if body is None:
+            user = accounts.user_for_token(db_session(), secret)
+            if user is None:  # revoked between the two reads
+                return unauthorized()
+            return _answer(authoring.get_alert(db_session(), user, alert_id))
+        return Response(body, 200, {"ETag": etag(head.current_version)}, mimetype="application/json")
 
+    @token_required
     @bp.arguments(AlertEditSchema)
-    @bp.response(200, AlertSchema)
-    @bp.doc(security=[{"bearer": []}], parameters=[{"in": "header", "name": "If-Match", "required": True,
-                                                    "schema": {"type": "string"},
-                                                    "description": 'ETag of the version you edited, e.g. "v3"'}])
-    @_doc_errors("404", "422")
-    @bp.alt_response(412, schema=ProblemSchema, description="Someone saved first: current version and diff",
-                     content_type="application/problem+json")
-    @bp.alt_response(428, schema=ProblemSchema, description="If-Match missing",
-                     content_type="application/problem+json")
+    @bp.response(200, AlertSchema, headers=ETAG_HEADER)
+    @bp.doc(security=[{"bearer": []}], responses={"200": ALERT_LINKS})
+    @_if_match
+    @_doc_errors("403", "404", "409", "422")
     def patch(self, data, alert_id):
         """Edit the alert: a new version on top of the one named in If-Match, never over someone else's."""
         expected, refusal = _require_if_match("edited")
@@ -273,12 +370,13 @@ class AlertItem(MethodView):
             return refusal
         session = db_session()
         summary = data.pop("summary", "")
+        alert = authoring.get_alert(session, g.user, alert_id, "edit")  # held here, so not loaded twice
         try:
             version = authoring.edit_alert(session, g.user, alert_id, expected, data, summary)
         except StaleVersion as error:
             return _stale_response(error, alert_id)
         session.commit()
-        return _alert_response(authoring.get_alert(session, g.user, alert_id), version=version)
+        return _answer(alert, version)
 
 
 @bp.route("/alerts/<int:alert_id>/invitations")
@@ -286,9 +384,10 @@ class Invitations(MethodView):
     decorators = [token_required]
 
     @bp.arguments(InviteSchema)
-    @bp.response(200, AlertSchema)
+    @bp.response(200, AlertSchema, headers=ETAG_HEADER)
     @bp.doc(security=[{"bearer": []}])
-    @_doc_errors("404", "422")
+    @_if_match
+    @_doc_errors("403", "404", "409", "422")
     def post(self, data, alert_id):
         """Invite another centre; its languages become required. Needs If-Match like an edit."""
         expected, refusal = _require_if_match("invited on")
@@ -309,7 +408,7 @@ class Versions(MethodView):
 
     @bp.response(200, VersionSummarySchema(many=True))
     @bp.doc(security=[{"bearer": []}])
-    @_doc_errors("404")
+    @_doc_errors("403", "404")
     def get(self, alert_id):
         session = db_session()
         alert = authoring.get_alert(session, g.user, alert_id, "history")
@@ -322,7 +421,7 @@ class VersionItem(MethodView):
 
     @bp.response(200, VersionSchema)
     @bp.doc(security=[{"bearer": []}])
-    @_doc_errors("404")
+    @_doc_errors("403", "404")
     def get(self, alert_id, number):
         session = db_session()
         alert = authoring.get_alert(session, g.user, alert_id, "history")
@@ -336,7 +435,7 @@ class Diff(MethodView):
     @bp.arguments(DiffArgsSchema, location="query")
     @bp.response(200, DiffSchema)
     @bp.doc(security=[{"bearer": []}])
-    @_doc_errors("404", "422")
+    @_doc_errors("403", "404", "422")
     def get(self, args, alert_id):
         """Field-level differences between two versions."""
         session = db_session()
@@ -352,7 +451,7 @@ class Comments(MethodView):
 
     @bp.response(200, CommentSchema(many=True))
     @bp.doc(security=[{"bearer": []}])
-    @_doc_errors("404")
+    @_doc_errors("403", "404")
     def get(self, alert_id):
         session = db_session()
         alert = authoring.get_alert(session, g.user, alert_id, "history")
@@ -361,7 +460,7 @@ class Comments(MethodView):
     @bp.arguments(CommentInSchema)
     @bp.response(201, CommentSchema)
     @bp.doc(security=[{"bearer": []}])
-    @_doc_errors("404", "422")
+    @_doc_errors("403", "404", "422")
     def post(self, data, alert_id):
         """Comment on the alert, or on one field of it (e.g. 'texts.fr.headline')."""
         session = db_session()
@@ -386,7 +485,7 @@ class Readiness(MethodView):
 
     @bp.response(200, ReadinessSchema)
     @bp.doc(security=[{"bearer": []}])
-    @_doc_errors("404")
+    @_doc_errors("403", "404")
     def get(self, alert_id):
         """What blocks submission of the current version: languages, consistency, areas, expiry."""
         session = db_session()
@@ -400,9 +499,10 @@ class Readiness(MethodView):
 class Submit(MethodView):
     decorators = [token_required]
 
-    @bp.response(200, AlertSchema)
+    @bp.response(200, AlertSchema, headers=ETAG_HEADER)
     @bp.doc(security=[{"bearer": []}])
-    @_doc_errors("404", "422")
+    @_if_match
+    @_doc_errors("403", "404", "409", "422")
     def post(self, alert_id):
         """Submit the current version (If-Match) for approval; refused with the list of problems."""
         expected, refusal = _require_if_match("submit")
@@ -430,7 +530,8 @@ class Approvals(MethodView):
     @bp.arguments(DecisionInSchema)
     @bp.response(200, ApprovalsSchema)
     @bp.doc(security=[{"bearer": []}])
-    @_doc_errors("404", "422")
+    @_if_match
+    @_doc_errors("403", "404", "409", "422")
     def post(self, data, alert_id):
         """Approve or reject for your centre the exact content you reviewed (its hash, If-Match)."""
         expected, refusal = _require_if_match("reviewed")
@@ -461,7 +562,7 @@ class Preview(MethodView):
     @bp.arguments(PreviewArgsSchema, location="query")
     @bp.response(200, RenderingSchema(many=True))
     @bp.doc(security=[{"bearer": []}])
-    @_doc_errors("404")
+    @_doc_errors("403", "404", "422")
     def get(self, args, alert_id):
         """What every channel would send in every language, with counts and problems."""
         session = db_session()
@@ -505,7 +606,8 @@ class ReleaseItem(MethodView):
     @bp.arguments(ReleaseInSchema)
     @bp.response(201, ReleaseStatusSchema)
     @bp.doc(security=[{"bearer": []}])
-    @_doc_errors("404", "422")
+    @_if_match
+    @_doc_errors("403", "404", "409", "422")
     def post(self, data, alert_id):
         """Schedule the approved content (If-Match + content hash) at T, or now."""
         expected, refusal = _require_if_match("confirmed")
@@ -549,9 +651,9 @@ class Derive(MethodView):
     decorators = [token_required]
 
     @bp.arguments(DeriveSchema)
-    @bp.response(201, AlertSchema)
-    @bp.doc(security=[{"bearer": []}])
-    @_doc_errors("404", "422")
+    @bp.response(201, AlertSchema, headers=ETAG_HEADER)
+    @bp.doc(security=[{"bearer": []}], responses={"201": ALERT_LINKS})
+    @_doc_errors("403", "404", "409", "422")
     def post(self, data, alert_id):
         """Start an Update (a copy to edit) or a Cancel (pre-filled) of a released alert."""
         session = db_session()
@@ -585,7 +687,7 @@ class CommunicationTests(MethodView):
 
     @bp.response(201, DrillReportSchema)
     @bp.doc(security=[{"bearer": []}])
-    @_doc_errors("401")
+    @_doc_errors("403")
     def post(self):
         """Send a Test message to every partner centre now (partner webhooks only, never the public)."""
         session = db_session()

@@ -5,6 +5,7 @@ Verb functions: the session and the acting user come in as arguments; no Flask h
 """
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,6 +29,7 @@ ACK_MAX_BYTES = 64 * 1024  # a CAP Ack is a few hundred bytes; anything near thi
 CAP_CHANNELS = ("national", "partners")  # their payloads hold the exact CAP XML that was sent
 IMPORT_ROLES = ("admin", "communicator")
 CHUNK = 5000  # rows per statement: below SQLite's bound-parameter limit
+E164 = re.compile(r"\+[1-9][0-9]{1,14}")
 
 
 class InvalidCap(DomainError):
@@ -68,7 +70,8 @@ def shared_alert(session: Session, actor: User, identifier: str) -> tuple[Alert,
 
     An unknown identifier and an alert not shared with the centre get the same answer: no existence leak.
     """
-    alert = session.scalar(select(Alert).where(Alert.identifier == identifier))
+    # PostgreSQL text cannot hold NUL, so no identifier has one (and a query with one would fail)
+    alert = None if "\x00" in identifier else session.scalar(select(Alert).where(Alert.identifier == identifier))
     release = _released(session, alert) if alert is not None else None
     if release is None or not shared_with(session, release, alert, actor.centre_id):
         raise NotFound(f"No alert with identifier {identifier!r} has been released to your centre "
@@ -288,7 +291,10 @@ def subscriber_counts(session: Session, actor: User) -> dict:
 def opt_out(session: Session, phone: str, actor: str = "twilio") -> int:
     """Stop all messages to this number, in every centre it subscribed to; returns how many were stopped."""
     now = utcnow()
-    ids = session.scalars(select(Subscriber.id).where(Subscriber.phone == phone.strip(),
+    phone = phone.strip()
+    if not E164.fullmatch(phone):  # subscribers are stored in E.164: nothing else (e.g. a NUL) can match
+        return 0
+    ids = session.scalars(select(Subscriber.id).where(Subscriber.phone == phone,
                                                       Subscriber.opted_out_at.is_(None))).all()
     if ids:
         session.execute(update(Subscriber).where(Subscriber.id.in_(ids)).values(opted_out_at=now)

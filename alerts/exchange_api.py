@@ -4,6 +4,8 @@ Same conventions as alerts.api: bearer tokens, one operation and one commit per 
 """
 from __future__ import annotations
 
+import codecs
+
 from flask import g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -22,6 +24,8 @@ bp = Blueprint("exchange", __name__, url_prefix="/api/v1",
 CAP_TYPES = ("application/cap+xml", "application/xml", "text/xml")
 CSV_TYPES = ("text/csv", "application/csv")
 IMPORT_MAX_BYTES = 5 * 1024 * 1024  # above the app-wide 1 MiB: a national subscriber list is large
+# Python codecs that are not character sets; punycode also decodes in quadratic time
+NOT_CHARSETS = frozenset({"idna", "punycode", "undefined", "unicode-escape", "raw-unicode-escape"})
 SECURITY = [{"bearer": []}]
 
 
@@ -137,6 +141,8 @@ class Acks(MethodView):
                 data = AckInSchema().load(request.get_json())
             except ValidationError as error:
                 raise InvalidInput("The body is not valid.", errors=error.messages) from None
+            except RecursionError:  # json.loads on [[[[...: Flask only turns ValueError into a 400
+                raise InvalidInput("The JSON body is nested too deeply.") from None
             results = exchange.acknowledge(session, g.user, data["identifier"], data["kind"],
                                            centre=data.get("centre"))
         elif request.mimetype in CAP_TYPES:
@@ -184,8 +190,10 @@ class SubscribersImport(MethodView):
                                                      "several files (an import updates numbers already present).")
         charset = request.mimetype_params.get("charset", "utf-8")
         try:
+            if codecs.lookup(charset).name in NOT_CHARSETS:
+                raise LookupError(f"{charset!r} is not a character set")
             text = data.decode(charset)
-        except (LookupError, UnicodeDecodeError) as error:
+        except (LookupError, ValueError) as error:  # ValueError: any UnicodeError, or a NUL in the name
             raise InvalidInput(f"The CSV is not readable as {charset}: {error}.", imported=0, updated=0,
                                errors=[]) from None
         session = db_session()

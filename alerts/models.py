@@ -69,7 +69,8 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     centre: Mapped[Centre] = relationship(lazy="joined")
-    role_rows: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+    # loaded when first asked for: the authors of versions and comments are shown by name only
+    role_rows: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan", lazy="select")
 
     @property
     def roles(self) -> frozenset[str]:

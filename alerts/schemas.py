@@ -1,18 +1,26 @@
 """Request and response schemas of the JSON API (marshmallow; flask-smorest turns them into OpenAPI)."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import INCLUDE, Schema, fields, validate
 
 from alerts.models import ROLES, TEXT_FIELDS
 from alerts.vocabulary import CERTAINTIES, LANGUAGES, SEVERITIES, STATUSES, URGENCIES
 
+MAX_INT = 2**31 - 1  # PostgreSQL INTEGER: larger query numbers are invalid input, not database errors
+
 
 class ProblemSchema(Schema):
+    """RFC 9457 problem details; extension members (field, state, current, ...) say more about the problem."""
+
+    class Meta:
+        unknown = INCLUDE
+
     type = fields.String(metadata={"description": "URI identifying the problem type"})
     title = fields.String()
     status = fields.Integer()
     detail = fields.String(metadata={"description": "What went wrong, for a person"})
-    errors = fields.Dict(metadata={"description": "Field errors, when the body was invalid"})
+    errors = fields.Raw(metadata={"description": "When the input was invalid: per field, its messages; "
+                                                 "for a CSV import, a list of {line, error}"})
 
 
 class GeocodeSchema(Schema):
@@ -78,12 +86,12 @@ class CommentInSchema(Schema):
 class ListArgsSchema(Schema):
     state = fields.String()
     limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
-    offset = fields.Integer(load_default=0, validate=validate.Range(0))
+    offset = fields.Integer(load_default=0, validate=validate.Range(0, MAX_INT))
 
 
 class DiffArgsSchema(Schema):
-    from_ = fields.Integer(required=True, data_key="from", validate=validate.Range(1))
-    to = fields.Integer(required=True, validate=validate.Range(1))
+    from_ = fields.Integer(required=True, data_key="from", validate=validate.Range(1, MAX_INT))
+    to = fields.Integer(required=True, validate=validate.Range(1, MAX_INT))
 
 
 class TextOutSchema(Schema):
@@ -253,7 +261,8 @@ class RenderingSchema(Schema):
 
 
 class PreviewArgsSchema(Schema):
-    version = fields.Integer(validate=validate.Range(1), metadata={"description": "Defaults to the current one"})
+    version = fields.Integer(validate=validate.Range(1, MAX_INT),
+                             metadata={"description": "Defaults to the current one"})
 
 
 class ReleaseInSchema(Schema):

@@ -6,6 +6,7 @@ preview while editing, polling of the delivery dashboard, the phrasebook panel o
 """
 from __future__ import annotations
 
+import re
 from collections import Counter
 from datetime import datetime, timedelta
 from functools import lru_cache, wraps
@@ -117,13 +118,19 @@ def channel_name(name: str) -> str:
             "cap": "CAP"}.get(name, name)
 
 
+# A path on this site only: not //host, nor what a browser bends into one (it drops tabs and newlines and
+# reads a backslash as a slash); a newline would also break the Location header.
+LOCAL_PATH = re.compile(r"/(?![/\\])[^\x00-\x20\x7f\\]*")
+
+
+def local_target(target: str | None) -> str:
+    return target if target and LOCAL_PATH.fullmatch(target) else url_for("pages.alerts")
+
+
 @bp.post("/language")
 def language():
     chosen = request.form.get("language", "")
-    target = request.form.get("next") or ""
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("pages.alerts")
-    response = redirect(target)
+    response = redirect(local_target(request.form.get("next")))
     if chosen in UI_LANGUAGES:
         response.set_cookie(LANGUAGE_COOKIE, chosen, max_age=365 * 24 * 3600, samesite="Lax", httponly=True,
                             secure=services().settings.secure_cookies)
@@ -253,9 +260,7 @@ def login():
             session.clear()  # a fresh session (and CSRF token) at every login
             session.permanent = True
             session["sid"] = result.session_token
-            target = request.args.get("next") or ""
-            return redirect(target if target.startswith("/") and not target.startswith("//")
-                            else url_for("pages.alerts"))
+            return redirect(local_target(request.args.get("next")))
     elif request.method == "POST":
         status = 400
     return render_template("pages/login.html", form=form), status

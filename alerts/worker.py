@@ -42,6 +42,7 @@ class Leadership:
                     self._connection.execute(text("SELECT 1"))
                     return True
                 except Exception:  # connection lost: so is the lock
+                    self._connection.invalidate()
                     self._connection = None
             connection = self.db.engine.connect()
             got = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": LEADER_LOCK}).scalar()
@@ -54,9 +55,11 @@ class Leadership:
             return False
 
     def release(self) -> None:
+        """Give the lock up now. The connection is discarded, not pooled: a session-level advisory lock
+        lives as long as the server session, so a pooled connection would keep holding it."""
         with self._lock:
             if self._connection is not None:
-                self._connection.close()
+                self._connection.invalidate()
                 self._connection = None
 
 

@@ -7,7 +7,10 @@ settings. Phases:
   3. edits:    PATCH /api/v1/alerts/<id> + If-Match  (50 clients, each on its own alert, paced at
                --edit-rate edits/s in total: communicators do not edit in a tight loop)
   4. edits, saturated: the same with no pacing       (what the service can absorb)
-Loopback only; bounded in time. Usage: .venv/bin/python bench/api.py [--seconds 10]
+Phases 1-2 are driven by wrk when it is installed (Debian package `wrk`; --client aiohttp forces the
+asyncio client), phases 3-4 by aiohttp (each client chains its If-Match). --threads N runs gunicorn's
+gthread workers (keep-alive) instead of sync ones, for the baseline and the app alike.
+Loopback only; bounded in time. Usage: .venv/bin/python bench/api.py [--seconds 10] [--threads 4]
 """
 from __future__ import annotations
 
@@ -15,6 +18,8 @@ import argparse
 import asyncio
 import json
 import os
+import re
+import shutil
 import signal
 import socket
 import statistics
@@ -39,6 +44,7 @@ from db import Database  # noqa: E402
 
 PG = os.environ.get("BENELERT_BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 CLIENTS = 50
+GUNICORN_EXTRA: list[str] = []  # set from --threads
 TRIVIAL_APP = '''
 from flask import Flask, jsonify
 app = Flask(__name__)
@@ -57,7 +63,8 @@ def free_port() -> int:
 def start_gunicorn(target: str, env: dict, cwd: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "--backlog", "256", target],
+        [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "--backlog", "256",
+         *GUNICORN_EXTRA, target],
         cwd=cwd, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
@@ -89,6 +96,31 @@ def summary(name: str, latencies: list[float], errors: int, elapsed: float) -> d
         "p50_ms": round(percentile(latencies, 50) * 1000, 2), "p99_ms": round(percentile(latencies, 99) * 1000, 2),
         "mean_ms": round(statistics.fmean(latencies) * 1000, 2) if latencies else None,
     }
+
+
+WRK_UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}
+
+
+def wrk_loop(name, url, seconds, headers=None) -> dict:
+    """The same closed loop driven by wrk (C, event loop): the load generator takes far less of the two
+    cores than aiohttp does, so more of them is left to what is measured."""
+    command = ["wrk", "-t", "2", "-c", str(CLIENTS), "-d", f"{seconds:g}s", "--latency", "--timeout", "10s"]
+    for key, value in (headers or {}).items():
+        command += ["-H", f"{key}: {value}"]
+    output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    percentiles = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)$", output, re.M))
+
+    def seconds_of(value: str) -> float:
+        number, unit = re.match(r"([\d.]+)(\w+)", value).groups()
+        return float(number) * WRK_UNITS[unit]
+
+    requests = int(re.search(r"(\d+) requests in", output).group(1))
+    errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", output))
+    errors += sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", output))
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    return {"phase": name, "requests": requests, "errors": errors, "throughput_rps": round(rate, 1),
+            "p50_ms": round(seconds_of(percentiles["50"]) * 1000, 2),
+            "p99_ms": round(seconds_of(percentiles["99"]) * 1000, 2), "mean_ms": None, "client": "wrk"}
 
 
 async def closed_loop(name, url, seconds, headers=None) -> dict:
@@ -186,7 +218,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--edit-rate", type=float, default=100.0, help="paced edits per second, all clients")
+    parser.add_argument("--client", choices=("auto", "wrk", "aiohttp"), default="auto",
+                        help="load generator of the closed loops (auto: wrk when installed, Debian package wrk)")
+    parser.add_argument("--threads", type=int, default=1, help="gunicorn gthread threads per worker (1: sync)")
     args = parser.parse_args()
+    use_wrk = args.client == "wrk" or (args.client == "auto" and shutil.which("wrk"))
+
+    def loop(name, url, seconds, headers=None):
+        if use_wrk:
+            return wrk_loop(name, url, seconds, headers)
+        return asyncio.run(closed_loop(name, url, seconds, headers))
+
+    if args.threads > 1:
+        GUNICORN_EXTRA.extend(["-k", "gthread", "--threads", str(args.threads)])
     schema = f"bench_{uuid.uuid4().hex[:8]}"
     admin = create_engine(PG)
     with admin.begin() as connection:
@@ -199,16 +243,16 @@ def main() -> None:
             Path(tmp, "trivial.py").write_text(TRIVIAL_APP)
             server, base = start_gunicorn("trivial:app", {}, Path(tmp))
             try:
-                results.append(asyncio.run(closed_loop("baseline: trivial Flask route", base + "/", args.seconds)))
+                results.append(loop("baseline: trivial Flask route", base + "/", args.seconds))
             finally:
                 stop(server)
         env = {"BENELERT_ENV": "production", "BENELERT_SECRET_KEY": "b" * 48, "BENELERT_DATABASE_URL": url,
-               "PYTHONPATH": str(ROOT)}
+               "BENELERT_RATELIMIT_STORAGE": "redis://127.0.0.1:6379/0", "PYTHONPATH": str(ROOT)}
         server, base = start_gunicorn("app:create_app()", env, ROOT)
         try:
             headers = {"Authorization": f"Bearer {read_token}"}
-            results.append(asyncio.run(closed_loop("read GET /api/v1/alerts/<id>",
-                                                   f"{base}/api/v1/alerts/{read_alert}", args.seconds, headers)))
+            results.append(loop("read GET /api/v1/alerts/<id>", f"{base}/api/v1/alerts/{read_alert}",
+                                args.seconds, headers))
             results.append(asyncio.run(edit_loop(f"edit PATCH, paced {args.edit_rate:g}/s", base, args.seconds,
                                                  pairs, args.edit_rate)))
             results.append(asyncio.run(edit_loop("edit PATCH, saturated", base, args.seconds, pairs, None)))

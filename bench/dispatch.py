@@ -77,6 +77,7 @@ def serve_fakes() -> None:
     for line in sys.stdin:
         if line.strip() == "counts":
             print(json.dumps({"twilio": len(twilio.messages), "twilio_slow": len(slow.messages),
+                "twilio_recipients": len({m["to"] for m in list(twilio.messages.values())}),
                 "x": len(x.posts), "cap": sum(len(f.messages) for f in caps.values()),
                 "partners": len(partners.deliveries), "partner_duplicates": partners.duplicates}), flush=True)
     for fake in fakes:

@@ -6,6 +6,7 @@ a create that may have reached Twilio is reported UNKNOWN, to reconcile, never r
 from __future__ import annotations
 
 import math
+import re
 import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -27,6 +28,7 @@ MAX_VALIDITY_SECONDS = 36000  # Twilio accepts ValidityPeriod 1..36000
 DEFAULT_TIMEOUT = 10.0
 # Twilio's default opt-out keywords (an exact, single-word reply, any case)
 OPT_OUT_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"})
+MESSAGE_SID = re.compile(r"(SM|MM)[0-9a-fA-F]{32}")  # Twilio's message SIDs: prefix and 32 hex digits
 # Statuses Twilio reports for an outbound message, in its status callbacks and on the Message resource
 MESSAGE_STATUSES = frozenset({
     "accepted", "scheduled", "canceled", "queued", "sending", "sent", "delivered", "undelivered", "failed", "read",
@@ -83,7 +85,7 @@ def verify_status_callback(auth_token: str, url: str, params: Mapping[str, str],
 def parse_status_callback(params: Mapping[str, str]) -> tuple[str, str]:
     """(MessageSid, MessageStatus) of a verified status callback."""
     sid, status = params.get("MessageSid", ""), params.get("MessageStatus", "")
-    if not sid.startswith(("SM", "MM")):
+    if not MESSAGE_SID.fullmatch(sid):
         raise ValueError(f"status callback without a valid MessageSid: {sid!r}")
     if status not in MESSAGE_STATUSES:
         raise ValueError(f"status callback with unknown MessageStatus {status!r}")

@@ -79,7 +79,7 @@ def make_app(database_url):
 
     yield make
     for app in apps:
-        app.extensions["benelert"].db.engine.dispose()
+        app.extensions["benelert"].db.dispose()
 
 
 @pytest.fixture

@@ -133,3 +133,24 @@ def test_cli_creates_users_and_tokens(app, db):
     assert bad.exit_code == 2 and "Unknown centre" in bad.output
     with db.transaction() as session:
         assert session.scalar(select(User).where(User.username == "nl.desk")).password_hash.startswith("$argon2")
+
+
+def failed_login(client, username, address):
+    token = csrf_token(client)
+    return client.post("/login", data={"username": username, "password": "nope nope nope", "csrf_token": token},
+                       headers={"X-Forwarded-For": address}).status_code
+
+
+def test_behind_a_proxy_the_address_limit_counts_each_client_address(make_app, make_user):
+    proxied = make_app(proxy_hops=1, login_attempts_per_ip="3 per 15 minutes").test_client()
+    names = [make_user("BE", "communicator")[0] for _ in range(5)]
+    assert [failed_login(proxied, name, "203.0.113.7") for name in names[:3]] == [403, 403, 403]
+    assert failed_login(proxied, names[3], "203.0.113.7") == 429  # that address is spent
+    assert failed_login(proxied, names[4], "198.51.100.2") == 403  # another client is not locked out
+
+
+def test_without_proxy_hops_a_forwarded_address_is_not_believed(make_app, make_user):
+    direct = make_app(login_attempts_per_ip="3 per 15 minutes").test_client()
+    names = [make_user("BE", "communicator")[0] for _ in range(4)]
+    statuses = [failed_login(direct, name, f"203.0.113.{index}") for index, name in enumerate(names)]
+    assert statuses == [403, 403, 403, 429]  # a client cannot dodge the limit by inventing addresses

@@ -62,7 +62,8 @@ def test_production_refuses_to_start_without_a_strong_secret():
         load_settings(environ={"BENELERT_ENV": "production", "BENELERT_SECRET_KEY": "s" * 40,
                                "BENELERT_SECURE_COOKIES": "false"})
     settings = load_settings(environ={"BENELERT_ENV": "production", "BENELERT_SECRET_KEY": "s" * 40,
-                                      "BENELERT_DATABASE_URL": "postgresql://db/benelert"})
+                                      "BENELERT_DATABASE_URL": "postgresql://db/benelert",
+                                      "BENELERT_RATELIMIT_STORAGE": "redis://127.0.0.1:6379/0"})
     assert settings.production and settings.secure_cookies and settings.database_url.startswith("postgresql")
 
 

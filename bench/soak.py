@@ -1,0 +1,273 @@
+"""Soak: 200 users drafting and reading for 5 minutes while a 100,000-recipient SMS release runs.
+
+Topology, all on loopback: gunicorn (2 workers, gthread) serving the app on PostgreSQL, two worker
+processes (`flask --app app worker`: scheduler leadership + dispatchers) sending through the real
+`twilio` client to the FakeTwilio of tests/fakes in a child process, and one asyncio process playing
+--users people. Each person edits one of --alerts shared drafts (four people per draft, so conflicts
+happen and are answered with 412, re-read and applied again, as a client should), reads it, lists
+alerts and comments, with a think time around --think seconds. The release is approved through the
+API and scheduled --lead seconds after the soak starts.
+
+Checked at the end: no 5xx, no connection error, no unexpected status; every delivery row sent and
+the provider received exactly one message per recipient (nothing lost, nothing twice). Figures:
+latency p50/p99 per request kind, throughput, delivery rate, in a table and bench/results/soak.json.
+Usage: .venv/bin/python bench/soak.py [--seconds 300] [--users 200] [--recipients 100000]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import aiohttp
+from sqlalchemy import create_engine, func, select, text
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.dispatch import PG, SECRET_KEY, Fakes, World, percentile  # noqa: E402
+
+CENTRES = ("BE", "NL", "LU", "DE-NW")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start(command: list[str], env: dict, log: Path) -> subprocess.Popen:
+    return subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env}, stdout=log.open("w"),
+                            stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def wait_for(url: str, timeout: float = 60) -> None:
+    import urllib.request
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer")
+
+
+class Tally:
+    def __init__(self):
+        self.latency: dict[str, list[float]] = defaultdict(list)
+        self.statuses: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+        self.errors: list[str] = []
+
+    def add(self, kind: str, status: int, seconds: float, expected: tuple[int, ...]) -> None:
+        self.latency[kind].append(seconds)
+        self.statuses[kind][status] += 1
+        if status not in expected:
+            self.errors.append(f"{kind}: HTTP {status}")
+
+
+async def person(session, base: str, token: str, alert_id: int, index: int, stop_at: float, think: float,
+                 tally: Tally) -> None:
+    rng = random.Random(index)
+    headers = {"Authorization": f"Bearer {token}"}
+    url = f"{base}/api/v1/alerts/{alert_id}"
+    etag = None
+    edits = 0
+
+    async def call(kind, method, target, expected=(200,), **kw):
+        started = time.perf_counter()
+        try:
+            async with session.request(method, target, headers={**headers, **kw.pop("headers", {})}, **kw) as r:
+                body = await r.read()
+                tally.add(kind, r.status, time.perf_counter() - started, expected)
+                return r.status, r.headers, body
+        except (TimeoutError, aiohttp.ClientError) as error:
+            tally.errors.append(f"{kind}: {type(error).__name__}: {error}")
+            return None, {}, b""
+
+    await asyncio.sleep(rng.random() * think)
+    while time.perf_counter() < stop_at:
+        roll = rng.random()
+        if etag is None or roll < 0.45:
+            status, response_headers, _ = await call("read", "GET", url)
+            if status == 200:
+                etag = response_headers["ETag"]
+        elif roll < 0.75:
+            edits += 1
+            body = {"texts": {"nl": {"description": f"Situatie-update {index}.{edits}: het water stijgt."}},
+                    "web": f"https://crisis.example/{index}/{edits}"}
+            status, response_headers, _ = await call("edit", "PATCH", url, expected=(200, 412), json=body,
+                                                     headers={"If-Match": etag})
+            etag = response_headers.get("ETag") if status in (200, 412) else None  # 412 names the current one
+        elif roll < 0.9:
+            await call("list", "GET", f"{base}/api/v1/alerts?limit=20")
+        else:
+            await call("comment", "POST", f"{url}/comments", expected=(201,),
+                       json={"body": f"Opmerking {index}.{edits}"})
+        await asyncio.sleep(rng.expovariate(1 / think))
+
+
+async def drive(base: str, people: list[tuple[str, int]], seconds: float, think: float) -> tuple[Tally, float]:
+    tally = Tally()
+    stop_at = time.perf_counter() + seconds
+    timeout = aiohttp.ClientTimeout(total=60)
+    connector = aiohttp.TCPConnector(limit=len(people))
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        began = time.perf_counter()
+        await asyncio.gather(*(person(session, base, token, alert_id, i, stop_at, think, tally)
+                               for i, (token, alert_id) in enumerate(people)))
+        return tally, time.perf_counter() - began
+
+
+def drafts(world: World, users: int, alerts: int) -> list[tuple[str, int]]:
+    from alerts import accounts, authoring
+
+    soon = datetime.now(UTC)
+    people, alert_ids = [], []
+    with world.db.transaction() as session:
+        for index in range(alerts):
+            lead = CENTRES[index % len(CENTRES)]
+            user = accounts.create_user(session, "soak", username=f"soak.lead.{index}", display_name=f"Lead {index}",
+                                        centre_code=lead, roles=["communicator"], password=None)
+            alert = authoring.create_alert(session, user, {
+                "hazard": "flood", "participants": [c for c in CENTRES if c != lead], "status": "Exercise",
+                "onset": soon + timedelta(hours=1), "expires": soon + timedelta(days=2),
+                "areas": [{"description": "Limburg", "place": "be-lim"}],
+                "texts": {"nl": {"headline": "Overstroming in Limburg"}, "fr": {"headline": "Inondation au Limbourg"},
+                          "de": {"headline": "Hochwasser in Limburg"}, "en": {"headline": "Flooding in Limburg"}},
+            })
+            alert_ids.append(alert.id)
+        for index in range(users):
+            user = accounts.create_user(session, "soak", username=f"soak.{index}", display_name=f"Person {index}",
+                                        centre_code=CENTRES[index % len(CENTRES)], roles=["communicator"],
+                                        password=None)
+            _, token = accounts.create_token(session, "soak", user, "soak")
+            people.append((token, alert_ids[index % alerts]))
+    return people
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=300)
+    parser.add_argument("--users", type=int, default=200)
+    parser.add_argument("--alerts", type=int, default=50)
+    parser.add_argument("--think", type=float, default=1.0, help="mean think time between a person's requests")
+    parser.add_argument("--recipients", type=int, default=100_000)
+    parser.add_argument("--lead", type=float, default=20, help="seconds from the soak's start to the release")
+    parser.add_argument("--drain-timeout", type=float, default=900)
+    parser.add_argument("--output", default=str(ROOT / "bench" / "results" / "soak.json"))
+    args = parser.parse_args()
+    schema = f"soak_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG)
+    with admin.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    url = f"{PG}?options=-csearch_path%3D{schema}"
+    fakes = Fakes()
+    processes: list[subprocess.Popen] = []
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            world = World(url, fakes, tmp)
+            world.wire()
+            world.add_subscribers("BE", "be-lim", args.recipients, "+32470")
+            people = drafts(world, args.users, args.alerts)
+            release_alert = world.approved_alert(["be-lim"], ["NL"], "soak")
+            channels_file = tmp / "channels.json"
+            channels_file.write_text(json.dumps(fakes.channels_config()))
+            env = {"BENELERT_ENV": "production", "BENELERT_SECRET_KEY": SECRET_KEY, "BENELERT_DATABASE_URL": url,
+                   "BENELERT_RATELIMIT_STORAGE": "redis://127.0.0.1:6379/14", "BENELERT_LOG_LEVEL": "WARNING",
+                   "BENELERT_CHANNELS_FILE": str(channels_file), "BENELERT_SMS_MAX_SEGMENTS": "3",
+                   "PYTHONPATH": str(ROOT)}
+            port = free_port()
+            processes.append(start([sys.executable, "-m", "gunicorn", "-w", "2", "-k", "gthread", "--threads", "4",
+                                    "-b", f"127.0.0.1:{port}", "--backlog", "512", "app:create_app()"], env,
+                                   tmp / "web.log"))
+            for number in (1, 2):
+                processes.append(start([sys.executable, "-m", "flask", "--app", "app", "worker", "--threads", "16",
+                                        "--name", f"soak-{number}"], env, tmp / f"worker{number}.log"))
+            base = f"http://127.0.0.1:{port}"
+            wait_for(base + "/readyz")
+            fire_at = datetime.now(UTC) + timedelta(seconds=args.lead)
+            release_id = world.schedule(release_alert, {"BE": ["sms"]}, at=fire_at)
+            tally, elapsed = asyncio.run(drive(base, people, args.seconds, args.think))
+            during = world.states(release_id)
+            deadline = time.time() + args.drain_timeout
+            while time.time() < deadline and world.open_rows(release_id):
+                time.sleep(1)
+            from alerts.models import Delivery, Release
+
+            with world.db.transaction() as session:
+                fired_at = session.scalar(select(Release.fired_at).where(Release.id == release_id))
+                last = session.scalar(select(func.max(Delivery.sent_at)).where(Delivery.release_id == release_id))
+            states = world.states(release_id)
+            counts = fakes.counts()
+            for process in processes:
+                stop(process)
+            worker_lines = [line for n in (1, 2) for line in (tmp / f"worker{n}.log").read_text().splitlines()]
+            worker_errors = [line for line in worker_lines if "Traceback" in line or '"ERROR"' in line]
+            web_errors = [line for line in (tmp / "web.log").read_text().splitlines() if "Traceback" in line]
+            world.db.dispose()
+    finally:
+        for process in processes:
+            stop(process)
+        fakes.stop()
+        with admin.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+    requests = sum(len(v) for v in tally.latency.values())
+    kinds = {kind: {"requests": len(values), "p50_ms": round(percentile(values, 50) * 1000, 1),
+                    "p99_ms": round(percentile(values, 99) * 1000, 1), "max_ms": round(max(values) * 1000, 1),
+                    "statuses": dict(tally.statuses[kind])}
+             for kind, values in sorted(tally.latency.items())}
+    sent = states.get("sent", 0)
+    delivery_s = (last - fired_at).total_seconds() if last and fired_at else None
+    result = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"), "cores": os.cpu_count(), "args": vars(args),
+        "requests": requests, "throughput_rps": round(requests / elapsed, 1), "kinds": kinds,
+        "errors": len(tally.errors), "error_samples": tally.errors[:20],
+        "release": {"recipients": args.recipients, "states_at_soak_end": during, "states": states,
+                    "provider_received": counts["twilio"], "provider_recipients": counts["twilio_recipients"],
+                    "delivery_s": delivery_s, "rate_per_s": round(sent / delivery_s, 1) if delivery_s else None},
+        "worker_error_lines": worker_errors[:10], "web_tracebacks": len(web_errors),
+    }
+    ok = (not tally.errors and not web_errors and sent == args.recipients == counts["twilio"]
+          == counts["twilio_recipients"] and set(states) == {"sent"})
+    result["ok"] = ok
+    out = Path(args.output)
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(result, indent=2, default=str))
+    print(f"{'kind':10} {'requests':>9} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}  statuses")
+    for kind, row in kinds.items():
+        print(f"{kind:10} {row['requests']:>9} {row['p50_ms']:>8} {row['p99_ms']:>8} {row['max_ms']:>8}  "
+              f"{row['statuses']}")
+    print(f"{requests} requests in {elapsed:.0f} s ({result['throughput_rps']} req/s), errors: {len(tally.errors)}")
+    print(f"release: {json.dumps(result['release'])}")
+    print("OK" if ok else "NOT OK: see " + str(out))
+
+
+if __name__ == "__main__":
+    main()
