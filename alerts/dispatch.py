@@ -26,9 +26,9 @@ from datetime import datetime, timedelta
 from limits import parse as parse_limit
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
-from sqlalchemy import Connection, Row, and_, bindparam, func, select, update
+from sqlalchemy import Connection, Row, and_, bindparam, delete, func, select, update
 
-from alerts.models import Delivery, PartnerEndpoint, Payload, Release, Version, utcnow
+from alerts.models import Delivery, PartnerEndpoint, Payload, ProviderReport, Release, Version, utcnow
 from channels.base import Channel, Outcome, Receipt, Target
 from channels.base import Payload as SendPayload
 from db import Database
@@ -434,19 +434,41 @@ def reconcile_unknown(db: Database, channels: Mapping[str, Channel], grace: time
     return counts
 
 
+def _apply_report(row: Delivery, status: str, now: datetime) -> None:
+    row.provider_status = status
+    if status == "delivered":
+        row.state, row.delivered_at = "delivered", now
+    elif status in ("undelivered", "failed") and row.state != "delivered":
+        row.state, row.error = "failed", f"provider reported {status}"
+
+
 def apply_status_callback(db: Database, provider_id: str, status: str) -> bool:
-    """A provider's delivery report (queued, sent, delivered, undelivered, failed) for a ledger row."""
+    """A provider's delivery report (queued, sent, delivered, undelivered, failed) for a ledger row.
+    A report for an id no row carries yet is held (ProviderReport) for apply_held_reports; False then."""
     now = utcnow()
     with db.transaction() as session:
         row = session.scalar(select(Delivery).where(Delivery.provider_id == provider_id))
         if row is None:
+            session.add(ProviderReport(provider_id=provider_id, status=status, received_at=now))
             return False
-        row.provider_status = status
-        if status == "delivered":
-            row.state, row.delivered_at = "delivered", now
-        elif status in ("undelivered", "failed") and row.state != "delivered":
-            row.state, row.error = "failed", f"provider reported {status}"
+        _apply_report(row, status, now)
     return True
+
+
+def apply_held_reports(db: Database, keep: timedelta = timedelta(days=2), limit: int = 1000) -> dict[str, int]:
+    """Apply held reports, in the order received, to the rows that now carry their ids; drop the ones
+    older than `keep` that never matched (not ours, or a row lost to a crash: the metrics count them)."""
+    now = utcnow()
+    with db.transaction() as session:
+        pairs = session.execute(select(ProviderReport, Delivery)
+                                .join(Delivery, Delivery.provider_id == ProviderReport.provider_id)
+                                .order_by(ProviderReport.id).limit(limit)).all()
+        for report, row in pairs:
+            _apply_report(row, report.status, report.received_at)
+            session.delete(report)
+        expired = session.execute(delete(ProviderReport).where(ProviderReport.received_at < now - keep)
+                                  .execution_options(synchronize_session=False)).rowcount
+    return {"applied": len(pairs), "expired": expired}
 
 
 def ledger_counts(db: Database, release_id: int) -> dict[str, int]:

@@ -1,8 +1,6 @@
 """Inbound provider callbacks: delivery reports that update the ledger rows they belong to."""
 from __future__ import annotations
 
-import time
-
 from flask import Blueprint, Response, request
 
 from alerts.dispatch import apply_status_callback
@@ -35,10 +33,5 @@ def twilio_status():
         sid, status = parse_status_callback(params)
     except ValueError as error:
         return problem(400, "Bad Request", str(error))
-    # The report can overtake our own commit of the provider id (the send returns after the provider
-    # queued the message): give that commit a moment rather than dropping the report.
-    for _ in range(20):
-        if apply_status_callback(services().db, sid, status):
-            break
-        time.sleep(0.1)
+    apply_status_callback(services().db, sid, status)  # held for the worker if it overtook our commit
     return "", 204

@@ -390,3 +390,15 @@ class Ack(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     centre: Mapped[Centre] = relationship(lazy="joined")
+
+
+class ProviderReport(Base):
+    """A provider's status report for a message id no ledger row carries yet: the report overtook the
+    commit of the id (the provider answers the send, then reports, faster than we commit). The worker
+    applies it once the row has the id (alerts.dispatch.apply_held_reports)."""
+
+    __tablename__ = "provider_reports"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider_id: Mapped[str] = mapped_column(String(100), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -17,7 +17,13 @@ import threading
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import text
 
-from alerts.dispatch import Dispatcher, DispatchOptions, reconcile_unknown, recover_expired_leases
+from alerts.dispatch import (
+    Dispatcher,
+    DispatchOptions,
+    apply_held_reports,
+    reconcile_unknown,
+    recover_expired_leases,
+)
 from alerts.release import ReleaseOptions, release_due
 from db import Database
 
@@ -89,6 +95,12 @@ class Worker:
             if any(result.values()):
                 log.warning("recovered deliveries of a stopped dispatcher", extra=result)
 
+    def apply_reports(self) -> None:
+        if self.leadership.is_leader():
+            result = apply_held_reports(self.db)
+            if any(result.values()):
+                log.info("applied held provider reports", extra=result)
+
     def reconcile(self) -> None:
         if self.leadership.is_leader():
             result = reconcile_unknown(self.db, self.channels)
@@ -100,6 +112,8 @@ class Worker:
         self.scheduler.add_job(self.fire_due, "interval", seconds=self.tick, id="release_due", max_instances=1,
                                coalesce=True)
         self.scheduler.add_job(self.recover, "interval", seconds=5, id="recover", max_instances=1, coalesce=True)
+        self.scheduler.add_job(self.apply_reports, "interval", seconds=2, id="reports", max_instances=1,
+                               coalesce=True)
         self.scheduler.add_job(self.reconcile, "interval", seconds=30, id="reconcile", max_instances=1,
                                coalesce=True)
         self.scheduler.start()

@@ -2,6 +2,7 @@
 real client libraries to local fakes, provider callbacks update the ledger; exercises stay private."""
 from __future__ import annotations
 
+import time
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 
@@ -10,8 +11,15 @@ from sqlalchemy import func, select
 
 from alerts import release
 from alerts.demo import ensure_centres
-from alerts.dispatch import Dispatcher, DispatchOptions, ledger_counts, recover_expired_leases
-from alerts.models import Delivery, Release
+from alerts.dispatch import (
+    Dispatcher,
+    DispatchOptions,
+    apply_held_reports,
+    apply_status_callback,
+    ledger_counts,
+    recover_expired_leases,
+)
+from alerts.models import Delivery, ProviderReport, Release
 from channels import build_channels
 from tests.conftest import Api
 from tests.release_world import (
@@ -89,15 +97,46 @@ def test_live_release_writes_the_ledger_once_and_everything_arrives_once(world, 
     counts = ledger_counts(db, body["id"])
     assert counts == {"sent": rows} or set(counts) <= {"sent", "delivered"}
     # Twilio's signed status callbacks reach /hooks/twilio/status and mark rows delivered
-    import time
 
     deadline = time.time() + 10
     while time.time() < deadline and ledger_counts(db, body["id"]).get("delivered", 0) < 40:
+        apply_held_reports(db)  # reports that overtook the commit of their id (the worker does this every 2 s)
         time.sleep(0.1)
     assert ledger_counts(db, body["id"]).get("delivered") == 40
     status = api_as("BE", "communicator").get(f"/alerts/{alert['id']}/release").get_json()
     assert status["state"] == "released" and status["late_ms"] >= 0
     assert status["deliveries"]["BE"]["sms"] == {"delivered": 40}
+
+
+def test_a_report_that_overtakes_the_commit_of_its_id_is_held_then_applied(world, api_as):
+    app, db, fakes, channels = world
+    add_subscribers(db, "BE", 3)
+    alert = approved_alert(api_as)
+    assert schedule(api_as, alert, {"BE": ["sms"]}).status_code == 201
+    with db.transaction() as session:
+        release.release_due(session, OPTIONS, "w1")
+    drain(db, channels)
+    deadline = time.time() + 10  # let the fake's own callbacks for the three messages land first
+    while time.time() < deadline and ledger_counts(db, planned_release(db)).get("delivered", 0) < 3:
+        apply_held_reports(db)
+        time.sleep(0.1)
+    assert ledger_counts(db, planned_release(db)) == {"delivered": 3}
+    with db.transaction() as session:  # as if the dispatcher had not committed this row's id yet
+        row = session.scalars(select(Delivery).where(Delivery.channel == "sms")).first()
+        row_id, provider_id = row.id, row.provider_id
+        row.provider_id, row.state, row.provider_status = None, "sent", "queued"
+    assert apply_status_callback(db, provider_id, "sent") is False
+    assert apply_status_callback(db, provider_id, "delivered") is False
+    assert apply_held_reports(db) == {"applied": 0, "expired": 0}  # still no row with that id: kept
+    with db.transaction() as session:
+        session.get(Delivery, row_id).provider_id = provider_id  # the dispatcher's commit lands
+    assert apply_held_reports(db) == {"applied": 2, "expired": 0}
+    with db.transaction() as session:
+        row = session.get(Delivery, row_id)
+        assert (row.state, row.provider_status) == ("delivered", "delivered")
+        assert session.scalar(select(func.count()).select_from(ProviderReport)) == 0
+    assert apply_status_callback(db, "SM" + "f" * 32, "delivered") is False  # never ours
+    assert apply_held_reports(db, keep=timedelta(0)) == {"applied": 0, "expired": 1}
 
 
 def test_exercise_never_reaches_subscribers_or_public_accounts(world, api_as):
@@ -308,7 +347,6 @@ def test_cap_is_signed_when_a_key_is_configured(world, api_as, tmp_path):
 
 
 def test_a_provider_failing_a_fifth_of_requests_still_delivers_everything_once_within_the_rate(world, api_as):
-    import time
 
     from alerts.dispatch import reconcile_unknown
 
