@@ -14,7 +14,7 @@ from limits.errors import StorageError
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from alerts import audit
 from alerts.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
@@ -199,8 +199,9 @@ def revoke_token(session: Session, actor: User | str | None, token_id: int) -> A
     token = session.get(ApiToken, token_id)
     if token is None:
         raise NotFound(f"No token {token_id}.")
-    if isinstance(actor, User) and token.user_id != actor.id and not actor.has_role("admin"):
-        raise NotFound(f"No token {token_id}.")
+    own_centre_admin = isinstance(actor, User) and actor.has_role("admin") and token.user.centre_id == actor.centre_id
+    if isinstance(actor, User) and token.user_id != actor.id and not own_centre_admin:
+        raise NotFound(f"No token {token_id}.")  # an admin answers for the tokens of their own centre only
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         audit.record(session, actor, "token.revoke", "token", token.id, detail={"user": token.user.username})
@@ -210,9 +211,10 @@ def revoke_token(session: Session, actor: User | str | None, token_id: int) -> A
 def user_for_token(session: Session, secret: str | None) -> User | None:
     if not secret or not secret.startswith(TOKEN_PREFIX):
         return None
-    return session.scalar(
+    return session.scalars(
         select(User)
         .join(ApiToken, ApiToken.user_id == User.id)
         .where(ApiToken.token_hash == token_hash(secret), ApiToken.revoked_at.is_(None), User.active.is_(True),
                or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > utcnow()))
-    )
+        .options(joinedload(User.role_rows))  # the roles are checked next: one statement, not two
+    ).unique().one_or_none()

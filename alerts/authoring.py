@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from alerts import access, audit, workflow
@@ -47,7 +47,7 @@ CHOICES = {"status": STATUSES, "urgency": URGENCIES, "severity": SEVERITIES, "ce
 # ---- reading -------------------------------------------------------------------------------------
 
 def get_alert(session: Session, actor: User, alert_id: int, action: str = "read") -> Alert:
-    alert = session.get(Alert, alert_id)
+    alert = session.get(Alert, alert_id, options=[joinedload(Alert.centre_rows)])  # one statement, not two
     if alert is None:
         raise NotFound(f"Alert {alert_id} not found.")
     access.require(actor, action, alert)

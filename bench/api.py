@@ -108,7 +108,9 @@ def wrk_loop(name, url, seconds, headers=None) -> dict:
     for key, value in (headers or {}).items():
         command += ["-H", f"{key}: {value}"]
     output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
-    percentiles = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)$", output, re.M))
+    percentiles = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)\s*$", output, re.M))
+    if set(percentiles) != {"50", "99"}:
+        raise RuntimeError(f"unexpected wrk output:\n{output}")
 
     def seconds_of(value: str) -> float:
         number, unit = re.match(r"([\d.]+)(\w+)", value).groups()

@@ -241,13 +241,15 @@ def test_each_kind_of_route_refuses_the_wrong_caller(make_app, make_user, tmp_pa
     assert failures == []
 
 
-def test_a_token_is_revoked_only_by_its_owner_or_an_admin(app, client, make_user, db):
+def test_a_token_is_revoked_only_by_its_owner_or_an_admin_of_its_centre(app, client, make_user, db):
     _, owner = make_user("BE", "communicator")
     _, other = make_user("BE", "spokesperson")
-    _, admin = make_user("LU", "admin")
+    _, foreign_admin = make_user("LU", "admin")
+    _, admin = make_user("BE", "admin")
     with db.transaction() as session:
         ids = session.scalars(select(ApiToken.id).order_by(ApiToken.id)).all()
     assert Api(client, other).delete(f"/tokens/{ids[0]}").status_code == 404  # someone else's: not even there
+    assert Api(client, foreign_admin).delete(f"/tokens/{ids[0]}").status_code == 404  # another centre's user
     assert Api(client, owner).get("/me").status_code == 200
     assert Api(client, admin).delete(f"/tokens/{ids[0]}").status_code == 204
     assert Api(client, owner).get("/me").status_code == 401
