@@ -16,7 +16,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import and_, exists, func, literal_column, or_, select, text
 
-from alerts.models import DELIVERY_STATES, Ack, Centre, Delivery, Release, utcnow
+from alerts.models import DELIVERY_STATES, Ack, Centre, Delivery, ProviderReport, Release, utcnow
 from alerts.release import CHANNELS
 from alerts.vocabulary import STATUSES
 from db import Database
@@ -76,6 +76,7 @@ class LedgerCollector(Collector):
                 .join(Release, Release.id == Delivery.release_id).join(Centre, Centre.code == Delivery.centre_code)
                 .where(Delivery.channel == "partners", Delivery.state.in_(("sent", "delivered")), ~acked)
                 .group_by(Delivery.centre_code)).all()
+            held = connection.execute(select(func.count(), func.min(ProviderReport.received_at))).one()
             leaders = self._leaders(connection) if postgresql else None
             connection.rollback()
         yield from self._releases(releases, now)
@@ -83,6 +84,12 @@ class LedgerCollector(Collector):
         yield from self._lag(open_rows, now)
         yield self._errors(errors)
         yield from self._acks(acks, now)
+        yield GaugeMetricFamily("benelert_provider_reports_held",
+                                "Provider status reports waiting for their message id to be committed; the worker "
+                                "applies them within seconds, so a growing count means reports for unknown ids",
+                                value=held[0])
+        yield GaugeMetricFamily("benelert_provider_report_held_seconds", "Age of the oldest held report (0: none)",
+                                value=_seconds(now, held[1]))
         if leaders is not None:
             yield GaugeMetricFamily("benelert_scheduler_leaders",
                                     "Worker processes holding the scheduler leader lock (PostgreSQL advisory lock); "

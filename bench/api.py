@@ -5,8 +5,11 @@ settings. Phases:
   1. baseline: GET on a trivial Flask app            (closed loop, 50 clients)
   2. reads:    GET /api/v1/alerts/<id>               (closed loop, 50 clients)
   3. edits:    PATCH /api/v1/alerts/<id> + If-Match  (50 clients, each on its own alert, paced at
-               --edit-rate edits/s in total: communicators do not edit in a tight loop)
+               --edit-rates edits/s in total, one phase per rate: communicators do not edit in a
+               tight loop, and the sweep shows up to which rate the p99 target holds)
   4. edits, saturated: the same with no pacing       (what the service can absorb)
+An unmeasured 3-second warm-up of edits comes before phase 3 (a worker's first edits load the
+phrasebook's templates and catalogs; the read phase never touches them).
 Phases 1-2 are driven by wrk when it is installed (Debian package `wrk`; --client aiohttp forces the
 asyncio client), phases 3-4 by aiohttp (each client chains its If-Match). --threads N runs gunicorn's
 gthread workers (keep-alive) instead of sync ones, for the baseline and the app alike.
@@ -219,7 +222,7 @@ def prepare(url: str) -> tuple[list[tuple[str, int]], str, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--edit-rate", type=float, default=100.0, help="paced edits per second, all clients")
+    parser.add_argument("--edit-rates", default="10,25,50", help="paced edits per second, all clients (comma list)")
     parser.add_argument("--client", choices=("auto", "wrk", "aiohttp"), default="auto",
                         help="load generator of the closed loops (auto: wrk when installed, Debian package wrk)")
     parser.add_argument("--threads", type=int, default=1, help="gunicorn gthread threads per worker (1: sync)")
@@ -255,8 +258,11 @@ def main() -> None:
             headers = {"Authorization": f"Bearer {read_token}"}
             results.append(loop("read GET /api/v1/alerts/<id>", f"{base}/api/v1/alerts/{read_alert}",
                                 args.seconds, headers))
-            results.append(asyncio.run(edit_loop(f"edit PATCH, paced {args.edit_rate:g}/s", base, args.seconds,
-                                                 pairs, args.edit_rate)))
+            # warm-up, not measured: each worker's first edits load the phrasebook's templates and catalogs
+            asyncio.run(edit_loop("warm-up", base, 3, pairs, 25))
+            for rate in (float(r) for r in args.edit_rates.split(",")):
+                results.append(asyncio.run(edit_loop(f"edit PATCH, paced {rate:g}/s", base, args.seconds,
+                                                     pairs, rate)))
             results.append(asyncio.run(edit_loop("edit PATCH, saturated", base, args.seconds, pairs, None)))
         finally:
             stop(server)

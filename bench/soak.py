@@ -76,6 +76,14 @@ def wait_for(url: str, timeout: float = 60) -> None:
     raise RuntimeError(f"{url} did not answer")
 
 
+def scrape(base: str) -> str:
+    """GET /metrics (open to loopback): the operators' view of the same moment."""
+    import urllib.request
+
+    with urllib.request.urlopen(base + "/metrics", timeout=10) as response:
+        return response.read().decode()
+
+
 class Tally:
     def __init__(self):
         self.latency: dict[str, list[float]] = defaultdict(list)
@@ -214,6 +222,7 @@ def main() -> None:
             release_id = world.schedule(release_alert, {"BE": ["sms"]}, at=fire_at)
             tally, elapsed = asyncio.run(drive(base, people, args.seconds, args.think))
             during = world.states(release_id)
+            metrics_during = scrape(base)
             deadline = time.time() + args.drain_timeout
             while time.time() < deadline and world.open_rows(release_id):
                 time.sleep(1)
@@ -224,6 +233,7 @@ def main() -> None:
                 last = session.scalar(select(func.max(Delivery.sent_at)).where(Delivery.release_id == release_id))
             states = world.states(release_id)
             counts = fakes.counts()
+            metrics_after = scrape(base)
             for process in processes:
                 stop(process)
             worker_lines = [line for n in (1, 2) for line in (tmp / f"worker{n}.log").read_text().splitlines()]
@@ -253,6 +263,7 @@ def main() -> None:
                     "provider_received": counts["twilio"], "provider_recipients": counts["twilio_recipients"],
                     "delivery_s": delivery_s, "rate_per_s": round(sent / delivery_s, 1) if delivery_s else None},
         "worker_error_lines": worker_errors[:10], "web_tracebacks": len(web_errors),
+        "metrics_at_soak_end": metrics_during, "metrics_after_drain": metrics_after,
     }
     ok = (not tally.errors and not web_errors and sent == args.recipients == counts["twilio"]
           == counts["twilio_recipients"] and set(states) == {"sent"})

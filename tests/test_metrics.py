@@ -194,3 +194,15 @@ def test_scheduler_leader_lock_is_a_metric_on_postgresql(app, client, database_u
             holder.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": LEADER_LOCK})
     finally:
         engine.dispose()
+
+
+def test_held_provider_reports_are_counted_until_applied(app, db, client):
+    from alerts.dispatch import apply_held_reports, apply_status_callback
+
+    assert value(scrape(client), "benelert_provider_reports_held") == 0
+    assert apply_status_callback(db, "SM" + "a" * 32, "delivered") is False  # no row carries that id
+    samples = scrape(client)
+    assert value(samples, "benelert_provider_reports_held") == 1
+    assert value(samples, "benelert_provider_report_held_seconds") >= 0
+    assert apply_held_reports(db, keep=timedelta(0)) == {"applied": 0, "expired": 1}
+    assert value(scrape(client), "benelert_provider_reports_held") == 0
