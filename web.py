@@ -139,6 +139,16 @@ def handle_http_error(error: HTTPException):
     return render_template("pages/error.html", title=error.name, detail=detail), status
 
 
+def handle_nesting(_error: RecursionError):
+    """JSON such as [[[[... exhausts the parser's recursion (json.loads raises RecursionError, which neither
+    Flask nor webargs turns into a 400): the body is refused, whichever route read it."""
+    log.warning("request body nested too deeply")
+    detail = "The request body is nested too deeply to be read."
+    if wants_problem_json():
+        return problem(400, "Bad Request", detail)
+    return render_template("pages/error.html", title="Bad Request", detail=detail), 400
+
+
 def handle_unexpected(error: Exception):
     log.exception("unhandled error")
     detail = f"An internal error occurred; quote reference {g.get('request_id', '-')} to the operators."
@@ -188,4 +198,5 @@ def init_app(app: Flask) -> None:
     app.teardown_request(_close_session)
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(RecursionError, handle_nesting)
     app.register_error_handler(Exception, handle_unexpected)

@@ -99,3 +99,15 @@ def test_random_bodies_never_cause_a_server_error(api_as):
             assert response.status_code < 500, response.get_data(as_text=True)
 
     check()
+
+
+def test_json_nested_beyond_the_parsers_depth_is_a_400_on_every_json_route(api_as):
+    be = api_as("BE", "communicator")
+    alert_id = be.post("/alerts", json=flood_alert()).get_json()["id"]
+    body = "[" * 100_000 + "]" * 100_000
+    routes = (("post", "/alerts"), ("patch", f"/alerts/{alert_id}"), ("post", f"/alerts/{alert_id}/comments"))
+    for method, path in routes:
+        response = getattr(be.client, method)("/api/v1" + path, data=body, content_type="application/json",
+                                              headers={"Authorization": f"Bearer {be.token}", "If-Match": '"v1"'})
+        assert response.status_code == 400, (path, response.status_code)
+        assert response.mimetype == "application/problem+json" and "nested too deeply" in response.get_json()["detail"]

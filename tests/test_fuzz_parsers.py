@@ -24,6 +24,7 @@ from copy import deepcopy
 from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
+from urllib.parse import quote
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -35,6 +36,7 @@ from werkzeug.http import parse_options_header
 
 from alerts.cap import CAP_NS, MAX_BYTES, CapError, parse_cap, sign_cap, validate_cap, verify_cap_signature
 from alerts.demo import ensure_centres
+from alerts.exchange import ACK_MAX_BYTES
 from alerts.exchange_api import NOT_CHARSETS
 from alerts.gazetteer import PLACES
 from alerts.models import Ack, AuditEvent, Delivery, Subscriber, SubscriberArea
@@ -400,7 +402,8 @@ def test_random_text_as_subscriber_csv_never_raises(text):
 
 @pytest.fixture
 def released(make_app, tmp_path, api_as):
-    """A live flood alert released to BE's national system, LU's partner endpoint and 5 BE SMS subscribers."""
+    """A live BE+NL flood alert released to BE's national system, LU's partner endpoint and 5 BE SMS subscribers;
+    API clients for an LU and an NL partner."""
     with ExitStack() as stack:
         fakes = start_fakes(stack)
         config = channels_config(fakes)
@@ -413,8 +416,9 @@ def released(make_app, tmp_path, api_as):
         phones = add_subscribers(db, "BE", 5)
         alert = release_alert((app, db, fakes, build_channels(config)), api_as,
                               channels={"BE": ["national", "partners", "sms"]})
-        yield SimpleNamespace(app=app, db=db, identifier=alert["identifier"], phones=phones,
+        yield SimpleNamespace(app=app, db=db, alert_id=alert["id"], identifier=alert["identifier"], phones=phones,
                               reference=reference_to(fakes.cap.messages[0]), lu=api_as("LU", "partner"),
+                              nl=api_as("NL", "partner"),
                               token=config["sms"]["auth_token"])
 
 
@@ -533,6 +537,16 @@ def check_ack(released, content_type: str, body: bytes, query: str) -> int:
     return response.status_code
 
 
+def check_report(released, segment: str) -> int:
+    before = counts(released.db, Ack, AuditEvent)
+    response = released.nl.get(f"/alerts/{quote(segment, safe='')}/acks")  # NL takes part: it may read
+    assert response.status_code in (200, 404), response.get_data()[:300]
+    assert response.status_code == 200 or is_problem(response)
+    assert response.status_code == 404 or response.get_json()["identifier"] == released.identifier
+    assert counts(released.db, Ack, AuditEvent) == before
+    return response.status_code
+
+
 def expected_delivery(before: tuple, status: str) -> tuple:
     state, _, delivered, error = before
     if status == "delivered":
@@ -577,15 +591,20 @@ def check_callback(released, path: str, params: dict, signing: str) -> int:
     return response.status_code
 
 
-@settings(HTTP, max_examples=120)
+@settings(HTTP, max_examples=150)
 @given(data=st.data())
 def test_acks_and_twilio_callbacks_are_answered_and_change_only_what_they_name(released, data):
-    """Any ack (JSON, CAP, garbage) and any Twilio callback, signed or not: a 2xx that changed exactly what it
-    names, or a 4xx problem+json that changed nothing."""
-    if data.draw(st.booleans(), label="twilio"):
+    """Any ack (JSON, CAP, garbage), ack report path or Twilio callback, signed or not: a 2xx that changed exactly
+    what it names, or a 4xx problem+json that changed nothing."""
+    source = data.draw(st.sampled_from(["twilio", "ack", "report"]), label="source")
+    if source == "twilio":
         request = data.draw(callback_requests(sorted(deliveries(released.db)), released.phones))
         OUTCOMES[f"twilio {request[0].rsplit('/', 1)[1]} {check_callback(released, *request)}"] += 1
         FUZZED["http twilio callbacks"] += 1
+    elif source == "report":
+        segment = data.draw(st.just(str(released.alert_id)) | st.integers().map(str) | st.text(max_size=20))
+        OUTCOMES[f"ack report {check_report(released, segment)}"] += 1
+        FUZZED["http ack reports"] += 1
     else:
         OUTCOMES[f"ack {check_ack(released, *data.draw(ack_requests(released.identifier, released.reference)))}"] += 1
         FUZZED["http acks"] += 1
@@ -772,7 +791,8 @@ def inert(url: str) -> dict[str, bytes]:
 
 def test_the_listener_records_a_fetch(listener):
     """The 'never contacted' assertions below can fail: a fetch is seen."""
-    with urllib.request.urlopen(listener.url + "/cap.dtd", timeout=5) as response:
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never through a proxy
+    with direct.open(listener.url + "/cap.dtd", timeout=5) as response:
         assert response.read() == b'<!ENTITY leak "LEAKED">'
     assert len(listener.contacts) == 1
 
@@ -802,6 +822,8 @@ def test_xml_bombs_posted_as_acks_are_problem_json_and_nothing_is_fetched(listen
     lu = api_as("LU", "partner")
     before = counts(db, Ack, AuditEvent)
     documents = {**{name: document for name, (document, _) in bombs(listener.url).items()}, **inert(listener.url),
+                 "over an ack's 64 KiB": PARTNER_ACK.replace(b"</alert>", b"<note>" + b"x" * ACK_MAX_BYTES
+                                                             + b"</note></alert>"),
                  "over the app's 1 MiB": b" " * (1024 * 1024 + 1)}
     for name, document in documents.items():
         FUZZED["xml bombs (http)"] += 1
@@ -814,6 +836,7 @@ def test_xml_bombs_posted_as_acks_are_problem_json_and_nothing_is_fetched(listen
         assert response.status_code == expected and is_problem(response), (name, response.get_json())
         if expected == 400:
             assert response.get_json()["type"] == "urn:benelert:problem:invalid-cap", name
+            assert "too large" in response.get_json()["detail"] or len(document) <= ACK_MAX_BYTES, name
         assert "LEAKED" not in response.get_data(as_text=True) and "root:" not in response.get_data(as_text=True)
     assert counts(db, Ack, AuditEvent) == before
     assert listener.contacts == []
