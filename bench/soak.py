@@ -144,7 +144,9 @@ async def drive(base: str, people: list[tuple[str, int]], seconds: float, think:
     tally = Tally()
     stop_at = time.perf_counter() + seconds
     timeout = aiohttp.ClientTimeout(total=60)
-    connector = aiohttp.TCPConnector(limit=len(people))
+    # idle connections are dropped before gunicorn's 2 s keep-alive ends them: else a request sent on a
+    # connection the server is closing meets a reset (a client-side race, which browsers and proxies avoid too)
+    connector = aiohttp.TCPConnector(limit=len(people), keepalive_timeout=1.0)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         began = time.perf_counter()
         await asyncio.gather(*(person(session, base, token, alert_id, i, stop_at, think, tally)
@@ -184,7 +186,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=300)
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--alerts", type=int, default=50)
-    parser.add_argument("--think", type=float, default=1.0, help="mean think time between a person's requests")
+    parser.add_argument("--think", type=float, default=5.0,
+                        help="mean think time between a person's requests (1: every person acts every second, "
+                             "more than two web workers on two cores can serve)")
     parser.add_argument("--recipients", type=int, default=100_000)
     parser.add_argument("--lead", type=float, default=20, help="seconds from the soak's start to the release")
     parser.add_argument("--worker-nice", type=int, default=10,
