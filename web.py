@@ -16,6 +16,7 @@ from flask import Flask, Response, current_app, g, json, render_template, reques
 from pythonjsonlogger.json import JsonFormatter
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from alerts.accounts import LoginThrottle
 from alerts.errors import DomainError
@@ -192,7 +193,19 @@ def _close_session(_exc) -> None:
         session.close()  # rolls back anything a failed operation left uncommitted
 
 
+MAX_ID = 2**31 - 1  # PostgreSQL INTEGER; larger numbers must not reach the database (they raise there)
+
+
+class IdConverter(IntegerConverter):
+    """<int:...> in every route: a number beyond any id is simply not found (404), never a 500."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=MAX_ID, signed=False):
+        super().__init__(map, fixed_digits, min, max, signed)
+
+
 def init_app(app: Flask) -> None:
+    """Request plumbing; called before any route is added (the id converter applies to every route)."""
+    app.url_map.converters["int"] = IdConverter
     app.before_request(_start_request)
     app.after_request(_finish_request)
     app.teardown_request(_close_session)

@@ -208,13 +208,18 @@ def revoke_token(session: Session, actor: User | str | None, token_id: int) -> A
     return token
 
 
+def usable_token(now) -> tuple:
+    """What makes a token (joined with its user) usable: not revoked, not expired, its user active."""
+    return (ApiToken.revoked_at.is_(None), User.active.is_(True),
+            or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now))
+
+
 def user_for_token(session: Session, secret: str | None) -> User | None:
     if not secret or not secret.startswith(TOKEN_PREFIX):
         return None
     return session.scalars(
         select(User)
         .join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == token_hash(secret), ApiToken.revoked_at.is_(None), User.active.is_(True),
-               or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > utcnow()))
+        .where(ApiToken.token_hash == token_hash(secret), *usable_token(utcnow()))
         .options(joinedload(User.role_rows))  # the roles are checked next: one statement, not two
     ).unique().one_or_none()

@@ -10,7 +10,6 @@ from flask import Response, current_app, g, request
 from flask.views import MethodView
 from flask_smorest import Api, Blueprint
 from sqlalchemy import select
-from werkzeug.routing import IntegerConverter
 
 from alerts import accounts, authoring, drills, reads, release, review
 from alerts.content import canonical_content
@@ -51,16 +50,6 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1", description="Benelert: co-
 ETAG = re.compile(r'^(?:W/)?"v(\d{1,9})"$')
 
 
-MAX_ID = 2**31 - 1  # PostgreSQL INTEGER; larger numbers must not reach the database (they raise there)
-
-
-class IdConverter(IntegerConverter):
-    """<int:...> in every route: a number beyond any id is simply not found (404), never a 500."""
-
-    def __init__(self, map, fixed_digits=0, min=None, max=MAX_ID, signed=False):
-        super().__init__(map, fixed_digits, min, max, signed)
-
-
 class ErrorResponses(BasePlugin):
     """Errors every operation can answer, so that each one lists its own status codes (there is no
     catch-all "default"): 401 without a valid token, 400 and 413 for an unreadable or too large JSON body."""
@@ -97,7 +86,6 @@ def register(app) -> Api:
         API_TITLE="Benelert", API_VERSION="v1", OPENAPI_VERSION="3.0.3", OPENAPI_URL_PREFIX="/api/v1",
         OPENAPI_JSON_PATH="openapi.json",
     )
-    app.url_map.converters["int"] = IdConverter  # before any route is added, pages included
     api = BenelertApi(app, spec_kwargs={"info": {"description": "Multilingual public-warning coordination."},
                                         "extra_plugins": [ErrorResponses()]})
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer",
@@ -192,9 +180,9 @@ def _alert_response(alert, status=200, version=None):
 def _answer(alert, version=None) -> Response:
     """The alert as GET returns it, serialised once and kept for the next GET of the same state."""
     data, _, headers = _alert_response(alert, version=version)
-    body = current_app.json.dumps(AlertSchema().dump(data)).encode()
+    body = current_app.json.dumps(_jsonable(data)).encode()
     with services().cache_lock:
-        services().alert_answers[(alert.id, alert.current_version, alert.state, alert.updated_at)] = body
+        services().alert_answers[reads.answer_key(alert)] = body
     return Response(body, 200, headers, mimetype="application/json")
 
 

@@ -141,8 +141,6 @@ class Acks(MethodView):
                 data = AckInSchema().load(request.get_json())
             except ValidationError as error:
                 raise InvalidInput("The body is not valid.", errors=error.messages) from None
-            except RecursionError:  # json.loads on [[[[...: Flask only turns ValueError into a 400
-                raise InvalidInput("The JSON body is nested too deeply.") from None
             results = exchange.acknowledge(session, g.user, data["identifier"], data["kind"],
                                            centre=data.get("centre"))
         elif request.mimetype in CAP_TYPES:

@@ -10,19 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, exists, func, or_, select
+from sqlalchemy import Connection, bindparam, exists, func, select
 
 from alerts import access
-from alerts.accounts import TOKEN_PREFIX, token_hash
+from alerts.accounts import TOKEN_PREFIX, token_hash, usable_token
 from alerts.models import Alert, AlertCentre, ApiToken, User, UserRole, utcnow
 
 
 @dataclass(frozen=True)
 class AlertHead:
-    user_id: int
     username: str
     roles: frozenset[str]
-    alert_id: int | None  # None: no such alert
+    id: int | None  # the alert's; None: no such alert
     taking_part: bool
     state: str | None
     current_version: int | None
@@ -30,23 +29,27 @@ class AlertHead:
 
     @property
     def visible(self) -> bool:
-        return self.alert_id is not None and access.visible(self.roles, self.taking_part, self.state)
+        return self.id is not None and access.visible(self.roles, self.taking_part, self.state)
 
     @property
     def cache_key(self) -> tuple:
-        return (self.alert_id, self.current_version, self.state, self.updated_at)
+        return answer_key(self)
+
+
+def answer_key(alert) -> tuple:
+    """What a GET answer depends on besides who asks: an Alert or an AlertHead gives the same key."""
+    return (alert.id, alert.current_version, alert.state, alert.updated_at)
 
 
 _ROLES = select(func.aggregate_strings(UserRole.role, ",")).where(UserRole.user_id == User.id).scalar_subquery()
 _TAKING_PART = exists().where(AlertCentre.alert_id == Alert.id, AlertCentre.centre_id == User.centre_id)
 _HEAD = (
-    select(User.id, User.username, _ROLES, Alert.id, _TAKING_PART, Alert.state, Alert.current_version,
+    select(User.username, _ROLES, Alert.id, _TAKING_PART, Alert.state, Alert.current_version,
            Alert.updated_at)
     .select_from(ApiToken)
     .join(User, User.id == ApiToken.user_id)
     .outerjoin(Alert, Alert.id == bindparam("alert_id"))
-    .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None), User.active.is_(True),
-           or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > bindparam("now")))
+    .where(ApiToken.token_hash == bindparam("token_hash"), *usable_token(bindparam("now")))
 )
 
 
@@ -58,6 +61,6 @@ def alert_head(connection: Connection, secret: str | None, alert_id: int) -> Ale
                                      "now": utcnow()}).first()
     if row is None:
         return None
-    user_id, username, roles, found_id, taking_part, state, number, updated_at = row
-    return AlertHead(user_id, username, frozenset((roles or "").split(",")) - {""}, found_id,
+    username, roles, found_id, taking_part, state, number, updated_at = row
+    return AlertHead(username, frozenset((roles or "").split(",")) - {""}, found_id,
                      bool(taking_part) and found_id is not None, state, number, updated_at)

@@ -508,15 +508,20 @@ def phrasebook_panel():
 
 # ---- detail, comments, invitations, diff --------------------------------------------------------------
 
+def _current(dbs, alert_id: int):
+    """The alert (when the user may read it), its current version and that version's content."""
+    alert = authoring.get_alert(dbs, g.user, alert_id, "read")
+    version = authoring.get_version(dbs, alert)
+    return alert, version, canonical_content(version)
+
+
 @bp.get("/alerts/<int:alert_id>")
 @login_required
 def detail(alert_id):
     dbs = db_session()
-    alert = authoring.get_alert(dbs, g.user, alert_id)
-    version = authoring.get_version(dbs, alert)
+    alert, version, content = _current(dbs, alert_id)
     history = authoring.access.can(g.user, "history", alert)
     comment_form = CommentForm()
-    content = canonical_content(version)
     comment_form.field.choices = {"": _("the whole alert")} | {
         f"texts.{lang}.{field}": f"{lang} {field}" for lang in content["texts"] for field in content["texts"][lang]
     }
@@ -614,9 +619,7 @@ def _channel_fits(content: dict) -> dict[str, list[str]]:
 @login_required
 def review_page(alert_id):
     dbs = db_session()
-    alert = authoring.get_alert(dbs, g.user, alert_id, "read")
-    version = authoring.get_version(dbs, alert)
-    content = canonical_content(version)
+    alert, version, content = _current(dbs, alert_id)
     channels = _configured_channels(alert)
     confirmation = release.confirmation(dbs, alert, content, channels, utcnow())
     decisions = review.decisions(dbs, alert, version)
@@ -648,9 +651,7 @@ def decide(alert_id):
 @login_required
 def release_page(alert_id):
     dbs = db_session()
-    alert = authoring.get_alert(dbs, g.user, alert_id, "read")
-    version = authoring.get_version(dbs, alert)
-    content = canonical_content(version)
+    alert, version, content = _current(dbs, alert_id)
     channels = _configured_channels(alert)
     fits = _channel_fits(content)
     status = 200

@@ -47,7 +47,6 @@ from db import Database  # noqa: E402
 
 PG = os.environ.get("BENELERT_BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 CLIENTS = 50
-GUNICORN_EXTRA: list[str] = []  # set from --threads
 TRIVIAL_APP = '''
 from flask import Flask, jsonify
 app = Flask(__name__)
@@ -63,11 +62,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_gunicorn(target: str, env: dict, cwd: Path) -> tuple[subprocess.Popen, str]:
+def start_gunicorn(target: str, env: dict, cwd: Path, extra: list[str]) -> tuple[subprocess.Popen, str]:
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "--backlog", "256",
-         *GUNICORN_EXTRA, target],
+         *extra, target],
         cwd=cwd, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
@@ -234,8 +233,7 @@ def main() -> None:
             return wrk_loop(name, url, seconds, headers)
         return asyncio.run(closed_loop(name, url, seconds, headers))
 
-    if args.threads > 1:
-        GUNICORN_EXTRA.extend(["-k", "gthread", "--threads", str(args.threads)])
+    workers = ["-k", "gthread", "--threads", str(args.threads)] if args.threads > 1 else []
     schema = f"bench_{uuid.uuid4().hex[:8]}"
     admin = create_engine(PG)
     with admin.begin() as connection:
@@ -246,14 +244,14 @@ def main() -> None:
         pairs, read_token, read_alert = prepare(url)
         with tempfile.TemporaryDirectory() as tmp:
             Path(tmp, "trivial.py").write_text(TRIVIAL_APP)
-            server, base = start_gunicorn("trivial:app", {}, Path(tmp))
+            server, base = start_gunicorn("trivial:app", {}, Path(tmp), workers)
             try:
                 results.append(loop("baseline: trivial Flask route", base + "/", args.seconds))
             finally:
                 stop(server)
         env = {"BENELERT_ENV": "production", "BENELERT_SECRET_KEY": "b" * 48, "BENELERT_DATABASE_URL": url,
                "BENELERT_RATELIMIT_STORAGE": "redis://127.0.0.1:6379/0", "PYTHONPATH": str(ROOT)}
-        server, base = start_gunicorn("app:create_app()", env, ROOT)
+        server, base = start_gunicorn("app:create_app()", env, ROOT, workers)
         try:
             headers = {"Authorization": f"Bearer {read_token}"}
             results.append(loop("read GET /api/v1/alerts/<id>", f"{base}/api/v1/alerts/{read_alert}",

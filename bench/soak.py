@@ -23,7 +23,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -39,15 +38,10 @@ from sqlalchemy import create_engine, func, select, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.api import free_port  # noqa: E402
 from bench.dispatch import PG, SECRET_KEY, Fakes, World, percentile  # noqa: E402
 
 CENTRES = ("BE", "NL", "LU", "DE-NW")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start(command: list[str], env: dict, log: Path) -> subprocess.Popen:

@@ -6,12 +6,13 @@ import base64
 import json
 import os
 import threading
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy import insert, select
 from werkzeug.serving import make_server
 
+from alerts.demo import ensure_centres
 from alerts.models import Centre, PartnerEndpoint, Subscriber, SubscriberArea
 from tests.fakes.cap_receiver import CapReceiver
 from tests.fakes.mastodon import FakeMastodon
@@ -130,3 +131,18 @@ def write_channels_file(tmp_path, config: dict) -> str:
     path = tmp_path / "channels.json"
     path.write_text(json.dumps(config))
     return str(path)
+
+
+@contextmanager
+def wired_app(make_app, tmp_path):
+    """An app whose adapters talk to fresh fakes, its centres wired (wire_centres): (app, db, fakes, config)."""
+    with ExitStack() as stack:
+        fakes = start_fakes(stack)
+        config = channels_config(fakes)
+        app = make_app(channels_file=write_channels_file(tmp_path, config), sms_max_segments=3,
+                       sandbox_targets={"sms": "+32470000099", "x": "SANDBOX"})
+        db = app.extensions["benelert"].db
+        with db.transaction() as session:
+            ensure_centres(session)
+        wire_centres(db, fakes)
+        yield app, db, fakes, config

@@ -2,7 +2,6 @@
 imports and STOP opt-outs, on top of a real release through the local fakes."""
 from __future__ import annotations
 
-from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,18 +11,10 @@ from twilio.request_validator import RequestValidator
 
 from alerts import release
 from alerts.cap import CAP_NS, parse_cap
-from alerts.demo import ensure_centres
 from alerts.dispatch import Dispatcher, DispatchOptions
 from alerts.models import Ack, AuditEvent, Delivery, Subscriber, SubscriberArea
 from channels import build_channels
-from tests.release_world import (
-    add_subscribers,
-    approved_alert,
-    channels_config,
-    start_fakes,
-    wire_centres,
-    write_channels_file,
-)
+from tests.release_world import add_subscribers, approved_alert, wired_app
 
 OPTIONS = release.ReleaseOptions(sms_max_segments=3, sandbox={"sms": "+32470000099", "x": "SANDBOX",
                                                              "national": ""})
@@ -33,15 +24,7 @@ INBOUND = "http://localhost/hooks/twilio/inbound"  # the test client's URL, whic
 
 @pytest.fixture
 def world(make_app, tmp_path):
-    with ExitStack() as stack:
-        fakes = start_fakes(stack)
-        config = channels_config(fakes)
-        app = make_app(channels_file=write_channels_file(tmp_path, config), sms_max_segments=3,
-                       sandbox_targets={"sms": "+32470000099", "x": "SANDBOX"})
-        db = app.extensions["benelert"].db
-        with db.transaction() as session:
-            ensure_centres(session)
-        wire_centres(db, fakes)  # BE and NL publish nationally; LU receives partner copies
+    with wired_app(make_app, tmp_path) as (app, db, fakes, config):  # BE, NL publish; LU receives copies
         yield app, db, fakes, build_channels(config)
 
 
