@@ -25,7 +25,7 @@ from sqlalchemy import select
 
 from alerts import accounts, release
 from alerts.demo import ensure_centres
-from alerts.dispatch import Dispatcher, DispatchOptions
+from alerts.dispatch import Dispatcher, DispatchOptions, apply_held_reports
 from alerts.models import Alert
 from channels import build_channels
 from tests.conftest import PASSWORD
@@ -48,7 +48,8 @@ TIMEOUT = 20_000  # ms
 
 
 class WorkerThread:
-    """The worker side in this process: fire due releases, then send the ledger through the real adapters."""
+    """The worker side in this process, as alerts.worker.Worker does it: fire due releases, send the ledger
+    through the real adapters, apply held provider reports."""
 
     def __init__(self, db, channels, options: release.ReleaseOptions):
         self.db, self.options = db, options
@@ -64,6 +65,7 @@ class WorkerThread:
                     release.release_due(session, self.options, "browser-test")
                 while self.dispatcher.run_once():
                     pass
+                apply_held_reports(self.db)  # status reports that overtook the commit of their message id
             except BaseException as error:  # surfaced by the test, never swallowed
                 self.errors.append(error)
                 return
