@@ -558,3 +558,18 @@ def missing_msgids(language: str) -> list[str]:
         return []
     translated = _translated_msgids(language)
     return [msgid for msgid in phrasebook_msgids() if msgid not in translated]
+
+
+def warm_up() -> None:
+    """Load every catalog, locale and template a render needs, so that no person's request pays for it.
+
+    A worker's first edit otherwise costs about 70 ms more than the next ones (Babel locale data,
+    catalogs and Jinja2 compilation); web workers call this before they take requests.
+    """
+    now = datetime(2026, 1, 1, 12, 0, tzinfo=ZoneInfo("UTC"))
+    for language in LANGUAGES + EXTRA_LANGUAGES:
+        for country in ("BE", "NL", "LU", "DE"):
+            render_texts("flood", language, places=[], onset=now, expires=now, timezone="Europe/Brussels",
+                         country=country)
+    for template in _CHANNEL_ENV.list_templates():
+        _CHANNEL_ENV.get_template(template)

@@ -215,7 +215,8 @@ def main() -> None:
                    "PYTHONPATH": str(ROOT)}
             port = free_port()
             processes.append(start([sys.executable, "-m", "gunicorn", "-w", "2", "-k", "gthread", "--threads", "4",
-                                    "-b", f"127.0.0.1:{port}", "--backlog", "512", "app:create_app()"], env,
+                                    "-b", f"127.0.0.1:{port}", "--backlog", "512", "-c", str(ROOT / "gunicorn.conf.py"),
+                                    "app:create_app()"], env,
                                    tmp / "web.log"))
             for number in (1, 2):
                 processes.append(start(["nice", "-n", str(args.worker_nice), sys.executable, "-m", "flask", "--app",

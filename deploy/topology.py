@@ -91,7 +91,8 @@ class Topology:
             time.sleep(0.1)
         self.start("web", [sys.executable, "-m", "gunicorn", "--workers", str(self.args.web_workers),
                            "--bind", f"127.0.0.1:{self.args.port}", "--graceful-timeout", "10",
-                           "--access-logfile", "-", *self.control_socket(), "app:create_app()"])
+                           "--access-logfile", "-", "-c", str(ROOT / "gunicorn.conf.py"), *self.control_socket(),
+                           "app:create_app()"])
         for number in range(1, self.args.workers + 1):
             self.start(f"worker-{number}", self.flask("worker", "--name", f"topology-{number}"))
         (self.instance / "topology.json").write_text(json.dumps(

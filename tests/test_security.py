@@ -61,7 +61,7 @@ class Gunicorn:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "gunicorn", "--preload", "-w", str(workers), "-b", f"127.0.0.1:{self.port}",
                  "--access-logfile", str(self.access_log), "--access-logformat", "%(p)s %({x-request-id}o)s %(s)s",
-                 "app:create_app()"],
+                 "-c", str(ROOT / "gunicorn.conf.py"), "app:create_app()"],
                 cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **env}, stdout=subprocess.DEVNULL,
                 stderr=errors, start_new_session=True)
         deadline = time.time() + 60
