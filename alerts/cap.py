@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from importlib.resources import files
 from typing import Any
@@ -46,6 +46,24 @@ def cap_datetime(value: datetime | str, timezone: str) -> str:
     if value.tzinfo is None:
         raise CapError("naive datetime given; CAP times need a time zone")
     return value.astimezone(ZoneInfo(timezone)).replace(microsecond=0).isoformat()
+
+
+_END_OF_DAY = re.compile(r"^(\d{4}-\d{2}-\d{2})T24:00:00(?=[+-]\d{2}:\d{2}$|Z$)")
+
+
+def parse_cap_datetime(value: str) -> datetime:
+    """A CAP dateTime (xs:dateTime) as an aware datetime; ValueError if unreadable or without a zone.
+
+    XML Schema allows 24:00:00 for the end of a day, the first instant of the next one; Python does not.
+    """
+    end_of_day = _END_OF_DAY.match(value)
+    if end_of_day:
+        moment = datetime.fromisoformat(f"{end_of_day.group(1)}T00:00:00{value[end_of_day.end():]}")
+        return moment + timedelta(days=1)
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        raise ValueError(f"CAP dateTime without a time zone: {value!r}")
+    return moment
 
 
 def _checked_token(value: str, what: str) -> str:
@@ -242,7 +260,7 @@ def parse_cap(data: bytes, max_bytes: int = MAX_BYTES) -> dict[str, Any]:
         raise CapError("not a valid CAP 1.2 message: " + "; ".join(errors[:5]))
     sent = _text(root, "sent") or ""
     try:
-        sent_at = datetime.fromisoformat(sent)
+        sent_at = parse_cap_datetime(sent)
     except ValueError:
         raise CapError(f"unreadable CAP sent time {sent!r}") from None
     msg_type = _text(root, "msgType")

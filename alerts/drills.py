@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alerts import audit
+from alerts.access import STAFF
 from alerts.content import canonical_content, content_hash
 from alerts.errors import Forbidden, NotFound
 from alerts.models import Ack, Alert, AlertCentre, PartnerEndpoint, Release, User, Version, VersionText, utcnow
@@ -49,6 +50,9 @@ def communication_test_report(session: Session, actor: User, alert_id: int) -> d
     alert = session.get(Alert, alert_id)
     if alert is None or alert.lead_centre_id != actor.centre_id or "-test-" not in alert.identifier:
         raise NotFound(f"No communication test {alert_id} of your centre.")
+    if not actor.roles & STAFF:  # the network's answer times are the centre's working data, not a shared copy
+        raise Forbidden("The communication test report is for the centre's communicators, spokespersons "
+                        "and administrators.")
     release = session.scalar(select(Release).where(Release.alert_id == alert.id))
     partners = sorted({e.centre.code for e in session.scalars(select(PartnerEndpoint).where(PartnerEndpoint.active))})
     acks = {}

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from alerts import audit
 from alerts.access import require_role
-from alerts.cap import CapError, parse_cap
+from alerts.cap import CapError, parse_cap, parse_cap_datetime
 from alerts.errors import DomainError, Forbidden, InvalidInput, NotFound
 from alerts.gazetteer import PLACES
 from alerts.models import Ack, Alert, Centre, Delivery, Payload, Release, Subscriber, SubscriberArea, User, utcnow
@@ -128,7 +128,7 @@ def _check_reference(session: Session, reference: dict, release: Release) -> Non
     if sent is None:
         return  # this release sent no CAP (e.g. only social media): the identifier is all there is to match
     try:
-        same_moment = datetime.fromisoformat(reference["sent"]) == sent["sent_at"]
+        same_moment = parse_cap_datetime(reference["sent"]) == sent["sent_at"]
     except ValueError:
         same_moment = False
     if reference["sender"] != sent["sender"] or not same_moment:

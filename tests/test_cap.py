@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 import socket
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from functools import cache
 
 import pytest
@@ -225,6 +225,17 @@ def test_a_partner_ack_is_parsed():
         parse_cap(ACK % b"")
     with pytest.raises(CapError, match="malformed CAP reference"):
         parse_cap(ACK % b"<references>BE-2026-0042</references>")
+
+
+def test_sent_at_24_00_is_the_first_instant_of_the_next_day():
+    """xs:dateTime allows T24:00:00 for the end of a day; a partner system that writes it is not refused."""
+    data = ACK.replace(b"2026-11-22T14:31:05+01:00", b"2026-12-31T24:00:00+01:00") % (
+        b"<references>benelert@be.crisis,BE-2026-0042,2026-11-22T14:30:00+01:00</references>")
+    parsed = parse_cap(data)
+    assert parsed["sent"] == "2026-12-31T24:00:00+01:00"
+    assert parsed["sent_at"] == datetime(2027, 1, 1, 0, 0, tzinfo=timezone(timedelta(hours=1)))
+    with pytest.raises(CapError, match="not a valid CAP 1.2 message|unreadable CAP sent time"):
+        parse_cap(ACK.replace(b"2026-11-22T14:31:05+01:00", b"2026-12-31T24:00:01+01:00") % b"")
 
 
 BILLION_LAUGHS = b"""<?xml version="1.0"?>

@@ -145,7 +145,7 @@ ROUTES: dict[tuple[str, str], Access] = {
                                  send={"identifier": "{identifier}", "kind": "received"}),
     ("POST", API + "/communication-tests"): api(frozenset({"spokesperson", "admin"}), scope=None, on=("-",),
                                                 ok=(201,)),
-    ("GET", API + "/communication-tests/<int:alert_id>"): api(scope="lead", on=("drill",)),
+    ("GET", API + "/communication-tests/<int:alert_id>"): api(STAFF, scope="lead", on=("drill",)),
     ("POST", API + "/subscribers/import"): api(frozenset({"admin", "communicator"}), scope=None, on=("-",),
                                                send="phone,language,areas\n", ok=(200, 422)),
     ("GET", API + "/subscribers/count"): api(STAFF, scope=None, on=("-",)),
