@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from cachetools import LRUCache
 from flask import Flask, Response, current_app, g, json, render_template, request
 from pythonjsonlogger.json import JsonFormatter
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
@@ -150,6 +151,21 @@ def handle_nesting(_error: RecursionError):
     return render_template("pages/error.html", title="Bad Request", detail=detail), 400
 
 
+def handle_concurrent_write(error: DBAPIError):
+    """Two people doing the same thing at the same moment (a double click on schedule, two approvals of
+    one centre): the database's unique constraint or deadlock detection stopped the second, and nothing of
+    it was written. Anything else the database refuses is a bug and stays a 500."""
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    duplicate = sqlstate == "23505" or "UNIQUE constraint failed" in str(error.orig)
+    if not (duplicate or sqlstate in ("40P01", "40001")):
+        return handle_unexpected(error)
+    log.warning("concurrent write refused by the database", extra={"sqlstate": sqlstate})
+    detail = "Someone else changed this at the same moment, so your change was not saved. Reload and check."
+    if wants_problem_json():
+        return problem(409, "Conflict", detail)
+    return render_template("pages/error.html", title="Conflict", detail=detail), 409
+
+
 def handle_unexpected(error: Exception):
     log.exception("unhandled error")
     detail = f"An internal error occurred; quote reference {g.get('request_id', '-')} to the operators."
@@ -212,4 +228,6 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(RecursionError, handle_nesting)
+    app.register_error_handler(IntegrityError, handle_concurrent_write)
+    app.register_error_handler(OperationalError, handle_concurrent_write)
     app.register_error_handler(Exception, handle_unexpected)

@@ -358,11 +358,11 @@ class AlertItem(MethodView):
             return refusal
         session = db_session()
         summary = data.pop("summary", "")
-        alert = authoring.get_alert(session, g.user, alert_id, "edit")  # held here, so not loaded twice
         try:
             version = authoring.edit_alert(session, g.user, alert_id, expected, data, summary)
         except StaleVersion as error:
             return _stale_response(error, alert_id)
+        alert = session.get(Alert, alert_id)  # loaded (and locked) by edit_alert: no statement
         session.commit()
         return _answer(alert, version)
 
@@ -645,7 +645,7 @@ class Derive(MethodView):
     def post(self, data, alert_id):
         """Start an Update (a copy to edit) or a Cancel (pre-filled) of a released alert."""
         session = db_session()
-        source = authoring.get_alert(session, g.user, alert_id, "edit")
+        source = authoring.get_alert(session, g.user, alert_id, "edit", lock=True)
         derived = release.derive_alert(session, g.user, source, data["msg_type"], release_options().cap_sender_domain)
         session.commit()
         return _alert_response(derived, 201)
@@ -662,8 +662,7 @@ class PreparedCancel(MethodView):
         """The Cancel prepared for a live alert when it was released, ready to approve."""
         session = db_session()
         source = authoring.get_alert(session, g.user, alert_id, "read")
-        cancel = session.scalar(select(Alert).where(Alert.source_alert_id == source.id, Alert.msg_type == "Cancel")
-                                .order_by(Alert.id.desc()).limit(1))
+        cancel = release.prepared_cancel(session, source)
         if cancel is None:
             raise NotFound("No Cancel is prepared for this alert.")
         return _alert_response(authoring.get_alert(session, g.user, cancel.id, "read"))

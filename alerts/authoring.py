@@ -46,8 +46,12 @@ CHOICES = {"status": STATUSES, "urgency": URGENCIES, "severity": SEVERITIES, "ce
 
 # ---- reading -------------------------------------------------------------------------------------
 
-def get_alert(session: Session, actor: User, alert_id: int, action: str = "read") -> Alert:
-    alert = session.get(Alert, alert_id, options=[joinedload(Alert.centre_rows)])  # one statement, not two
+def get_alert(session: Session, actor: User, alert_id: int, action: str = "read", *, lock: bool = False) -> Alert:
+    """The alert, if `actor` may do `action` on it. Every verb that changes an alert passes lock=True: the
+    alert's row is then held until the transaction ends, so two verbs on one alert (an approval and an edit,
+    a schedule and an edit, two last approvals) queue, and the second sees what the first committed."""
+    alert = session.get(Alert, alert_id, options=[joinedload(Alert.centre_rows)],  # one statement, not two
+                        with_for_update={"of": Alert} if lock else None, populate_existing=lock)
     if alert is None:
         raise NotFound(f"Alert {alert_id} not found.")
     access.require(actor, action, alert)
@@ -293,7 +297,7 @@ def _check_expected(session: Session, alert: Alert, expected: int | None, attemp
 def edit_alert(session: Session, actor: User, alert_id: int, expected: int | None, changes: dict[str, Any],
                summary: str = "") -> Version:
     """Apply `changes` on top of version `expected`; refuse with a diff when someone saved first."""
-    alert = get_alert(session, actor, alert_id, "edit")
+    alert = get_alert(session, actor, alert_id, "edit", lock=True)
     workflow.transition(alert.state, "edit")
     unknown = sorted(set(changes) - set(EDITABLE))
     if unknown:
@@ -320,7 +324,7 @@ def edit_alert(session: Session, actor: User, alert_id: int, expected: int | Non
 
 def invite_centre(session: Session, actor: User, alert_id: int, expected: int | None, centre_code: str) -> Version:
     """Add a centre to the alert; its languages become required (missing until written)."""
-    alert = get_alert(session, actor, alert_id, "invite")
+    alert = get_alert(session, actor, alert_id, "invite", lock=True)
     workflow.transition(alert.state, "edit")
     expected = _check_expected(session, alert, expected, {"participants": centre_code})
     base = get_version(session, alert, expected)

@@ -219,7 +219,12 @@ class Dispatcher:
         if channel is None:
             finish(delivery_id, Receipt(Outcome.FAILED, error=f"channel {channel_name} is not configured"))
             return
-        self.rates.wait(channel_name, account)
+        try:
+            self.rates.wait(channel_name, account)
+        except Exception as error:  # the limits' store (Redis) is down: nothing was sent, so try again later
+            log.exception("rate limiter unavailable for %s", channel_name)
+            finish(delivery_id, Receipt(Outcome.RETRY, error=f"rate limiter unavailable: {type(error).__name__}"))
+            return
         try:
             receipt = channel.send(payload, target)
         except Exception as error:  # an adapter bug must not lose the row: mark it for reconciliation
@@ -287,6 +292,10 @@ class Dispatcher:
 
     def stop(self) -> None:
         self._stop.set()
+
+    @property
+    def stopping(self) -> threading.Event:
+        return self._stop
 
 
 def _start_threads(pool: ThreadPoolExecutor, threads: int) -> None:

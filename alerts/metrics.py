@@ -21,7 +21,7 @@ from alerts.release import CHANNELS
 from alerts.vocabulary import STATUSES
 from db import Database
 
-RELEASE_STATES = ("scheduled", "releasing", "released")
+RELEASE_STATES = ("scheduled", "releasing", "released", "failed")
 OPEN_STATES = ("pending", "claimed", "sending")  # not sent yet, or sending now
 # The provider's code, when a ledger row's error text carries one (the adapters' own formats).
 _ERROR_CODE = re.compile(r"^(?:Twilio error (\d+)|(?:X|Mastodon) answered (\d{3})|HTTP (\d{3})|(duplicate) content)")

@@ -4,6 +4,7 @@ trigger fires. Exercise and Test releases reach partner centres and sandbox targ
 from __future__ import annotations
 
 import hashlib
+import logging
 import uuid
 from collections import Counter
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import String, and_, cast, exists, func, insert, literal, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from alerts import audit, workflow
@@ -37,6 +39,8 @@ from alerts.models import (
 )
 from alerts.rendering import render_channel
 from alerts.texts import cancel_texts
+
+log = logging.getLogger("benelert.release")
 
 PUBLIC_CHANNELS = ("sms", "x", "mastodon", "national")
 CHANNELS = PUBLIC_CHANNELS + ("partners",)
@@ -132,7 +136,7 @@ def confirmation(session: Session, alert: Alert, content: dict, channels: dict[s
 
 def schedule_release(session: Session, actor: User, alert_id: int, expected: int | None, content_hash: str | None,
                      channels: dict[str, list[str]], at: datetime | None, options: ReleaseOptions) -> Release:
-    alert = get_alert(session, actor, alert_id, "read")
+    alert = get_alert(session, actor, alert_id, "read", lock=True)
     step = workflow.transition(alert.state, "schedule")
     if not actor.has_role(*step.roles):
         raise Forbidden("Only a spokesperson can schedule a release.")
@@ -265,6 +269,12 @@ def cap_sender(centre: Centre, domain: str) -> str:
     return f"{centre.code.lower()}@{domain}"
 
 
+def prepared_cancel(session: Session, source: Alert) -> Alert | None:
+    """The Cancel of `source`, if one was prepared (there is at most one)."""
+    return session.scalar(select(Alert).where(Alert.source_alert_id == source.id, Alert.msg_type == "Cancel")
+                          .order_by(Alert.id.desc()).limit(1))
+
+
 def derive_alert(session: Session, author: User, source: Alert, msg_type: str, domain: str) -> Alert:
     """A new alert that updates or cancels a released one, referring to it as CAP demands.
 
@@ -276,6 +286,10 @@ def derive_alert(session: Session, author: User, source: Alert, msg_type: str, d
     fired = session.scalar(select(Release).where(Release.alert_id == source.id, Release.state == "released"))
     if fired is None or source.state != "released":
         raise Conflict("Only a released alert can be updated or cancelled.")
+    existing = prepared_cancel(session, source) if msg_type == "Cancel" else None
+    if existing is not None:
+        raise Conflict(f"A Cancel of this alert is already prepared (alert {existing.id}): approve and release "
+                       "that one.", cancel_id=existing.id)
     base = get_version(session, source, fired.version_number)
     lead = source.lead_centre
     reference = f"{cap_sender(lead, domain)},{source.identifier},{cap_datetime(fired.scheduled_for, lead.timezone)}"
@@ -312,8 +326,9 @@ def derive_alert(session: Session, author: User, source: Alert, msg_type: str, d
 def _after_release(session: Session, release: Release, alert: Alert, options: ReleaseOptions) -> None:
     """A released Cancel ends its source alert; a live alert gets its Cancel ready for approval at once."""
     if alert.msg_type == "Cancel" and alert.source_alert_id:
-        source = session.get(Alert, alert.source_alert_id)
-        source.state = workflow.transition(source.state, "cancel").to
+        source = session.get(Alert, alert.source_alert_id, with_for_update={"of": Alert}, populate_existing=True)
+        if workflow.allowed(source.state, "cancel"):  # an expired source stays expired
+            source.state = workflow.transition(source.state, "cancel").to
         audit.record(session, "worker", "alert.cancelled", "alert", source.id, detail={"by": alert.id})
     elif release.mode == "Actual":
         author = session.get(User, release.created_by_id)
@@ -324,33 +339,71 @@ def _after_release(session: Session, release: Release, alert: Alert, options: Re
                      detail={"version": 1, "prepared_cancel_of": alert.id})
 
 
+class ReleaseRefused(Exception):
+    """A due release that must not go out as it stands; the release is marked failed, with this reason."""
+
+
+def _fire(session: Session, release: Release, options: ReleaseOptions, worker: str, now: datetime) -> bool:
+    claimed = session.execute(update(Release).where(Release.id == release.id, Release.state == "scheduled")
+                              .values(state="releasing").execution_options(synchronize_session=False)).rowcount
+    if claimed != 1:
+        return False
+    alert = session.get(Alert, release.alert_id, with_for_update={"of": Alert}, populate_existing=True)
+    # What was approved and scheduled is what goes out, or nothing does: the verbs hold the alert's row, so
+    # these hold already; checked again here because a public warning is the one thing not to get wrong.
+    if alert.state != "scheduled":
+        raise ReleaseRefused(f"the alert is {alert.state}, not scheduled")
+    if alert.current_version != release.version_number:
+        raise ReleaseRefused(f"the alert is at version {alert.current_version}, the release was scheduled "
+                             f"for version {release.version_number}")
+    if get_version(session, alert, release.version_number).content_hash != release.content_hash:
+        raise ReleaseRefused("the version's content is not the content that was scheduled")
+    write_ledger(session, release, alert, options, now)
+    late_ms = int((now - release.scheduled_for).total_seconds() * 1000)
+    session.execute(update(Release).where(Release.id == release.id).values(
+        state="released", fired_at=now, late_ms=late_ms, fired_by=worker[:80])
+        .execution_options(synchronize_session=False))
+    alert.state = "released"
+    alert.updated_at = now
+    audit.record(session, worker, "release.fire", "alert", alert.id, content_hash=release.content_hash,
+                 detail={"release": release.id, "late_ms": late_ms, "mode": release.mode})
+    _after_release(session, release, alert, options)
+    return True
+
+
+def _mark_failed(session: Session, release_id: int, alert_id: int, worker: str, reason: str) -> None:
+    session.execute(update(Release).where(Release.id == release_id, Release.state == "scheduled")
+                    .values(state="failed", fired_by=worker[:80]).execution_options(synchronize_session=False))
+    audit.record(session, worker, "release.failed", "alert", alert_id, detail={"release": release_id,
+                                                                                "reason": reason[:500]})
+
+
 def release_due(session: Session, options: ReleaseOptions, worker: str = "worker", now: datetime | None = None
                 ) -> list[int]:
     """Fire every scheduled release whose moment has come. Safe to call any number of times, from any
-    number of workers: each release is locked and fired once; a missed moment fires late, marked so."""
+    number of workers: each release is locked and fired once; a missed moment fires late, marked so.
+
+    Each release fires inside its own savepoint: one that cannot go out (refused, or an error while writing
+    its ledger) is rolled back alone and marked failed, loudly (error log, audit, the releases metric),
+    and does not hold up the others, on this tick or any later one."""
     now = now or utcnow()
     query = select(Release).where(Release.state == "scheduled", Release.scheduled_for <= now).order_by(
         Release.scheduled_for).limit(20)
     if session.bind.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     fired = []
-    for release in session.scalars(query).all():
-        claimed = session.execute(update(Release).where(Release.id == release.id, Release.state == "scheduled")
-                                  .values(state="releasing").execution_options(synchronize_session=False)).rowcount
-        if claimed != 1:
-            continue
-        alert = session.get(Alert, release.alert_id)
-        write_ledger(session, release, alert, options, now)
-        late_ms = int((now - release.scheduled_for).total_seconds() * 1000)
-        session.execute(update(Release).where(Release.id == release.id).values(
-            state="released", fired_at=now, late_ms=late_ms, fired_by=worker[:80])
-            .execution_options(synchronize_session=False))
-        alert.state = "released"
-        alert.updated_at = now
-        audit.record(session, worker, "release.fire", "alert", alert.id, content_hash=release.content_hash,
-                     detail={"release": release.id, "late_ms": late_ms, "mode": release.mode})
-        _after_release(session, release, alert, options)
-        fired.append(release.id)
+    for release_id, alert_id in [(r.id, r.alert_id) for r in session.scalars(query).all()]:
+        try:
+            with session.begin_nested():
+                if _fire(session, session.get(Release, release_id), options, worker, now):
+                    fired.append(release_id)
+        except OperationalError:  # the database itself (gone, deadlock): this tick is rolled back and retried
+            raise
+        except Exception as error:  # noqa: BLE001 - whatever it is, this release is stopped and reported
+            reason = str(error) if isinstance(error, ReleaseRefused) else f"{type(error).__name__}: {error}"
+            log.error("release %s of alert %s failed: %s", release_id, alert_id, reason,
+                      exc_info=not isinstance(error, ReleaseRefused))
+            _mark_failed(session, release_id, alert_id, worker, reason)
     return fired
 
 

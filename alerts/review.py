@@ -56,7 +56,7 @@ def _current(session: Session, alert: Alert, expected: int | None) -> Version:
 
 
 def submit_alert(session: Session, actor: User, alert_id: int, expected: int | None) -> Alert:
-    alert = get_alert(session, actor, alert_id, "edit")
+    alert = get_alert(session, actor, alert_id, "edit", lock=True)
     step = workflow.transition(alert.state, "submit")
     access.require_role(actor, *step.roles)
     version = _current(session, alert, expected)
@@ -90,7 +90,7 @@ def decide(session: Session, actor: User, alert_id: int, expected: int | None, c
     """Approve or reject for the actor's centre. The caller names the hash it reviewed."""
     if decision not in ("approve", "reject"):
         raise InvalidInput("decision must be approve or reject.", field="decision")
-    alert = get_alert(session, actor, alert_id, "read")
+    alert = get_alert(session, actor, alert_id, "read", lock=True)
     step = workflow.transition(alert.state, decision)
     if not actor.has_role(*step.roles):
         raise Forbidden("Only a spokesperson can approve or reject.")

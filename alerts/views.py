@@ -233,11 +233,6 @@ def _release_of(dbs, alert: Alert) -> Release | None:
     return dbs.scalar(select(Release).where(Release.alert_id == alert.id))
 
 
-def _prepared_cancel(dbs, alert: Alert) -> Alert | None:
-    return dbs.scalar(select(Alert).where(Alert.source_alert_id == alert.id, Alert.msg_type == "Cancel")
-                      .order_by(Alert.id.desc()).limit(1))
-
-
 # ---- login ------------------------------------------------------------------------------------------
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -534,7 +529,7 @@ def detail(alert_id):
         can=lambda action: authoring.access.can(g.user, action, alert),
         problems=review.readiness(alert, version) if alert.state == "draft" else [],
         approvals=review.approval_state(dbs, alert, version), planned=planned,
-        cancel=_prepared_cancel(dbs, alert), source=dbs.get(Alert, alert.source_alert_id)
+        cancel=release.prepared_cancel(dbs, alert), source=dbs.get(Alert, alert.source_alert_id)
         if alert.source_alert_id else None,
     )
 
@@ -627,7 +622,7 @@ def review_page(alert_id):
                            confirmation=confirmation, renderings=_renderings(content),
                            channel_labels=CHANNEL_LABELS, approvals=review.approval_state(dbs, alert, version),
                            decisions=decisions, fits=_channel_fits(content), channels=channels,
-                           planned=_release_of(dbs, alert), cancel=_prepared_cancel(dbs, alert),
+                           planned=_release_of(dbs, alert), cancel=release.prepared_cancel(dbs, alert),
                            place_label=lambda code: place_name(code, select_locale()) if code in PLACES else code)
 
 
@@ -686,8 +681,8 @@ def derive(alert_id):
     dbs = db_session()
     msg_type = request.form.get("msg_type", "")
     try:
-        source = authoring.get_alert(dbs, g.user, alert_id, "edit")
-        existing = _prepared_cancel(dbs, source) if msg_type == "Cancel" else None
+        source = authoring.get_alert(dbs, g.user, alert_id, "edit", lock=True)
+        existing = release.prepared_cancel(dbs, source) if msg_type == "Cancel" else None
         if existing is not None:
             return redirect(url_for("pages.review_page", alert_id=existing.id))
         derived = release.derive_alert(dbs, g.user, source, msg_type, _options().cap_sender_domain)
@@ -744,7 +739,7 @@ def _dashboard(alert_id: int) -> dict:
     return {"alert": alert, "planned": planned, "counts": counts, "late": late,
             "skew": release.skew_ms(dbs, planned), "chart": _chart(dbs, planned),
             "states": ("pending", "sending", "sent", "delivered", "failed", "unknown"),
-            "cancel": _prepared_cancel(dbs, alert), "now": utcnow()}
+            "cancel": release.prepared_cancel(dbs, alert), "now": utcnow()}
 
 
 @bp.get("/alerts/<int:alert_id>/deliveries")

@@ -13,6 +13,7 @@ import os
 import signal
 import socket
 import threading
+import time
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import text
@@ -108,7 +109,10 @@ class Worker:
                 log.info("reconciled unknown outcomes", extra=result)
 
     def start(self) -> None:
-        self.fire_due()  # a release missed while no worker ran fires now, marked late
+        try:
+            self.fire_due()  # a release missed while no worker ran fires now, marked late
+        except Exception:  # e.g. the database is not reachable yet: the scheduled job below tries again
+            log.exception("firing due releases at start failed")
         self.scheduler.add_job(self.fire_due, "interval", seconds=self.tick, id="release_due", max_instances=1,
                                coalesce=True)
         self.scheduler.add_job(self.recover, "interval", seconds=5, id="recover", max_instances=1, coalesce=True)
@@ -118,9 +122,29 @@ class Worker:
                                coalesce=True)
         self.scheduler.start()
         for dispatcher in self.dispatchers:
-            thread = threading.Thread(target=dispatcher.run, name=dispatcher.name, daemon=True)
+            thread = threading.Thread(target=self._keep_dispatching, args=(dispatcher,), name=dispatcher.name,
+                                      daemon=True)
             thread.start()
             self._threads.append(thread)
+
+    def _keep_dispatching(self, dispatcher: Dispatcher) -> None:
+        """Run the dispatcher until the worker stops. A failure (the database restarting, a failover) stops
+        only the current loop: the rows it had claimed come back through the expired-lease recovery, and
+        the loop starts again after a pause that grows up to 30 s, instead of the process living on with
+        no one sending."""
+        pause = 1.0
+        while not self._stopped.is_set():
+            started = time.monotonic()
+            try:
+                dispatcher.run()
+                return  # stopped on purpose
+            except Exception:
+                log.exception("dispatcher %s failed; starting it again in %.0f s", dispatcher.name, pause)
+            if time.monotonic() - started > 60:
+                pause = 1.0  # it had been running well: start again soon
+            if dispatcher.stopping.wait(pause):
+                return
+            pause = min(pause * 2, 30.0)
 
     def stop(self) -> None:
         self.scheduler.shutdown(wait=True)

@@ -41,28 +41,30 @@ class MastodonChannel:
     name = "mastodon"
     limits = Limits(max_chars=DEFAULT_MAX_CHARACTERS, max_parts=1, unit="characters")
 
-    def __init__(self, client: Mastodon, max_characters: int | None = None):
+    def __init__(self, client: Mastodon, max_characters: int | None = None, sandbox_client: Mastodon | None = None):
         """`client` should use ratelimit_method="throw" (the default "wait" sleeps up to 5 minutes on 429).
-        Without `max_characters` the limit is read from the server on first use (500 until it answers)."""
+        Without `max_characters` the limit is read from the server on first use (500 until it answers).
+        `sandbox_client` posts exercises and tests; without it they are refused, never posted publicly."""
         self.client = client
+        self.sandbox_client = sandbox_client
         self._max_characters = max_characters
 
     @classmethod
     def from_config(cls, config: Mapping[str, str]) -> MastodonChannel:
-        """Keys: `base_url` (the server, required), `access_token` (required), optional `timeout` (seconds)
-        and `max_characters` (overrides the server's own limit)."""
+        """Keys: `base_url` (the server, required), `access_token` (required), optional `timeout` (seconds),
+        `max_characters` (overrides the server's own limit) and `sandbox_access_token` (the account that
+        exercises and tests post to, on `sandbox_base_url` or else the same server)."""
         missing = [key for key in ("base_url", "access_token") if not config.get(key)]
         if missing:
             raise ValueError(f"Mastodon needs {', '.join(missing)}")
-        client = Mastodon(
-            access_token=config["access_token"],
-            api_base_url=config["base_url"],
-            request_timeout=float(config.get("timeout") or DEFAULT_TIMEOUT),
-            ratelimit_method="throw",
-            version_check_mode="none",  # no request at construction; the channel needs no version checks
-        )
+        timeout = float(config.get("timeout") or DEFAULT_TIMEOUT)
+        client = _client(config["base_url"], config["access_token"], timeout)
+        sandbox = None
+        if config.get("sandbox_access_token"):
+            sandbox = _client(config.get("sandbox_base_url") or config["base_url"], config["sandbox_access_token"],
+                              timeout)
         max_characters = int(config["max_characters"]) if config.get("max_characters") else None
-        return cls(client, max_characters)
+        return cls(client, max_characters, sandbox)
 
     @property
     def max_characters(self) -> int:
@@ -79,12 +81,18 @@ class MastodonChannel:
         fit = self.measure(payload.body)
         if not fit.ok:
             return Receipt(Outcome.FAILED, error="; ".join(fit.problems))
+        client = self.client
+        if target.sandbox:  # an exercise or a test: only ever the sandbox account
+            if self.sandbox_client is None:
+                return Receipt(Outcome.FAILED, error="no Mastodon sandbox account (sandbox_access_token) is "
+                               "configured: an exercise or test is never posted on the public account")
+            client = self.sandbox_client
         try:
-            status = self.client.status_post(
+            status = client.status_post(
                 payload.body, idempotency_key=payload.idempotency_key, language=payload.language
             )
         except MastodonRatelimitError as exc:
-            reset = self.client.ratelimit_reset  # Mastodon.py parsed X-RateLimit-Reset before raising
+            reset = client.ratelimit_reset  # Mastodon.py parsed X-RateLimit-Reset before raising
             retry_after = max(0.0, reset - time.time()) if reset else None
             return Receipt(Outcome.RETRY, error=f"Mastodon rate limit: {exc}", retry_after=retry_after)
         except MastodonNetworkError as exc:
@@ -96,6 +104,16 @@ class MastodonChannel:
         except MastodonAPIError as exc:
             return _api_error_receipt(exc)
         return Receipt(Outcome.SENT, provider_id=str(status["id"]), provider_status="posted")
+
+
+def _client(base_url: str, access_token: str, timeout: float) -> Mastodon:
+    return Mastodon(
+        access_token=access_token,
+        api_base_url=base_url,
+        request_timeout=timeout,
+        ratelimit_method="throw",
+        version_check_mode="none",  # no request at construction; the channel needs no version checks
+    )
 
 
 def _api_error_receipt(exc: MastodonAPIError) -> Receipt:

@@ -43,7 +43,8 @@ class Fakes:
 
 
 def start_fakes(stack: ExitStack, partners: int = 1, **twilio_options) -> Fakes:
-    fakes = Fakes(twilio=FakeTwilio(**twilio_options).start(), x=FakeX().start(), mastodon=FakeMastodon().start(),
+    fakes = Fakes(twilio=FakeTwilio(**twilio_options).start(), x=FakeX().start(),
+                  mastodon=FakeMastodon(tokens={"mastodon-token", "mastodon-sandbox"}).start(),
                   cap=CapReceiver().start())
     for fake in (fakes.twilio, fakes.x, fakes.mastodon, fakes.cap):
         stack.callback(fake.stop)
@@ -61,7 +62,8 @@ def channels_config(fakes: Fakes, callback_url: str = "") -> dict:
                 "max_segments": "3"},
         "x": {"BE.bearer_token": "be-token", "NL.bearer_token": "nl-token", "SANDBOX.bearer_token": "sandbox-token",
               "base_url": fakes.x.url},
-        "mastodon": {"base_url": fakes.mastodon.url, "access_token": "mastodon-token"},
+        "mastodon": {"base_url": fakes.mastodon.url, "access_token": "mastodon-token",
+                     "sandbox_access_token": "mastodon-sandbox"},
         "national": {"NATIONAL_TIMEOUT": "5"},
         "partners": {"PARTNERS_ALLOW_PRIVATE": "true", "PARTNERS_TIMEOUT": "5"},
     }

@@ -111,3 +111,32 @@ def test_json_nested_beyond_the_parsers_depth_is_a_400_on_every_json_route(api_a
                                               headers={"Authorization": f"Bearer {be.token}", "If-Match": '"v1"'})
         assert response.status_code == 400, (path, response.status_code)
         assert response.mimetype == "application/problem+json" and "nested too deeply" in response.get_json()["detail"]
+
+
+def test_a_write_the_database_refuses_as_a_duplicate_is_a_409_and_other_refusals_stay_500(make_app):
+    """Two people doing the same thing at the same moment end in a unique violation for the second: a 409
+    saying so, nothing written. Any other constraint the database enforces is a bug: still a 500."""
+    from sqlalchemy import text
+
+    from web import db_session
+
+    app = make_app()
+    app.config["WTF_CSRF_ENABLED"] = False  # these two routes stand in for any verb; CSRF is tested elsewhere
+
+    @app.post("/api/v1/_duplicate")
+    def duplicate():
+        db_session().execute(text("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, :h)"), {"h": "0" * 64})
+        return {}
+
+    @app.post("/api/v1/_missing")
+    def missing():
+        db_session().execute(text("INSERT INTO audit_head (id, seq, hash) VALUES (2, 0, NULL)"))
+        return {}
+
+    client = app.test_client()
+    answer = client.post("/api/v1/_duplicate")
+    assert answer.status_code == 409 and answer.content_type == "application/problem+json"
+    assert "at the same moment" in answer.get_json()["detail"]
+    page = client.post("/api/v1/_duplicate", headers={"Accept": "text/html"})
+    assert page.status_code == 409
+    assert client.post("/api/v1/_missing").status_code == 500

@@ -175,6 +175,18 @@ def test_mastodon_posts_with_language_and_idempotency_key(mastodon_fake):
     assert (status["idempotency_key"], status["token"]) == ("ledger-17", MASTODON_TOKEN)
 
 
+def test_mastodon_posts_an_exercise_only_on_the_sandbox_account(mastodon_fake):
+    exercise = Target(address="SANDBOX", sandbox=True)
+    refused = mastodon_channel(mastodon_fake.url).send(post(key="ledger-18"), exercise)
+    assert refused.outcome is Outcome.FAILED and "never posted on the public account" in refused.error
+    assert posts_made(mastodon_fake) == 0
+    mastodon_fake.tokens.add("sandbox-token")
+    sent = mastodon_channel(mastodon_fake.url, sandbox_access_token="sandbox-token").send(post(key="ledger-19"),
+                                                                                           exercise)
+    assert sent.outcome is Outcome.SENT
+    assert [status["token"] for status in mastodon_fake.statuses] == ["sandbox-token"]
+
+
 def test_mastodon_resending_the_same_ledger_row_does_not_post_twice(mastodon_fake):
     channel = mastodon_channel(mastodon_fake.url)
     first = channel.send(post(key="ledger-17"), BE)

@@ -2,12 +2,14 @@
 real client libraries to local fakes, provider callbacks update the ledger; exercises stay private."""
 from __future__ import annotations
 
+import threading
 import time
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import OperationalError
 
 from alerts import release
 from alerts.demo import ensure_centres
@@ -20,6 +22,7 @@ from alerts.dispatch import (
     recover_expired_leases,
 )
 from alerts.models import Delivery, ProviderReport, Release
+from alerts.worker import Worker
 from channels import build_channels
 from tests.conftest import Api
 from tests.release_world import (
@@ -61,6 +64,14 @@ def schedule(api_as, alert, channels, at=None):
     if at:
         body["at"] = at.isoformat()
     return spokes.post(f"/alerts/{alert['id']}/release", json=body, headers={"If-Match": '"v1"'})
+
+
+def fire_sms_release(db, api_as, subscribers: int) -> None:
+    """An approved alert released now by SMS to `subscribers` BE numbers: its ledger rows are written."""
+    add_subscribers(db, "BE", subscribers)
+    schedule(api_as, approved_alert(api_as), {"BE": ["sms"]})
+    with db.transaction() as session:
+        release.release_due(session, OPTIONS, "w1")
 
 
 def drain(db, channels, name="d1", rounds=50):
@@ -192,11 +203,7 @@ def test_a_missed_moment_fires_late_and_says_so(world, api_as):
 
 def test_a_dispatcher_that_dies_leaves_rows_to_requeue_or_reconcile(world, api_as):
     app, db, fakes, channels = world
-    add_subscribers(db, "BE", 10)
-    alert = approved_alert(api_as)
-    schedule(api_as, alert, {"BE": ["sms"]})
-    with db.transaction() as session:
-        release.release_due(session, OPTIONS, "w1")
+    fire_sms_release(db, api_as, 10)
     dead = Dispatcher(db, channels, "dead", DispatchOptions(lease=timedelta(seconds=-1)))
     claimed = dead.claim(10)
     dead._start(claimed[0])  # marked sending, then the process "dies" before the provider answers
@@ -206,6 +213,57 @@ def test_a_dispatcher_that_dies_leaves_rows_to_requeue_or_reconcile(world, api_a
         states = dict(session.execute(select(Delivery.state, func.count()).group_by(Delivery.state)).all())
     assert states.get("unknown") == 1 and states.get("sent", 0) + states.get("delivered", 0) == 9
     assert sum(fakes.twilio.per_to.values()) == 9  # never resent blindly
+
+
+def test_a_rate_limiter_outage_sends_nothing_and_the_row_waits_to_retry(world, api_as):
+    app, db, fakes, channels = world
+    fire_sms_release(db, api_as, 3)
+    # the limits' shared store (Redis) refuses connections: nothing may be sent unthrottled
+    limited = Dispatcher(db, channels, "limited", DispatchOptions(rate_storage="redis://127.0.0.1:1",
+                                                                  rates={"sms": "10 per second"}))
+    assert limited.run_once() == 3
+    with db.transaction() as session:
+        rows = session.execute(select(Delivery.state, Delivery.error, Delivery.next_attempt_at)).all()
+    assert [state for state, _, _ in rows] == ["pending"] * 3
+    assert all("rate limiter unavailable" in error for _, error, _ in rows)
+    assert sum(fakes.twilio.per_to.values()) == 0
+    with db.transaction() as session:  # retried once the wait is over, through a working limiter
+        session.execute(update(Delivery).values(next_attempt_at=datetime.now(UTC)))
+    drain(db, channels, "d2")
+    assert sum(fakes.twilio.per_to.values()) == 3 and len(fakes.twilio.per_to) == 3
+
+
+class FailsOnce(Dispatcher):
+    """A dispatcher whose first loop fails as it would when the database restarts under it."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.loops = 0
+
+    def run(self, idle_sleep: float = 0.02) -> None:
+        self.loops += 1
+        if self.loops == 1:
+            raise OperationalError("SELECT 1", {}, ConnectionError("server closed the connection unexpectedly"))
+        super().run(idle_sleep)
+
+
+def test_a_failed_dispatcher_loop_is_started_again_and_sends(world, api_as, caplog):
+    app, db, fakes, channels = world
+    fire_sms_release(db, api_as, 4)
+    worker = Worker(db, channels, OPTIONS, DispatchOptions(threads=2), dispatchers=0, name="supervised")
+    dispatcher = FailsOnce(db, channels, "supervised/0", DispatchOptions(threads=2))
+    thread = threading.Thread(target=worker._keep_dispatching, args=(dispatcher,))
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while sum(fakes.twilio.per_to.values()) < 4 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        dispatcher.stop()
+        thread.join(10)
+    assert not thread.is_alive() and dispatcher.loops == 2
+    assert sum(fakes.twilio.per_to.values()) == 4 and len(fakes.twilio.per_to) == 4
+    assert any("dispatcher supervised/0 failed; starting it again" in r.getMessage() for r in caplog.records)
 
 
 def test_status_callbacks_must_be_signed(world):

@@ -27,14 +27,15 @@ def main() -> None:
     parser.add_argument("folder", type=Path)
     parser.add_argument("--callback", default="http://127.0.0.1:5000/hooks/twilio/status")
     args = parser.parse_args()
-    twilio, x, mastodon, cap = FakeTwilio().start(), FakeX().start(), FakeMastodon().start(), CapReceiver().start()
+    twilio, x, cap = FakeTwilio().start(), FakeX().start(), CapReceiver().start()
+    mastodon = FakeMastodon(tokens={"demo", "demo-sandbox"}).start()
     partners = {code: WebhookReceiver([new_secret()]).start() for code in CENTRES}
     channels = {
         "sms": {"account_sid": twilio.account_sid, "auth_token": twilio.auth_token, "base_url": twilio.url,
                 "sender": "+3225550100", "status_callback_url": args.callback, "max_segments": "3"},
         "x": {**{f"{code}.bearer_token": f"demo-{code.lower()}" for code in CENTRES},
               "SANDBOX.bearer_token": "demo-sandbox", "base_url": x.url},
-        "mastodon": {"base_url": mastodon.url, "access_token": "demo"},
+        "mastodon": {"base_url": mastodon.url, "access_token": "demo", "sandbox_access_token": "demo-sandbox"},
         "national": {"NATIONAL_TIMEOUT": "5"},
         "partners": {"PARTNERS_ALLOW_PRIVATE": "true", "PARTNERS_TIMEOUT": "5"},
     }
