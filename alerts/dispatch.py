@@ -89,12 +89,17 @@ class RateLimits:
         self._limiter = MovingWindowRateLimiter(storage_from_string(storage_uri))
         self._rates = {channel: parse_limit(rate) for channel, rate in (rates or {}).items()}
 
-    def wait(self, channel: str, account: str) -> None:
+    def wait(self, channel: str, account: str, within: float) -> bool:
+        """Take a sending slot of the account, waiting up to `within` seconds; False if none came."""
         limit = self._rates.get(channel)
         if limit is None:
-            return
+            return True
+        deadline = time.monotonic() + within
         while not self._limiter.hit(limit, "send", channel, account):
+            if time.monotonic() > deadline:
+                return False
             time.sleep(0.005)
+        return True
 
 
 def backoff(attempts: int, options: DispatchOptions, retry_after: float | None) -> float:
@@ -219,11 +224,16 @@ class Dispatcher:
         if channel is None:
             finish(delivery_id, Receipt(Outcome.FAILED, error=f"channel {channel_name} is not configured"))
             return
+        # The row is marked sending and leased: a wait longer than half the lease would let the leader take
+        # it for a dead dispatcher's (unknown, reconciled, perhaps sent again) while this thread still holds it.
         try:
-            self.rates.wait(channel_name, account)
+            slot = self.rates.wait(channel_name, account, within=self.options.lease.total_seconds() / 2)
         except Exception as error:  # the limits' store (Redis) is down: nothing was sent, so try again later
             log.exception("rate limiter unavailable for %s", channel_name)
             finish(delivery_id, Receipt(Outcome.RETRY, error=f"rate limiter unavailable: {type(error).__name__}"))
+            return
+        if not slot:
+            finish(delivery_id, Receipt(Outcome.RETRY, error="no sending slot within half the lease: not sent"))
             return
         try:
             receipt = channel.send(payload, target)
@@ -418,28 +428,36 @@ def recover_expired_leases(db: Database) -> dict[str, int]:
 def reconcile_unknown(db: Database, channels: Mapping[str, Channel], grace: timedelta = timedelta(seconds=60),
                       limit: int = 200) -> dict[str, int]:
     """Ask the provider about rows whose outcome is unknown (channels that can look a message up):
-    found → `sent`; provably absent → `pending` again; lookup failed → still `unknown`. Never a blind resend."""
+    found → `sent`; provably absent → `pending` again; lookup failed → still `unknown`. Never a blind resend.
+
+    The provider is asked outside any transaction (on SQLite a transaction holds the one write lock, and 200
+    lookups take seconds); each verdict is then written only if the row is still unknown."""
     now = utcnow()
     counts = {"sent": 0, "requeued": 0, "unknown": 0}
     able = [name for name, channel in channels.items() if hasattr(channel, "reconcile")]
     with db.transaction() as session:
-        rows = session.scalars(select(Delivery).where(
-            Delivery.state == "unknown", Delivery.channel.in_(able), Delivery.first_attempt_at <= now - grace)
+        rows = session.execute(
+            select(Delivery.id, Delivery.channel, Delivery.idempotency_key, Delivery.language, Delivery.target,
+                   Delivery.centre_code, Delivery.first_attempt_at, Payload.body)
+            .join(Payload, Payload.id == Delivery.payload_id)
+            .where(Delivery.state == "unknown", Delivery.channel.in_(able), Delivery.first_attempt_at <= now - grace)
             .order_by(Delivery.id).limit(limit)).all()
-        for row in rows:
-            payload = session.get(Payload, row.payload_id)
-            receipt = channels[row.channel].reconcile(
-                SendPayload(body=payload.body, idempotency_key=row.idempotency_key, language=row.language),
-                Target(address=row.target, account=row.centre_code), row.first_attempt_at)
-            if receipt.outcome is Outcome.SENT:
-                row.state, row.provider_id, row.provider_status = "sent", receipt.provider_id, receipt.provider_status
-                row.sent_at, row.error = now, "reconciled: the provider had it"
-                counts["sent"] += 1
-            elif receipt.outcome is Outcome.RETRY:
-                row.state, row.next_attempt_at, row.error = "pending", now, "reconciled: not sent, sending again"
-                counts["requeued"] += 1
-            else:
-                counts["unknown"] += 1
+    for row in rows:
+        receipt = channels[row.channel].reconcile(
+            SendPayload(body=row.body, idempotency_key=row.idempotency_key, language=row.language),
+            Target(address=row.target, account=row.centre_code), row.first_attempt_at)
+        if receipt.outcome is Outcome.SENT:
+            values = {"state": "sent", "provider_id": receipt.provider_id, "provider_status": receipt.provider_status,
+                      "sent_at": now, "error": "reconciled: the provider had it"}
+        elif receipt.outcome is Outcome.RETRY:
+            values = {"state": "pending", "next_attempt_at": now, "error": "reconciled: not sent, sending again"}
+        else:
+            counts["unknown"] += 1
+            continue
+        with db.transaction() as session:
+            changed = session.execute(update(Delivery).where(Delivery.id == row.id, Delivery.state == "unknown")
+                                      .values(**values).execution_options(synchronize_session=False)).rowcount
+        counts["sent" if values["state"] == "sent" else "requeued"] += changed
     return counts
 
 

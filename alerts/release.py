@@ -38,6 +38,7 @@ from alerts.models import (
     utcnow,
 )
 from alerts.rendering import render_channel
+from alerts.review import approval_state
 from alerts.texts import cancel_texts
 
 log = logging.getLogger("benelert.release")
@@ -144,6 +145,9 @@ def schedule_release(session: Session, actor: User, alert_id: int, expected: int
     if expected != version.number or content_hash != version.content_hash:
         raise Conflict("The content you confirmed is not the approved content: reload and confirm again.",
                        current_version=version.number, current_hash=version.content_hash)
+    unapproved = sorted(code for code, state in approval_state(session, alert, version).items() if state != "approved")
+    if unapproved:  # the alert's state says approved; the approvals themselves must say so too
+        raise Conflict(f"This content is not approved by {', '.join(unapproved)}: it cannot be released.")
     now = utcnow()
     at = at or now
     if at.tzinfo is None:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from alerts import authoring, release, review
 from alerts.errors import Conflict
-from alerts.models import Alert, AuditEvent, Delivery, Release, User
+from alerts.models import Alert, Approval, AuditEvent, Centre, Delivery, Release, User
 from tests.conftest import flood_alert
 from tests.release_world import SHORT_TEXTS, approved_alert
 
@@ -135,3 +135,18 @@ def test_a_live_alert_is_cancelled_through_its_one_prepared_cancel(db, api_as):
     assert second.get_json()["cancel_id"] == prepared["id"]
     assert "already prepared" in second.get_json()["detail"]
     assert be.post(f"/alerts/{alert['id']}/derive", json={"msg_type": "Update"}).status_code == 201
+
+
+def test_an_alert_marked_approved_without_every_approval_is_not_scheduled(db, api_as):
+    alert = approved_alert(api_as)
+    with db.transaction() as session:  # what a race past the verbs would leave: NL's approval missing
+        nl = session.scalar(select(Approval).join(Centre, Centre.id == Approval.centre_id).where(
+            Approval.alert_id == alert["id"], Centre.code == "NL"))
+        session.delete(nl)
+    refused = api_as("BE", "spokesperson").post(f"/alerts/{alert['id']}/release", headers={"If-Match": '"v1"'},
+                                                json={"content_hash": alert["version"]["content_hash"],
+                                                      "channels": {"BE": ["partners"]}})
+    assert refused.status_code == 409
+    assert refused.get_json()["detail"] == "This content is not approved by NL: it cannot be released."
+    with db.transaction() as session:
+        assert session.scalar(select(Release.id)) is None

@@ -233,6 +233,18 @@ def test_a_rate_limiter_outage_sends_nothing_and_the_row_waits_to_retry(world, a
     assert sum(fakes.twilio.per_to.values()) == 3 and len(fakes.twilio.per_to) == 3
 
 
+def test_a_send_that_would_wait_past_half_its_lease_is_put_back_unsent(world, api_as):
+    app, db, fakes, channels = world
+    fire_sms_release(db, api_as, 2)
+    slow = Dispatcher(db, channels, "slow", DispatchOptions(lease=timedelta(seconds=2), rates={"sms": "1 per minute"}))
+    assert slow.run_once() == 2  # one slot a minute: the first row takes it, the second waits 1 s, then gives up
+    with db.transaction() as session:
+        rows = dict(session.execute(select(Delivery.state, Delivery.error)).all())
+    assert set(rows) in ({"pending", "sent"}, {"pending", "delivered"})  # the fake reports delivery at once
+    assert "no sending slot within half the lease" in rows["pending"]
+    assert sum(fakes.twilio.per_to.values()) == 1
+
+
 class FailsOnce(Dispatcher):
     """A dispatcher whose first loop fails as it would when the database restarts under it."""
 
