@@ -109,7 +109,8 @@ def hazard_name(code: str) -> str:
 def state_label(state: str) -> str:
     return {"draft": _("draft"), "in_review": _("in review"), "approved": _("approved"),
             "scheduled": _("scheduled"), "releasing": _("releasing"), "released": _("released"),
-            "expired": _("expired"), "cancelled": _("cancelled")}.get(state, state)
+            "expired": _("expired"), "cancelled": _("cancelled"),
+            "failed": _("failed: not sent")}.get(state, state)
 
 
 def channel_name(name: str) -> str:

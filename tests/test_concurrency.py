@@ -15,6 +15,7 @@ from alerts.errors import Conflict
 from alerts.models import Alert, Approval, AuditEvent, Centre, Delivery, Release, User
 from tests.conftest import flood_alert
 from tests.release_world import SHORT_TEXTS, approved_alert
+from tests.test_pages import login
 
 OPTIONS = release.ReleaseOptions(sms_max_segments=3, sandbox={})
 
@@ -94,7 +95,7 @@ def test_the_last_approval_racing_an_edit_does_not_approve_the_edited_version(db
             "BE": "pending", "NL": "pending"}
 
 
-def test_a_due_release_that_cannot_go_out_is_failed_alone_and_loudly(db, api_as, caplog):
+def test_a_due_release_that_cannot_go_out_is_failed_alone_and_loudly(app, db, api_as, make_user, caplog):
     broken, fine = approved_alert(api_as), approved_alert(api_as)
     spokes = api_as("BE", "spokesperson")
     for alert in (broken, fine):
@@ -116,6 +117,11 @@ def test_a_due_release_that_cannot_go_out_is_failed_alone_and_loudly(db, api_as,
     assert any("failed: the alert is draft" in r.getMessage() and r.levelname == "ERROR" for r in caplog.records)
     metrics = api_as("BE", "communicator").client.get("/metrics").get_data(as_text=True)
     assert 'benelert_releases{mode="Actual",state="failed"} 1.0' in metrics
+    pages = login(app, make_user("BE", "communicator")[0])
+    for path in (f"/alerts/{broken['id']}", f"/alerts/{broken['id']}/deliveries"):
+        page = pages.get(path, headers={"Accept-Language": "nl-BE"})
+        assert page.status_code == 200
+    assert "mislukt: niet verzonden" in page.get_data(as_text=True)
     with db.transaction() as session:  # a failed release is not tried again on the next tick
         assert release.release_due(session, OPTIONS, "w1", now=datetime.now(UTC) + timedelta(seconds=2)) == []
 
