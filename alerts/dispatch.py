@@ -194,6 +194,12 @@ class Dispatcher:
             return
         with self.db.transaction() as session:
             row = session.get(Delivery, delivery_id)
+            if row.state != "sending" or row.claimed_by != self.name:
+                # Its lease ran out and the leader took it over (unknown, then reconciled, maybe sent since): a late
+                # retry or failure must not undo that. A late SENT above is still written: it is the truth.
+                log.warning("late outcome %s of delivery %s not written: the row is %s", receipt.outcome.value,
+                            delivery_id, row.state)
+                return
             row.provider_status = receipt.provider_status
             row.error = receipt.error
             if receipt.outcome is Outcome.RETRY and row.attempts < MAX_ATTEMPTS:

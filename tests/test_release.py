@@ -24,6 +24,7 @@ from alerts.dispatch import (
 from alerts.models import Delivery, ProviderReport, Release
 from alerts.worker import Worker
 from channels import build_channels
+from channels.base import Outcome, Receipt
 from tests.conftest import Api
 from tests.release_world import (
     ServedApp,
@@ -213,6 +214,11 @@ def test_a_dispatcher_that_dies_leaves_rows_to_requeue_or_reconcile(world, api_a
         states = dict(session.execute(select(Delivery.state, func.count()).group_by(Delivery.state)).all())
     assert states.get("unknown") == 1 and states.get("sent", 0) + states.get("delivered", 0) == 9
     assert sum(fakes.twilio.per_to.values()) == 9  # never resent blindly
+    # the "dead" dispatcher was only slow: its late answer (provably not sent) must not requeue the row the leader
+    # took over, which the reconciliation owns now
+    dead._finish(claimed[0], Receipt(Outcome.RETRY, error="HTTP 429"))
+    with db.transaction() as session:
+        assert session.get(Delivery, claimed[0]).state == "unknown"
 
 
 def test_a_rate_limiter_outage_sends_nothing_and_the_row_waits_to_retry(world, api_as):
