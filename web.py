@@ -182,6 +182,28 @@ def _start_request() -> None:
     g.started = time.perf_counter()
 
 
+_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")  # an unescaped \u0000 in a JSON text
+
+
+def _refuse_nul():
+    """PostgreSQL cannot store a NUL character in text: refused here, for every route and field, with a clear
+    400 (it would otherwise reach the database and fail there). Provider hooks are left to their own checks:
+    a forged callback is a 403 whatever it holds, and Twilio expects its TwiML answer."""
+    if request.path.startswith("/hooks/"):
+        return None
+    found = "\x00" in request.path or any("\x00" in value for value in request.args.values())
+    if not found and request.mimetype == "application/x-www-form-urlencoded":
+        found = any("\x00" in value for value in request.form.values())
+    if not found and request.is_json:
+        found = _JSON_NUL.search(request.get_data(cache=True)) is not None
+    if not found:
+        return None
+    detail = "The request contains a NUL character (\\u0000), which no field accepts."
+    if wants_problem_json():
+        return problem(400, "Bad Request", detail)
+    return render_template("pages/error.html", title="Bad Request", detail=detail), 400
+
+
 def _finish_request(response: Response) -> Response:
     response.headers["X-Request-ID"] = g.get("request_id", "-")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -223,6 +245,7 @@ def init_app(app: Flask) -> None:
     """Request plumbing; called before any route is added (the id converter applies to every route)."""
     app.url_map.converters["int"] = IdConverter
     app.before_request(_start_request)
+    app.before_request(_refuse_nul)
     app.after_request(_finish_request)
     app.teardown_request(_close_session)
     app.register_error_handler(DomainError, handle_domain_error)

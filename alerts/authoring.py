@@ -6,7 +6,7 @@ and leaves the commit to the caller: one operation, one transaction.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -131,7 +131,13 @@ def _check_scalars(values: dict[str, Any]) -> None:
         raise InvalidInput("web must be at most 300 characters.", field="web")
 
 
+EARLIEST, LATEST = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
+
+
 def _check_times(onset: datetime | None, expires: datetime | None, changed: bool) -> None:
+    for field, value in (("onset", onset), ("expires", expires)):
+        if value is not None and not EARLIEST <= value < LATEST:  # also keeps time zone shifts off year 1 and 9999
+            raise InvalidInput(f"{field} must lie between the years 2000 and 2099.", field=field)
     if onset and expires and expires <= onset:
         raise InvalidInput("expires must be after onset.", field="expires")
     if changed and expires and expires <= utcnow():
@@ -304,6 +310,10 @@ def edit_alert(session: Session, actor: User, alert_id: int, expected: int | Non
         raise InvalidInput(f"These fields cannot be edited: {', '.join(unknown)}.")
     expected = _check_expected(session, alert, expected, changes)
     base = get_version(session, alert, expected)
+    if alert.source_alert_id is not None and changes.get("status", base.status) != base.status:
+        raise InvalidInput(f"An {alert.msg_type} keeps the status of the message it refers to ({base.status}): an "
+                           "exercise is updated or cancelled by an exercise, a live warning by a live message.",
+                           field="status")
     values = scalar_values(base)
     values.update({k: v for k, v in changes.items() if k not in ("areas", "texts")})
     _check_scalars(values)

@@ -159,10 +159,13 @@ def acknowledge_cap(session: Session, actor: User, data: bytes, kind: str = "rec
     return results
 
 
-def ack_report(session: Session, alert: Alert) -> dict:
-    """Every ack of the alert, and per receiving centre how long after the release it was received and read."""
+def ack_report(session: Session, alert: Alert, only_centre: str | None = None) -> dict:
+    """Every ack of the alert, and per receiving centre how long after the release it was received and read.
+    `only_centre`: that centre's own rows only (for a centre that received a copy but does not take part)."""
     release = _released(session, alert)
     acks = session.scalars(select(Ack).where(Ack.alert_id == alert.id).order_by(Ack.at, Ack.id)).all()
+    if only_centre is not None:
+        acks = [ack for ack in acks if ack.centre.code == only_centre]
     users = dict(session.execute(select(User.id, User.username).where(
         User.id.in_({ack.user_id for ack in acks if ack.user_id}))).all())
     listed = [{"centre": ack.centre.code, "kind": ack.kind, "via": ack.via, "at": ack.at,
@@ -172,6 +175,8 @@ def ack_report(session: Session, alert: Alert) -> dict:
         centres += session.scalars(select(Delivery.centre_code).distinct().where(
             Delivery.release_id == release.id, Delivery.channel == "partners").order_by(Delivery.centre_code))
     centres += [ack.centre.code for ack in acks]
+    if only_centre is not None:
+        centres = [code for code in centres if code == only_centre]
     summary = []
     for code in dict.fromkeys(centres):
         row = {"centre": code}

@@ -82,12 +82,18 @@ def _places(content: dict) -> list[str]:
     return [area["place"] for area in content["areas"] if area.get("place")]
 
 
-def _check_channels(alert: Alert, channels: dict[str, list[str]]) -> dict[str, list[str]]:
+def _taking_part(alert: Alert, channels: dict[str, list[str]]) -> dict[str, Centre]:
+    """The alert's centres by code; InvalidInput if `channels` names a centre that does not take part."""
     codes = {row.centre.code: row.centre for row in alert.centre_rows}
     unknown_centres = sorted(set(channels) - set(codes))
     if unknown_centres:
         raise InvalidInput(f"These centres do not take part in the alert: {', '.join(unknown_centres)}.",
                            field="channels")
+    return codes
+
+
+def _check_channels(alert: Alert, channels: dict[str, list[str]]) -> dict[str, list[str]]:
+    codes = _taking_part(alert, channels)
     cleaned = {}
     for code, names in channels.items():
         bad = sorted(set(names) - set(CHANNELS))
@@ -102,9 +108,12 @@ def _check_channels(alert: Alert, channels: dict[str, list[str]]) -> dict[str, l
     return cleaned
 
 
-def _check_renderings(content: dict, channels: dict[str, list[str]], options: ReleaseOptions) -> None:
+def _check_renderings(alert: Alert, content: dict, channels: dict[str, list[str]], options: ReleaseOptions) -> None:
+    """Every text that will be sent fits its channel: the required languages (a text in another language,
+    which no centre asked for, is never sent, so it does not block the release)."""
     problems = []
-    languages = list(content["texts"])
+    languages = [lang for lang in required_languages([row.centre for row in alert.centre_rows])
+                 if lang in content["texts"]]
     for name in sorted({n for names in channels.values() for n in names} & set(TEXT_CHANNEL)):
         for language in languages:
             rendering = render_channel(content, language, TEXT_CHANNEL[name],
@@ -121,7 +130,7 @@ def _check_renderings(content: dict, channels: dict[str, list[str]], options: Re
 def confirmation(session: Session, alert: Alert, content: dict, channels: dict[str, list[str]], at: datetime) -> dict:
     """What a spokesperson confirms: mode, moment, areas, languages, channels, recipients — per mode."""
     mode = content["status"]
-    centres = {row.centre.code: row.centre for row in alert.centre_rows}
+    centres = _taking_part(alert, channels)
     recipients = {code: {"sms": sms_recipients(session, centres[code], _places(content))
                          if "sms" in names else 0} for code, names in channels.items()}
     partners = session.scalar(select(func.count()).select_from(PartnerEndpoint).where(PartnerEndpoint.active))
@@ -158,7 +167,7 @@ def schedule_release(session: Session, actor: User, alert_id: int, expected: int
         raise InvalidInput("The release time is after the warning expires.", field="at")
     content = canonical_content(version)
     channels = _check_channels(alert, channels)
-    _check_renderings(content, channels, options)
+    _check_renderings(alert, content, channels, options)
     release = Release(alert_id=alert.id, version_number=version.number, content_hash=version.content_hash,
                       mode=version.status, scheduled_for=at, channels=channels, state="scheduled",
                       created_by_id=actor.id)
@@ -331,7 +340,9 @@ def _after_release(session: Session, release: Release, alert: Alert, options: Re
     """A released Cancel ends its source alert; a live alert gets its Cancel ready for approval at once."""
     if alert.msg_type == "Cancel" and alert.source_alert_id:
         source = session.get(Alert, alert.source_alert_id, with_for_update={"of": Alert}, populate_existing=True)
-        if workflow.allowed(source.state, "cancel"):  # an expired source stays expired
+        source_mode = session.scalar(select(Release.mode).where(Release.alert_id == source.id))
+        # an expired source stays expired; only a Cancel that reached the same audience ends it
+        if workflow.allowed(source.state, "cancel") and source_mode == release.mode:
             source.state = workflow.transition(source.state, "cancel").to
         audit.record(session, "worker", "alert.cancelled", "alert", source.id, detail={"by": alert.id})
     elif release.mode == "Actual":

@@ -72,9 +72,13 @@ def cancel_texts(headlines: dict[str, str], languages: list[str]) -> dict[Key, s
 
 def _text_update(value: Any) -> tuple[str, bool]:
     """A text change is a string, or {"body": ..., "reviewed": true} to confirm a stale translation."""
+    reviewed = False
     if isinstance(value, dict):
-        return (value.get("body") or "").strip(), bool(value.get("reviewed"))
-    return (value or "").strip(), False
+        value, reviewed = value.get("body"), value.get("reviewed", False)
+    if not isinstance(value, str | None) or not isinstance(reviewed, bool):
+        raise InvalidInput('A text is a string, or {"body": "...", "reviewed": true} to confirm a translation.',
+                           field="texts")
+    return (value or "").strip(), reviewed
 
 
 def merge_texts(

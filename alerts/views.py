@@ -31,7 +31,7 @@ from alerts.phrasebook import HAZARDS, INSTRUCTIONS, render_texts, translations_
 from alerts.rendering import CHANNEL_LABELS, render_channel, render_version
 from alerts.vocabulary import CERTAINTIES, SEVERITIES, STATUSES, URGENCIES
 from alerts.workflow import STATES
-from web import db_session, services
+from web import MAX_ID, db_session, services
 
 bp = Blueprint("pages", __name__)
 SCALARS = ("status", "hazard", "urgency", "severity", "certainty", "onset", "expires", "web", "areas")
@@ -212,11 +212,17 @@ def _parse_local(raw: str, field: str) -> datetime | None:
         raise DomainError(_("%(field)s is not a valid date and time.", field=field)) from None
 
 
-def _base_version() -> int | None:
+def _number(raw: str | None) -> int | None:
+    """A version number from a form or query: None unless a whole number a version can have."""
     try:
-        return int(request.form.get("base_version", ""))
+        number = int(raw or "")
     except ValueError:
         return None
+    return number if 0 <= number <= MAX_ID else None
+
+
+def _base_version() -> int | None:
+    return _number(request.form.get("base_version"))
 
 
 def _fail(error: DomainError) -> None:
@@ -377,7 +383,9 @@ def edit(alert_id):
     if request.method == "GET":
         return _render_edit(alert, current, _form_values(current))
     try:
-        base_number = int(request.form.get("base_version", ""))
+        base_number = _base_version()
+        if base_number is None:
+            raise ValueError("no base version")
         base = authoring.get_version(dbs, alert, base_number)
     except (ValueError, DomainError):
         flash(_("The form did not say which version you edited; reload the page."), "error")
@@ -556,7 +564,7 @@ def invite(alert_id):
     dbs = db_session()
     code = (form.centre.data or "").strip().upper()
     try:
-        authoring.invite_centre(dbs, g.user, alert_id, int(form.base_version.data or 0) or None, code)
+        authoring.invite_centre(dbs, g.user, alert_id, _number(form.base_version.data) or None, code)
         dbs.commit()
         flash(_("%(centre)s invited; its languages are now required.", centre=code), "ok")
     except DomainError as error:
@@ -569,9 +577,8 @@ def invite(alert_id):
 def diff(alert_id):
     dbs = db_session()
     alert = authoring.get_alert(dbs, g.user, alert_id, "history")
-    try:
-        old, new_ = int(request.args.get("from", "")), int(request.args.get("to", ""))
-    except ValueError:
+    old, new_ = _number(request.args.get("from")), _number(request.args.get("to"))
+    if old is None or new_ is None:
         flash(_("Choose two versions to compare."), "error")
         return redirect(url_for("pages.detail", alert_id=alert_id))
     changes = authoring.diff_versions(dbs, alert, old, new_)
@@ -773,7 +780,7 @@ def incoming():
     dbs = db_session()
     rows = _incoming(dbs, g.user.centre_id, g.user.centre.code)
     acked = {(ack["centre"], ack["kind"], alert.id) for alert, _planned in rows
-             for ack in exchange.ack_report(dbs, alert)["acks"]}
+             for ack in _ack_report(dbs, alert)["acks"]}
     return render_template("pages/incoming.html", rows=rows, acked=acked)
 
 
@@ -784,7 +791,13 @@ def incoming_detail(identifier):
     alert, planned = exchange.shared_alert(dbs, g.user, identifier)
     version = authoring.get_version(dbs, alert, planned.version_number)
     return render_template("pages/incoming_alert.html", alert=alert, planned=planned, version=version,
-                           content=canonical_content(version), report=exchange.ack_report(dbs, alert))
+                           content=canonical_content(version), report=_ack_report(dbs, alert))
+
+
+def _ack_report(dbs, alert: Alert) -> dict:
+    """The acks a page shows: all of them to a centre taking part, a receiving centre's own otherwise."""
+    takes_part = any(row.centre_id == g.user.centre_id for row in alert.centre_rows)
+    return exchange.ack_report(dbs, alert, None if takes_part else g.user.centre.code)
 
 
 @bp.post("/incoming/<identifier>/ack")

@@ -140,3 +140,48 @@ def test_a_write_the_database_refuses_as_a_duplicate_is_a_409_and_other_refusals
     page = client.post("/api/v1/_duplicate", headers={"Accept": "text/html"})
     assert page.status_code == 409
     assert client.post("/api/v1/_missing").status_code == 500
+
+
+def test_text_values_that_are_not_strings_are_refused(api_as, db):
+    be = api_as("BE", "communicator")
+    alert = be.post("/alerts", json=flood_alert()).get_json()
+    for value in (5, ["x"], True, {"body": 5}, {"body": "Hoog water", "reviewed": "yes"}):
+        detail = assert_problem(be.patch(f"/alerts/{alert['id']}", json={"texts": {"nl": {"headline": value}}},
+                                         headers={"If-Match": '"v1"'}), 422)["detail"]
+        assert "A text is a string" in detail
+        assert_problem(be.post("/alerts", json=flood_alert(texts={"nl": {"headline": value}})), 422)
+    with db.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Alert)) == 1
+        assert session.get(Alert, alert["id"]).current_version == 1
+
+
+def test_times_far_from_now_are_refused_not_a_server_error(api_as):
+    be = api_as("BE", "communicator")
+    for body in (flood_alert(onset="0001-01-01T00:00:00+14:00"), flood_alert(expires="9999-12-31T23:00:00-05:00"),
+                 flood_alert(onset="1999-12-31T23:59:59+00:00")):
+        assert "between the years 2000 and 2099" in assert_problem(be.post("/alerts", json=body), 422)["detail"]
+
+
+def test_a_nul_character_is_refused_everywhere_with_a_400(api_as, client):
+    be = api_as("BE", "communicator")
+    alert = be.post("/alerts", json=flood_alert()).get_json()
+    assert "NUL character" in assert_problem(be.patch(
+        f"/alerts/{alert['id']}", json={"texts": {"nl": {"headline": "Hoog\u0000water"}}},
+        headers={"If-Match": '"v1"'}), 400)["detail"]
+    assert_problem(be.post(f"/alerts/{alert['id']}/comments", json={"body": "a\u0000b"}), 400)
+    for page in (client.get("/cap/%00.xml"), client.post("/login", data={"username": "be\x00x", "password": "x"})):
+        assert page.status_code == 400 and "NUL character" in page.get_data(as_text=True)
+    # a literal backslash followed by "u0000" is text like any other
+    escaped = be.post(f"/alerts/{alert['id']}/comments", json={"body": "see \\u0000 in the log"})
+    assert escaped.status_code == 201, escaped.get_json()
+
+
+def test_a_confirmation_for_a_centre_not_taking_part_is_refused(api_as):
+    be = api_as("BE", "communicator")
+    alert = be.post("/alerts", json=flood_alert()).get_json()
+    answer = api_as("NL", "partner").post(f"/alerts/{alert['id']}/release/confirmation",
+                                          json={"content_hash": "a" * 64, "channels": {"XX": ["sms"]}})
+    assert answer.status_code in (404, 422)  # a partner does not see a draft; staff get the 422 below
+    answer = api_as("BE", "spokesperson").post(f"/alerts/{alert['id']}/release/confirmation",
+                                               json={"content_hash": "a" * 64, "channels": {"XX": ["sms"]}})
+    assert "do not take part" in assert_problem(answer, 422)["detail"]

@@ -317,3 +317,21 @@ def test_stop_opts_out_only_when_signed_and_the_next_release_skips_the_number(wo
         targets = set(session.scalars(select(Delivery.target).where(Delivery.channel == "sms")))
     assert targets == set(phones[1:])
     assert phones[0] not in fakes.twilio.per_to
+
+
+def test_a_centre_that_only_received_a_copy_sees_its_own_acknowledgements(world, api_as, make_user):
+    from tests.test_pages import login
+
+    app, db, fakes, _ = world
+    alert = release_alert(world, api_as)
+    nl = api_as("NL", "communicator")  # NL takes part
+    assert nl.post("/acks", json={"identifier": alert["identifier"], "kind": "read"}).status_code == 201
+    lu_user = make_user("LU", "partner")[0]  # LU does not take part: it got the partner copy
+    assert api_as("LU", "partner").post("/acks", json={"identifier": alert["identifier"],
+                                                        "kind": "received"}).status_code == 201
+    lu_page = login(app, lu_user).get(f"/incoming/{alert['identifier']}").get_data(as_text=True)
+    acks = lu_page.split('id="acks"', 1)[1]
+    assert '<th scope="row">LU</th>' in acks and '<th scope="row">NL</th>' not in acks
+    nl_user = make_user("NL", "spokesperson")[0]
+    nl_page = login(app, nl_user).get(f"/incoming/{alert['identifier']}").get_data(as_text=True)
+    assert '<th scope="row">LU</th>' in nl_page and '<th scope="row">NL</th>' in nl_page

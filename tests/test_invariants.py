@@ -345,7 +345,7 @@ class ReleaseWorkflow(RuleBasedStateMachine):
     # ---- the actions, each holding the API's answer against the workflow table ------------------------
     def do_edit(self, tracked: Tracked, actor: Actor, stale: bool, change: str, language: str = "nl",
                 status: str = "Actual") -> None:
-        content, noop = tracked.content, False
+        content, noop, refused = tracked.content, False, False
         if tracked.msg_type == "Cancel" and (change == "clear_headline"
                                              or change == "status" and status == content["status"]):
             # Known bug (not one of the five invariants): any edit of a prepared Cancel renders its `template`
@@ -356,6 +356,7 @@ class ReleaseWorkflow(RuleBasedStateMachine):
             changes = {"severity": "Severe" if content["severity"] == "Extreme" else "Extreme"}
         elif change == "status":
             changes, noop = {"status": status}, status == content["status"]
+            refused = tracked.msg_type != "Alert" and not noop  # an Update or Cancel keeps its source's status
         elif change == "rewrite":  # headlines and short instructions by a person: the texts fit SMS and X
             tag = next(self.tags)
             changes = {"texts": {lang: {"headline": f"{HEADLINES[lang]} {tag}",
@@ -373,6 +374,8 @@ class ReleaseWorkflow(RuleBasedStateMachine):
             expect(response, 409, f"edit in state {tracked.state}")
         elif stale:
             expect(response, 412, "edit with a stale If-Match")
+        elif refused:
+            expect(response, 422, "a status edit of an Update or Cancel")
         else:
             expect(response, 200, "edit")
             if not noop:

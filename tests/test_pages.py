@@ -155,3 +155,17 @@ def test_interface_language_cookie_over_accept_language_and_no_inline_code(app, 
         assert "script-src 'self'" in response.headers["Content-Security-Policy"]
         assert response.headers["X-Frame-Options"] == "DENY"
         assert not re.search(r"<script(?![^>]*\bsrc=)", html) and "style=" not in html and " on" + "click" not in html
+
+
+def test_numbers_out_of_range_in_forms_and_queries_are_a_message_not_an_error(app, make_user):
+    username, token = make_user("BE", "communicator")
+    alert = Api(app.test_client(), token).post("/alerts", json=flood_alert()).get_json()
+    client = login(app, username)
+    page = f"/alerts/{alert['id']}"
+    csrf = form_fields(client.get(page + "/edit").get_data(as_text=True))["csrf_token"]
+    for answer in (client.get(page + "/diff?from=3000000000&to=1"),
+                   client.get(page + "/diff?from=99999999999999999999999&to=1"),
+                   client.post(page + "/edit", data={"csrf_token": csrf, "base_version": "99999999999999999999"}),
+                   client.post(page + "/invite", data={"csrf_token": csrf, "base_version": "x", "centre": "LU"})):
+        assert answer.status_code == 302, answer.get_data(as_text=True)[:300]
+    assert client.get(page).status_code == 200

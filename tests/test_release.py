@@ -27,6 +27,7 @@ from channels import build_channels
 from channels.base import Outcome, Receipt
 from tests.conftest import Api
 from tests.release_world import (
+    SHORT_TEXTS,
     ServedApp,
     add_subscribers,
     approved_alert,
@@ -357,6 +358,26 @@ def test_an_update_starts_as_an_editable_copy_referring_to_the_alert(world, api_
     assert body["version"]["texts"]["nl"]["headline"]["body"] == "Overstroming in Limburg"
     assert alert["identifier"] in body["references"][0]
     assert be.post(f"/alerts/{alert['id']}/derive", json={"msg_type": "Alert"}).status_code == 422
+    # an Update or Cancel reaches the audience of the message it refers to: its status stays that message's
+    refused = be.patch(f"/alerts/{body['id']}", json={"status": "Exercise"}, headers={"If-Match": '"v1"'})
+    assert refused.status_code == 422 and "keeps the status" in refused.get_json()["detail"]
+    cancel = be.get(f"/alerts/{alert['id']}/cancel").get_json()
+    assert be.patch(f"/alerts/{cancel['id']}", json={"status": "Test"}, headers={"If-Match": '"v1"'}).status_code == 422
+    assert be.patch(f"/alerts/{body['id']}", json={"status": "Actual", "severity": "Extreme"},
+                    headers={"If-Match": '"v1"'}).status_code == 200
+
+
+def test_a_language_no_centre_asked_for_does_not_block_the_release(world, api_as):
+    app, db, fakes, channels = world
+    extra = {**SHORT_TEXTS, "lb": {"headline": "Iwwerschwemmung am Limbourg"}}  # BE and NL need no lb
+    alert = approved_alert(api_as, texts=extra)
+    assert alert["version"]["texts"]["lb"]["headline"]["body"] == "Iwwerschwemmung am Limbourg"
+    planned = schedule(api_as, alert, {"BE": ["x", "national"]})
+    assert planned.status_code == 201, planned.get_json()
+    with db.transaction() as session:
+        release.release_due(session, OPTIONS, "w1")
+    drain(db, channels)
+    assert fakes.cap.messages and all(b"lb-" not in message for message in fakes.cap.messages)
 
 
 def test_communication_test_reaches_every_partner_and_reports_acknowledgements(world, api_as, make_user):
