@@ -364,6 +364,9 @@ def _fire(session: Session, release: Release, options: ReleaseOptions, worker: s
     if claimed != 1:
         return False
     alert = session.get(Alert, release.alert_id, with_for_update={"of": Alert}, populate_existing=True)
+    if alert.source_alert_id is not None:  # a Cancel ends its source: take that row now, before the audit head,
+        session.get(Alert, alert.source_alert_id,  # in the order every verb takes them (no deadlock with derive)
+                    with_for_update={"of": Alert}, populate_existing=True)
     # What was approved and scheduled is what goes out, or nothing does: the verbs hold the alert's row, so
     # these hold already; checked again here because a public warning is the one thing not to get wrong.
     if alert.state != "scheduled":

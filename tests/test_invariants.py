@@ -346,12 +346,6 @@ class ReleaseWorkflow(RuleBasedStateMachine):
     def do_edit(self, tracked: Tracked, actor: Actor, stale: bool, change: str, language: str = "nl",
                 status: str = "Actual") -> None:
         content, noop, refused = tracked.content, False, False
-        if tracked.msg_type == "Cancel" and (change == "clear_headline"
-                                             or change == "status" and status == content["status"]):
-            # Known bug (not one of the five invariants): any edit of a prepared Cancel renders its `template`
-            # texts again from the hazard's phrasebook, so "Warning lifted: ..." becomes the warning's texts and
-            # a "no change" edit is not a no-op. Use an edit that changes something either way.
-            change = "severity"
         if change == "severity":
             changes = {"severity": "Severe" if content["severity"] == "Extreme" else "Extreme"}
         elif change == "status":
