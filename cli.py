@@ -237,7 +237,7 @@ def register_commands(app: Flask) -> None:
     @audit_group.command("verify")
     def audit_verify():
         """Check the hash chain; exit 1 when an event was altered, inserted or deleted."""
-        with services().db.transaction() as session:
+        with services().db.snapshot() as session:  # one moment, while logins and edits go on
             verdict = audit.verify(session)
         for problem in verdict.problems:
             click.echo(f"TAMPERED: {problem}", err=True)

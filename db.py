@@ -44,7 +44,9 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # a snapshot (Database.snapshot) only reads: in WAL mode it sees one moment and holds up no writer
+        deferred = connection.get_execution_options().get("benelert_snapshot")
+        connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, **kwargs) -> Engine:
@@ -79,6 +81,19 @@ class Database:
         """One operation, one transaction: commit on success, roll back on any error."""
         with self.sessions() as session, session.begin():
             yield session
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Session]:
+        """A read-only session whose statements all see one moment, without holding up writers: REPEATABLE
+        READ on PostgreSQL, a deferred transaction on SQLite. For long reads that must be consistent (the
+        audit chain against its head) while people keep working."""
+        with self.engine.connect() as connection:
+            if self.engine.dialect.name == "postgresql":
+                connection = connection.execution_options(isolation_level="REPEATABLE READ")
+            else:
+                connection = connection.execution_options(benelert_snapshot=True)
+            with Session(bind=connection) as session, session.begin():
+                yield session
 
     def read(self, operation: Callable[[Connection], T]) -> T:
         """Run a read-only `operation` on a connection of its own.

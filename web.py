@@ -166,6 +166,17 @@ def handle_concurrent_write(error: DBAPIError):
     return render_template("pages/error.html", title="Conflict", detail=detail), 409
 
 
+def handle_unencodable(error: UnicodeEncodeError):
+    """JSON may spell a lone UTF-16 surrogate ("\\ud800"), which no text can hold: refused before anything was
+    stored (the operation's transaction is rolled back). Any other encoding error is a bug: a 500."""
+    if "surrogates not allowed" not in str(error):
+        return handle_unexpected(error)
+    detail = "The request contains an invalid character (an unpaired UTF-16 surrogate such as \\ud800)."
+    if wants_problem_json():
+        return problem(400, "Bad Request", detail)
+    return render_template("pages/error.html", title="Bad Request", detail=detail), 400
+
+
 def handle_unexpected(error: Exception):
     log.exception("unhandled error")
     detail = f"An internal error occurred; quote reference {g.get('request_id', '-')} to the operators."
@@ -251,6 +262,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(RecursionError, handle_nesting)
+    app.register_error_handler(UnicodeEncodeError, handle_unencodable)
     app.register_error_handler(IntegrityError, handle_concurrent_write)
     app.register_error_handler(OperationalError, handle_concurrent_write)
     app.register_error_handler(Exception, handle_unexpected)

@@ -313,14 +313,20 @@ def _form_values(version) -> dict[str, str]:
     return values
 
 
+def _plain(text: str | None) -> str:
+    """A text as the form compares it: browsers send line breaks as CRLF, API clients may have stored CR."""
+    return (text or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
 def _submitted(version) -> dict[str, str]:
+    """The fields the form sent. A field it did not send (a language it does not show) is not a change."""
     keys = list(SCALARS) + [f"text-{t.language}-{t.field}" for t in version.texts]
-    return {key: (request.form.get(key) or "").replace("\r\n", "\n").strip() for key in keys}
+    return {key: _plain(request.form[key]) for key in keys if key in request.form}
 
 
 def _changes(submitted: dict[str, str], base_values: dict[str, str], base) -> dict:
     """Only what the person changed relative to the version they started from."""
-    changed = {k for k, v in submitted.items() if v != (base_values.get(k) or "").strip()}
+    changed = {k for k, v in submitted.items() if v != _plain(base_values.get(k))}
     changes: dict = {}
     for key in changed & {"status", "hazard", "urgency", "severity", "certainty", "web"}:
         changes[key] = submitted[key]

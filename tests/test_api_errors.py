@@ -185,3 +185,20 @@ def test_a_confirmation_for_a_centre_not_taking_part_is_refused(api_as):
     answer = api_as("BE", "spokesperson").post(f"/alerts/{alert['id']}/release/confirmation",
                                                json={"content_hash": "a" * 64, "channels": {"XX": ["sms"]}})
     assert "do not take part" in assert_problem(answer, 422)["detail"]
+
+
+def test_an_unpaired_surrogate_is_refused_with_a_400_and_nothing_is_written(api_as, db):
+    be = api_as("BE", "communicator")
+    alert = be.post("/alerts", json=flood_alert()).get_json()
+    raw = '{"texts": {"nl": {"headline": "Hoog water \\ud800"}}}'
+    answer = be.client.patch(f"/api/v1/alerts/{alert['id']}", data=raw, content_type="application/json",
+                             headers={"Authorization": f"Bearer {be.token}", "If-Match": '"v1"'})
+    assert "unpaired UTF-16 surrogate" in assert_problem(answer, 400)["detail"]
+    assert_problem(be.client.post("/api/v1/alerts", data=raw.replace("}}}", '}}, "hazard": "flood"}'),
+                                  content_type="application/json",
+                                  headers={"Authorization": f"Bearer {be.token}"}), 400)
+    paired = be.patch(f"/alerts/{alert['id']}", json={"texts": {"nl": {"headline": "Hoog water \U0001F30A"}}},
+                      headers={"If-Match": '"v1"'})
+    assert paired.status_code == 200, paired.get_json()
+    with db.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Alert)) == 1

@@ -80,3 +80,28 @@ def test_history_rows_cannot_be_rewritten_through_the_orm(db, api_as):
         with db.transaction() as session:
             event = session.scalars(select(AuditEvent)).first()
             event.actor = "rewritten"
+
+
+def test_verify_reads_one_moment_while_people_keep_working(app, db, api_as):
+    """Events appended while the chain is walked (a login, an edit) are neither a false alarm nor held up."""
+    from sqlalchemy import event
+
+    from alerts import audit
+
+    fill_chain(api_as)
+    appended = []
+    with db.snapshot() as session:
+        connection = session.connection()
+
+        @event.listens_for(connection, "after_cursor_execute")
+        def someone_logs_in(*_args):  # right after verify's first statement, before it reads the head
+            if not appended:
+                appended.append(True)
+                with db.transaction() as other:  # would wait 10 s and fail on SQLite under BEGIN IMMEDIATE
+                    audit.record(other, "be.someone", "login", "user", "1")
+
+        verdict = audit.verify(session)
+    assert appended and verdict.ok, verdict.problems
+    with db.snapshot() as session:
+        assert audit.verify(session).events == verdict.events + 1
+    assert verify(app).exit_code == 0

@@ -169,3 +169,26 @@ def test_numbers_out_of_range_in_forms_and_queries_are_a_message_not_an_error(ap
                    client.post(page + "/invite", data={"csrf_token": csrf, "base_version": "x", "centre": "LU"})):
         assert answer.status_code == 302, answer.get_data(as_text=True)[:300]
     assert client.get(page).status_code == 200
+
+
+def test_a_form_save_changes_only_what_the_person_changed(app, make_user):
+    """Texts the form does not show (a language no centre requires) and texts stored with CR line breaks by an
+    API client are not written back, nor made stale elsewhere, when someone changes the severity."""
+    username, token = make_user("BE", "communicator")
+    api = Api(app.test_client(), token)
+    texts = {"nl": {"description": "Het water stijgt.\r\nBlijf weg van de dijken."},
+             "fr": {"description": "L'eau monte.\r\nRestez loin des digues."},
+             "lb": {"headline": "Iwwerschwemmung am Limbourg"}}
+    alert = api.post("/alerts", json=flood_alert(texts=texts)).get_json()
+    client = login(app, username)
+    form = form_fields(client.get(f"/alerts/{alert['id']}/edit").get_data(as_text=True))
+    assert "text-lb-headline" not in form  # BE and NL do not need lb: the form does not show it
+    form["severity"] = "Extreme"
+    assert client.post(f"/alerts/{alert['id']}/edit", data=form).status_code == 302
+    current = api.get(f"/alerts/{alert['id']}").get_json()["version"]
+    assert current["number"] == 2 and current["severity"] == "Extreme"
+    assert current["texts"]["lb"]["headline"] == {"body": "Iwwerschwemmung am Limbourg", "status": "human"}
+    assert current["texts"]["nl"]["description"]["body"] == texts["nl"]["description"]
+    assert {current["texts"][lang]["description"]["status"] for lang in ("nl", "fr")} == {"human"}
+    changed = api.get(f"/alerts/{alert['id']}/diff?from=1&to=2").get_json()
+    assert [change["field"] for change in changed["changes"]] == ["severity"]
