@@ -20,7 +20,7 @@ from sqlalchemy import make_url, select, text
 from alerts import accounts, audit
 from alerts.errors import DomainError
 from alerts.models import User, utcnow
-from settings import INSTANCE, ROOT
+from settings import INSTANCE, ROOT, write_private
 from web import services
 
 
@@ -284,8 +284,7 @@ def register_commands(app: Flask) -> None:
         path = INSTANCE / "demo-credentials.txt"
         if created:
             INSTANCE.mkdir(exist_ok=True)
-            path.write_text("".join(f"{u}\t{p}\n" for u, p in created))
-            path.chmod(0o600)
+            write_private(path, "".join(f"{u}\t{p}\n" for u, p in created))
         _print_credentials(path)
 
 

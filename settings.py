@@ -84,13 +84,20 @@ def _parse(kind: type | str, raw: str, name: str):
     return raw
 
 
+def write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read, from its first byte (not chmod after writing)."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)  # an existing file keeps its old mode through O_CREAT
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(text)
+
+
 def _dev_secret() -> str:
     """A per-machine random key for development, kept under instance/ so sessions survive restarts."""
     path = INSTANCE / "secret_key"
     if not path.exists():
         INSTANCE.mkdir(exist_ok=True)
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
+        write_private(path, secrets.token_urlsafe(48))
     return path.read_text().strip()
 
 

@@ -471,3 +471,14 @@ def test_login_and_language_redirects_never_leave_the_site(app, make_user):
         if target.startswith("/alerts/"):
             assert logged_in.headers["Location"] == switched.headers["Location"] == target  # a local one is kept
     assert escaped == []
+
+
+def test_secret_files_are_private_from_their_first_byte(tmp_path):
+    from settings import write_private
+
+    fresh, existing = tmp_path / "secret_key", tmp_path / "demo-credentials.txt"
+    existing.write_text("old")
+    existing.chmod(0o644)
+    for path in (fresh, existing):
+        write_private(path, "s3cret")
+        assert path.read_text() == "s3cret" and path.stat().st_mode & 0o777 == 0o600
