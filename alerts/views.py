@@ -321,6 +321,7 @@ def _plain(text: str | None) -> str:
 def _submitted(version) -> dict[str, str]:
     """The fields the form sent. A field it did not send (a language it does not show) is not a change."""
     keys = list(SCALARS) + [f"text-{t.language}-{t.field}" for t in version.texts]
+    keys += [f"reviewed-{t.language}-{t.field}" for t in version.texts if t.status == "stale"]
     return {key: _plain(request.form[key]) for key in keys if key in request.form}
 
 
@@ -343,6 +344,11 @@ def _changes(submitted: dict[str, str], base_values: dict[str, str], base) -> di
     for key in sorted(k for k in changed if k.startswith("text-")):
         _, language, field = key.split("-", 2)
         changes.setdefault("texts", {}).setdefault(language, {})[field] = submitted[key]
+    for key in sorted(k for k in submitted if k.startswith("reviewed-")):
+        _, language, field = key.split("-", 2)
+        if f"text-{language}-{field}" not in changed:  # a translator confirms the stale text as it stands
+            body = base_values.get(f"text-{language}-{field}", "")
+            changes.setdefault("texts", {}).setdefault(language, {})[field] = {"body": body, "reviewed": True}
     return changes
 
 

@@ -192,3 +192,23 @@ def test_a_form_save_changes_only_what_the_person_changed(app, make_user):
     assert {current["texts"][lang]["description"]["status"] for lang in ("nl", "fr")} == {"human"}
     changed = api.get(f"/alerts/{alert['id']}/diff?from=1&to=2").get_json()
     assert [change["field"] for change in changed["changes"]] == ["severity"]
+
+
+def test_a_translator_confirms_a_stale_translation_in_the_form(app, make_user):
+    username, token = make_user("BE", "communicator")  # BE needs nl, fr and de
+    api = Api(app.test_client(), token)
+    alert = api.post("/alerts", json=flood_alert(texts={"nl": {"headline": "Hoog water in Limburg"},
+                                                        "fr": {"headline": "Crue dans le Limbourg"}})).get_json()
+    rewritten = api.patch(f"/alerts/{alert['id']}", json={"texts": {"nl": {"headline": "Hoog water in Limburg!"}}},
+                          headers={"If-Match": '"v1"'}).get_json()
+    assert rewritten["version"]["texts"]["fr"]["headline"]["status"] == "stale"
+    client = login(app, username)
+    html = client.get(f"/alerts/{alert['id']}/edit", headers={"Accept-Language": "fr-BE"}).get_data(as_text=True)
+    assert 'name="reviewed-fr-headline"' in html and "cette traduction reste juste" in html
+    assert 'name="reviewed-nl-headline"' not in html  # only stale texts can be confirmed
+    form = form_fields(html)
+    form["reviewed-fr-headline"] = "yes"
+    assert client.post(f"/alerts/{alert['id']}/edit", data=form).status_code == 302
+    current = api.get(f"/alerts/{alert['id']}").get_json()["version"]
+    assert current["number"] == 3
+    assert current["texts"]["fr"]["headline"] == {"body": "Crue dans le Limbourg", "status": "human"}
