@@ -172,10 +172,15 @@ def register_commands(app: Flask) -> None:
     @click.option("--role", "roles", multiple=True, required=True,
                   type=click.Choice(["communicator", "spokesperson", "partner", "admin"]))
     @click.option("--name", "display_name", default="")
-    @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
-                  help="Prompted for when not given; at least 12 characters")
-    def users_create(username, centre, roles, display_name, password):
+    @click.option("--password-stdin", is_flag=True,
+                  help="Read the password (at least 12 characters) from standard input, for scripts; without it "
+                       "the password is asked for twice. Never an argument: ps and shell histories keep those.")
+    def users_create(username, centre, roles, display_name, password_stdin):
         """Create a user of CENTRE with the given roles."""
+        if password_stdin:
+            password = sys.stdin.readline().rstrip("\r\n")
+        else:
+            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
         try:
             with services().db.transaction() as session:
                 user = accounts.create_user(session, "cli", username=username, display_name=display_name,

@@ -120,8 +120,12 @@ def test_api_refuses_session_cookies_and_bad_tokens(app, client, make_user):
 def test_cli_creates_users_and_tokens(app, db):
     runner = app.test_cli_runner()
     result = runner.invoke(args=["users", "create", "nl.desk", "--centre", "NL", "--role", "communicator",
-                                 "--role", "spokesperson", "--password", "a very long password"])
+                                 "--role", "spokesperson"], input="a very long password\na very long password\n")
     assert result.exit_code == 0, result.output
+    assert "a very long password" not in result.output  # asked for twice, never echoed
+    # never on the command line, where ps and shell histories would keep it
+    given = runner.invoke(args=["users", "create", "x", "--centre", "NL", "--role", "admin", "--password", "p" * 12])
+    assert given.exit_code == 2 and "No such option" in given.output
     result = runner.invoke(args=["users", "token", "nl.desk", "--name", "robot"])
     assert result.exit_code == 0
     secret = result.output.strip().split(": ")[1]
@@ -129,8 +133,12 @@ def test_cli_creates_users_and_tokens(app, db):
     token_id = result.output.split()[1]
     assert runner.invoke(args=["users", "revoke-token", token_id]).exit_code == 0
     assert Api(app.test_client(), secret).get("/me").status_code == 401
-    bad = runner.invoke(args=["users", "create", "x", "--centre", "XX", "--role", "admin", "--password", "p" * 12])
+    bad = runner.invoke(args=["users", "create", "x", "--centre", "XX", "--role", "admin", "--password-stdin"],
+                        input="p" * 12 + "\n")
     assert bad.exit_code == 2 and "Unknown centre" in bad.output
+    scripted = runner.invoke(args=["users", "create", "nl.robot", "--centre", "NL", "--role", "partner",
+                                   "--password-stdin"], input="another long password\n")
+    assert scripted.exit_code == 0, scripted.output
     with db.transaction() as session:
         assert session.scalar(select(User).where(User.username == "nl.desk")).password_hash.startswith("$argon2")
 
