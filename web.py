@@ -145,10 +145,7 @@ def handle_nesting(_error: RecursionError):
     """JSON such as [[[[... exhausts the parser's recursion (json.loads raises RecursionError, which neither
     Flask nor webargs turns into a 400): the body is refused, whichever route read it."""
     log.warning("request body nested too deeply")
-    detail = "The request body is nested too deeply to be read."
-    if wants_problem_json():
-        return problem(400, "Bad Request", detail)
-    return render_template("pages/error.html", title="Bad Request", detail=detail), 400
+    return refused(400, "Bad Request", "The request body is nested too deeply to be read.")
 
 
 def handle_concurrent_write(error: DBAPIError):
@@ -160,10 +157,8 @@ def handle_concurrent_write(error: DBAPIError):
     if not (duplicate or sqlstate in ("40P01", "40001")):
         return handle_unexpected(error)
     log.warning("concurrent write refused by the database", extra={"sqlstate": sqlstate})
-    detail = "Someone else changed this at the same moment, so your change was not saved. Reload and check."
-    if wants_problem_json():
-        return problem(409, "Conflict", detail)
-    return render_template("pages/error.html", title="Conflict", detail=detail), 409
+    return refused(409, "Conflict",
+                   "Someone else changed this at the same moment, so your change was not saved. Reload and check.")
 
 
 def handle_unencodable(error: UnicodeEncodeError):
@@ -171,18 +166,21 @@ def handle_unencodable(error: UnicodeEncodeError):
     stored (the operation's transaction is rolled back). Any other encoding error is a bug: a 500."""
     if "surrogates not allowed" not in str(error):
         return handle_unexpected(error)
-    detail = "The request contains an invalid character (an unpaired UTF-16 surrogate such as \\ud800)."
+    return refused(400, "Bad Request",
+                   "The request contains an invalid character (an unpaired UTF-16 surrogate such as \\ud800).")
+
+
+def refused(status: int, title: str, detail: str):
+    """An error answer: problem+json for the API and provider hooks, the error page for people."""
     if wants_problem_json():
-        return problem(400, "Bad Request", detail)
-    return render_template("pages/error.html", title="Bad Request", detail=detail), 400
+        return problem(status, title, detail)
+    return render_template("pages/error.html", title=title, detail=detail), status
 
 
 def handle_unexpected(error: Exception):
     log.exception("unhandled error")
-    detail = f"An internal error occurred; quote reference {g.get('request_id', '-')} to the operators."
-    if wants_problem_json():
-        return problem(500, "Internal error", detail)
-    return render_template("pages/error.html", title="Internal error", detail=detail), 500
+    return refused(500, "Internal error",
+                   f"An internal error occurred; quote reference {g.get('request_id', '-')} to the operators.")
 
 
 # ---- request life cycle ---------------------------------------------------------------------------
@@ -209,10 +207,7 @@ def _refuse_nul():
         found = _JSON_NUL.search(request.get_data(cache=True)) is not None
     if not found:
         return None
-    detail = "The request contains a NUL character (\\u0000), which no field accepts."
-    if wants_problem_json():
-        return problem(400, "Bad Request", detail)
-    return render_template("pages/error.html", title="Bad Request", detail=detail), 400
+    return refused(400, "Bad Request", "The request contains a NUL character (\\u0000), which no field accepts.")
 
 
 def _finish_request(response: Response) -> Response:

@@ -228,8 +228,8 @@ def _row(release: Release, payload: Payload, centre: str, target: str, now: date
             "next_attempt_at": now, "created_at": now}
 
 
-def write_ledger(session: Session, release: Release, alert: Alert, options: ReleaseOptions, now: datetime) -> None:
-    version = get_version(session, alert, release.version_number)
+def write_ledger(session: Session, release: Release, alert: Alert, version: Version, options: ReleaseOptions,
+                 now: datetime) -> None:
     content = canonical_content(version)
     live = release.mode == "Actual"
     sandbox = options.sandbox or {}
@@ -339,7 +339,7 @@ def derive_alert(session: Session, author: User, source: Alert, msg_type: str, d
 def _after_release(session: Session, release: Release, alert: Alert, options: ReleaseOptions) -> None:
     """A released Cancel ends its source alert; a live alert gets its Cancel ready for approval at once."""
     if alert.msg_type == "Cancel" and alert.source_alert_id:
-        source = session.get(Alert, alert.source_alert_id, with_for_update={"of": Alert}, populate_existing=True)
+        source = session.get(Alert, alert.source_alert_id)  # locked and refreshed by _fire
         source_mode = session.scalar(select(Release.mode).where(Release.alert_id == source.id))
         # an expired source stays expired; only a Cancel that reached the same audience ends it
         if workflow.allowed(source.state, "cancel") and source_mode == release.mode:
@@ -374,9 +374,10 @@ def _fire(session: Session, release: Release, options: ReleaseOptions, worker: s
     if alert.current_version != release.version_number:
         raise ReleaseRefused(f"the alert is at version {alert.current_version}, the release was scheduled "
                              f"for version {release.version_number}")
-    if get_version(session, alert, release.version_number).content_hash != release.content_hash:
+    version = get_version(session, alert, release.version_number)
+    if version.content_hash != release.content_hash:
         raise ReleaseRefused("the version's content is not the content that was scheduled")
-    write_ledger(session, release, alert, options, now)
+    write_ledger(session, release, alert, version, options, now)
     late_ms = int((now - release.scheduled_for).total_seconds() * 1000)
     session.execute(update(Release).where(Release.id == release.id).values(
         state="released", fired_at=now, late_ms=late_ms, fired_by=worker[:80])

@@ -1,6 +1,6 @@
 """A gunicorn web worker started with the project's gunicorn.conf.py loads the phrasebook and freezes its
-long-lived objects before it serves (app.prepare_worker): its first edit is not slower than the next
-ones, and full garbage collections do not walk the ~200,000 objects of the loaded app."""
+long-lived objects before it serves (app.prepare_worker): full garbage collections do not walk the
+~200,000 objects of the loaded app (their time is measured by bench/api.py, not here)."""
 from __future__ import annotations
 
 import re
@@ -16,7 +16,7 @@ from tests.test_topology import free_port
 ROOT = Path(__file__).resolve().parent.parent
 
 PROBE = """
-import gc, sys, time
+import gc, sys
 from app import create_app, prepare_worker
 from alerts import phrasebook
 create_app({"env": "test", "database_url": sys.argv[1], "secret_key": "t" * 48, "ratelimit_storage": "memory://"})
@@ -24,9 +24,7 @@ assert phrasebook.translations_for.cache_info().currsize == 0, "nothing rendered
 prepare_worker()
 loaded = phrasebook.translations_for.cache_info().currsize
 frozen = gc.get_freeze_count()
-started = time.perf_counter()
-gc.collect()
-print(loaded, frozen, (time.perf_counter() - started) * 1000)
+print(loaded, frozen, len(gc.get_objects()))  # get_objects(): what a full collection still walks
 """
 
 
@@ -34,10 +32,10 @@ def test_prepare_worker_loads_the_phrasebook_and_freezes_the_app(tmp_path):
     # in a child process: freezing this test process would keep every later test's garbage forever
     out = subprocess.run([sys.executable, "-c", PROBE, f"sqlite:///{tmp_path / 'probe.db'}"], cwd=ROOT,
                          capture_output=True, text=True, check=True).stdout.split()
-    loaded, frozen, full_collection_ms = int(out[0]), int(out[1]), float(out[2])
+    loaded, frozen, walked = int(out[0]), int(out[1]), int(out[2])
     assert loaded == 5  # nl, fr, de, en, lb catalogs
     assert frozen > 100_000  # modules, mappers, catalogs, templates
-    assert full_collection_ms < 20  # was 60-110 ms with the same objects unfrozen (bench/api.py notes)
+    assert walked < frozen // 20  # a full collection walks a few thousand objects, not the loaded app
 
 
 def test_gunicorn_runs_the_hook_in_every_worker(tmp_path, database_url):
