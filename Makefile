@@ -19,14 +19,14 @@ catalogs: install
 	@if ls translations/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then \
 		$(BIN)/pybabel compile -d translations 2>&1 | grep -v "^compiling catalog" || true; fi
 
-# The demo: local provider stand-ins (tests/fakes/run.py), the worker and the web app; Ctrl-C stops all three.
+# The demo: local provider stand-ins (devtools/fakes/run.py), the worker and the web app; Ctrl-C stops all three.
 DEMO_ENV := BENELERT_LOG_JSON=false BENELERT_CHANNELS_FILE=instance/demo-channels.json BENELERT_SMS_MAX_SEGMENTS=3 \
 	BENELERT_SANDBOX_TARGETS='{"sms": "+32470000000", "x": "SANDBOX", "mastodon": "SANDBOX"}'
 
 run: install catalogs
 	$(FLASK) db upgrade
 	rm -f instance/demo-wiring.json; \
-	$(BIN)/python -m tests.fakes.run instance & FAKES=$$!; \
+	$(BIN)/python -m devtools.fakes.run instance & FAKES=$$!; \
 	trap 'kill $$FAKES $$WORKER 2>/dev/null' EXIT INT TERM; \
 	for i in $$(seq 100); do test -f instance/demo-wiring.json && break; sleep 0.1; done; \
 	$(DEMO_ENV) $(FLASK) seed-demo && \

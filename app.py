@@ -11,11 +11,13 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import web
-from alerts import api, exchange_api, hooks, ops, views
 from alerts.accounts import LoginThrottle
 from channels import load_config
 from db import Database
 from settings import INSTANCE, load_settings
+from web import api, hooks, ops
+from web.api import exchange as exchange_api
+from web.pages import views
 
 
 def create_app(overrides: dict | None = None) -> Flask:

@@ -261,8 +261,8 @@ def register_commands(app: Flask) -> None:
 
         from alerts.dispatch import DispatchOptions
         from alerts.release import ReleaseOptions
-        from alerts.worker import Worker
         from channels import build_channels
+        from worker import Worker
 
         settings = services().settings
         channels = build_channels(services().channels_config)
@@ -277,13 +277,13 @@ def register_commands(app: Flask) -> None:
         if services().settings.production:
             click.echo("error: demo users are not created in production", err=True)
             sys.exit(2)
-        from alerts.demo import seed
+        from devtools.demo import seed
 
         with services().db.transaction() as session:
             created = seed(session, lambda: secrets.token_urlsafe(12))
             wiring = INSTANCE / "demo-wiring.json"
-            if wiring.exists():  # written by the local provider stand-ins (tests/fakes/run.py)
-                from alerts.demo import wire_demo_channels
+            if wiring.exists():  # written by the local provider stand-ins (devtools/fakes/run.py)
+                from devtools.demo import wire_demo_channels
 
                 wire_demo_channels(session, json.loads(wiring.read_text()))
         path = INSTANCE / "demo-credentials.txt"

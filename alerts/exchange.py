@@ -70,7 +70,7 @@ def shared_alert(session: Session, actor: User, identifier: str) -> tuple[Alert,
 
     An unknown identifier and an alert not shared with the centre get the same answer: no existence leak.
     """
-    alert = session.scalar(select(Alert).where(Alert.identifier == identifier))  # NUL: refused by web.py first
+    alert = session.scalar(select(Alert).where(Alert.identifier == identifier))  # NUL: refused by web/__init__.py first
     release = _released(session, alert) if alert is not None else None
     if release is None or not shared_with(session, release, alert, actor.centre_id):
         raise NotFound(f"No alert with identifier {identifier!r} has been released to your centre "

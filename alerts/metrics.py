@@ -97,7 +97,7 @@ class LedgerCollector(Collector):
 
     @staticmethod
     def _leaders(connection) -> int:
-        from alerts.worker import LEADER_LOCK
+        from worker import LEADER_LOCK
 
         # a bigint advisory key shows as classid = high 32 bits, objid = low 32 bits, objsubid = 1
         return connection.execute(text(

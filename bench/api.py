@@ -44,9 +44,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from alerts import accounts, authoring  # noqa: E402
-from alerts.demo import ensure_centres  # noqa: E402
 from cli import upgrade_database  # noqa: E402
 from db import Database  # noqa: E402
+from devtools.demo import ensure_centres  # noqa: E402
 
 PG = os.environ.get("BENELERT_BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 CLIENTS = 50

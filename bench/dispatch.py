@@ -1,6 +1,6 @@
 """Dispatch: ledger-backed sending against the bare provider client, measured in the same run on PostgreSQL.
 
-Phases (each bounded in time; the provider fakes of tests/fakes run in a child process, as a provider is
+Phases (each bounded in time; the provider fakes of devtools/fakes run in a child process, as a provider is
 not in our process: in-process fakes would take the dispatcher's GIL and measure themselves):
   1. throughput: an SMS release to --sms subscribers (20,000) through the real `twilio` client to the local
      FakeTwilio (no latency): release_due + Dispatcher.run (--threads 16, the worker's default) from the
@@ -11,7 +11,7 @@ not in our process: in-process fakes would take the dispatcher's GIL and measure
      --slow-sms subscribers, against a sequential loop over 30 messages. Target: >= 40x sequential.
   3. skew: --releases (20) coordinated three-centre releases (BE, NL, LU: national system, X, SMS to a few
      subscribers each, plus 26 partner webhook endpoints: 53 rows) scheduled at T a moment ahead, picked up by a
-     running alerts.worker.Worker (tick --tick, --skew-threads 64 >= rows per release); T -> first_attempt_at of
+     running worker.Worker (tick --tick, --skew-threads 64 >= rows per release); T -> first_attempt_at of
      every delivery, split into the fire delay, release_due's own time, the dispatcher's pickup and the spread
      within a release. Target: p99 <= 250 ms. The worker's scheduler leadership is a database-wide PostgreSQL
      advisory lock: the bench replaces it with an always-leader stub, so it neither waits for nor blocks
@@ -60,10 +60,10 @@ POLYGON = ["50.75,5.60 50.95,5.60 50.95,5.90 50.75,5.60"]
 # ---- the provider fakes, in a child process ----------------------------------------------------------------
 def serve_fakes() -> None:
     """Child mode: start the fakes, print their addresses as one JSON line, answer `counts` on stdin."""
-    from tests.fakes.cap_receiver import CapReceiver
-    from tests.fakes.twilio import FakeTwilio
-    from tests.fakes.webhook_receiver import WebhookReceiver
-    from tests.fakes.x import FakeX
+    from devtools.fakes.cap_receiver import CapReceiver
+    from devtools.fakes.twilio import FakeTwilio
+    from devtools.fakes.webhook_receiver import WebhookReceiver
+    from devtools.fakes.x import FakeX
     from tests.release_world import new_secret
 
     twilio, slow = FakeTwilio().start(), FakeTwilio(latency=0.1).start()
@@ -125,9 +125,9 @@ class Fakes:
 # ---- the world: schema, app, users, alerts, subscribers ----------------------------------------------------
 class World:
     def __init__(self, url: str, fakes: Fakes, tmp: Path):
-        from alerts.demo import ensure_centres
         from app import create_app
         from cli import upgrade_database
+        from devtools.demo import ensure_centres
 
         upgrade_database(url)
         path = tmp / "channels.json"
@@ -383,11 +383,11 @@ def percentile(values: list[float], pct: float) -> float:
 
 
 def phase_skew(world: World, args) -> dict:
-    from alerts import worker as worker_module
+    import worker as worker_module
     from alerts.dispatch import DispatchOptions
     from alerts.models import Delivery, Release
-    from alerts.worker import Worker
     from channels import build_channels
+    from worker import Worker
 
     places = {"BE": "be-lim", "NL": "nl-li", "LU": "lu-esch"}
     for index, (code, place) in enumerate(places.items()):

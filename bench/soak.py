@@ -2,7 +2,7 @@
 
 Topology, all on loopback: gunicorn (2 workers, gthread) serving the app on PostgreSQL, two worker
 processes (`flask --app app worker`: scheduler leadership + dispatchers) sending through the real
-`twilio` client to the FakeTwilio of tests/fakes in a child process, and one asyncio process playing
+`twilio` client to the FakeTwilio of devtools/fakes in a child process, and one asyncio process playing
 --users people. Each person edits one of --alerts shared drafts (four people per draft, so conflicts
 happen and are answered with 412, re-read and applied again, as a client should), reads it, lists
 alerts and comments, with a think time around --think seconds. The release is approved through the

@@ -1,7 +1,7 @@
 """`make topology`: the production topology on this machine (docs/DEPLOYMENT.md), with the demo data.
 
 PostgreSQL (the local server; database benelert_topology, created if absent) -> migrations, while the local
-provider stand-ins start (tests/fakes/run.py, as `make run`) -> seed-demo -> gunicorn with 2 web workers on
+provider stand-ins start (devtools/fakes/run.py, as `make run`) -> seed-demo -> gunicorn with 2 web workers on
 127.0.0.1:8000 -> 2 worker processes (`flask --app app worker`: one becomes scheduler leader, both dispatch),
 as two machines would run them. Redis holds the login throttle and the dispatch rate limits. Ctrl-C (or
 SIGTERM) stops everything; if any process dies, the others are stopped too and the exit status is 1.
@@ -80,7 +80,7 @@ class Topology:
         ensure_database(self.args.server, self.args.database)
         wiring = self.instance / "demo-wiring.json"
         wiring.unlink(missing_ok=True)
-        self.start("fakes", [sys.executable, "-m", "tests.fakes.run", str(self.instance),
+        self.start("fakes", [sys.executable, "-m", "devtools.fakes.run", str(self.instance),
                              "--callback", f"{self.url}/hooks/twilio/status"])
         # meanwhile, the migrations (without the channels file, which the stand-ins are writing)
         self.run(*self.flask("db", "upgrade"), env={k: v for k, v in self.env.items() if k != "BENELERT_CHANNELS_FILE"})

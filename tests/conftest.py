@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from alerts import accounts
-from alerts.demo import ensure_centres
 from app import create_app
 from cli import upgrade_database
+from devtools.demo import ensure_centres
 
 PG_BASE = os.environ.get("BENELERT_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PASSWORD = "correct horse battery staple"

@@ -12,14 +12,14 @@ from dataclasses import dataclass, field
 from sqlalchemy import insert, select
 from werkzeug.serving import make_server
 
-from alerts.demo import ensure_centres
 from alerts.models import Centre, PartnerEndpoint, Subscriber, SubscriberArea
-from tests.fakes.cap_receiver import CapReceiver
-from tests.fakes.mastodon import FakeMastodon
-from tests.fakes.server import _QuietHandler
-from tests.fakes.twilio import FakeTwilio
-from tests.fakes.webhook_receiver import WebhookReceiver
-from tests.fakes.x import FakeX
+from devtools.demo import ensure_centres
+from devtools.fakes.cap_receiver import CapReceiver
+from devtools.fakes.mastodon import FakeMastodon
+from devtools.fakes.server import _QuietHandler
+from devtools.fakes.twilio import FakeTwilio
+from devtools.fakes.webhook_receiver import WebhookReceiver
+from devtools.fakes.x import FakeX
 
 SHORT_TEXTS = {
     "nl": {"headline": "Overstroming in Limburg", "instruction": "Ga naar een hogere verdieping. Bel 112 bij gevaar."},

@@ -1,0 +1,209 @@
+"""Fake Twilio Messages API (2010-04-01): create and fetch messages, then signed status callbacks."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from urllib.parse import urlsplit
+
+import requests
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from devtools.fakes.server import FakeServer, json_response
+
+E164 = re.compile(r"\+[1-9]\d{6,14}")
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+FAILURE_CODES = {"undelivered": "30003", "failed": "30006"}  # unreachable handset; landline or unreachable carrier
+SERVER_ERRORS = {500: (20500, "An internal server error has occurred"), 503: (20503, "Service unavailable")}
+
+
+def twilio_signature(auth_token: str, url: str, params: Mapping[str, str]) -> str:
+    """X-Twilio-Signature: base64(HMAC-SHA1(auth token, URL + each param name and value, sorted by name))."""
+    data = url + "".join(name + params[name] for name in sorted(params))
+    return base64.b64encode(hmac.new(auth_token.encode(), data.encode(), hashlib.sha1).digest()).decode()
+
+
+def twilio_error(status: int, code: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    body = {"code": code, "message": message, "more_info": f"https://www.twilio.com/docs/errors/{code}",
+            "status": status}
+    return json_response(body, status, headers)
+
+
+class FakeTwilio(FakeServer):
+    """`undeliverable` maps a number to its final status ("undelivered" or "failed"); `unsubscribed` numbers
+    get error 21610; `retry_after` adds a Retry-After header to 429s. Status callbacks go to loopback only."""
+
+    def __init__(
+        self,
+        account_sid: str = "AC" + "f" * 32,
+        auth_token: str = "fake-auth-token",
+        *,
+        callback_delay: float = 0.05,
+        undeliverable: Mapping[str, str] | None = None,
+        unsubscribed: Iterable[str] = (),
+        retry_after: int | None = None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self.callback_delay = callback_delay
+        self.undeliverable = dict(undeliverable or {})
+        self.unsubscribed = set(unsubscribed)
+        self.retry_after = retry_after
+        self.messages: dict[str, dict] = {}  # by sid, in creation order
+        self.per_to: Counter[str] = Counter()
+        self.callbacks: list[dict] = []  # each {url, params, signature, status_code or error}
+        self._stopping = threading.Event()
+        self._url_map = Map([
+            Rule("/2010-04-01/Accounts/<sid>/Messages.json", methods=["POST"], endpoint="create"),
+            Rule("/2010-04-01/Accounts/<sid>/Messages/<message_sid>.json", methods=["GET"], endpoint="fetch"),
+            Rule("/2010-04-01/Accounts/<sid>/Messages.json", methods=["GET"], endpoint="list"),
+        ])
+
+    def count(self, to: str) -> int:
+        """Messages accepted for one recipient."""
+        return self.per_to[to]
+
+    def stop(self) -> None:
+        self._stopping.set()
+        super().stop()
+
+    def handle(self, request: Request) -> Response:
+        try:
+            endpoint, args = self._url_map.bind_to_environ(request.environ).match()
+        except HTTPException as exc:
+            return twilio_error(exc.code or 404, 20404, "The requested resource was not found")
+        auth = request.authorization
+        if auth is None or (auth.username, auth.password) != (self.account_sid, self.auth_token) \
+                or args["sid"] != self.account_sid:
+            return twilio_error(401, 20003, "Authenticate")
+        if endpoint == "fetch":
+            return self._fetch(args["message_sid"])
+        if endpoint == "list":
+            return self._list(request.args.get("To", ""))
+        return self._create(request)
+
+    def _list(self, to: str) -> Response:
+        """Messages to one number, newest first, as Twilio pages them (reconciliation looks them up)."""
+        with self.lock:
+            found = [self._message_json(m) for m in reversed(list(self.messages.values())) if m["to"] == to]
+        uri = f"/2010-04-01/Accounts/{self.account_sid}/Messages.json"
+        return json_response({"messages": found, "start": 0, "end": max(0, len(found) - 1), "page": 0,
+                              "page_size": 50, "first_page_uri": uri, "next_page_uri": None,
+                              "previous_page_uri": None, "uri": uri}, 200)
+
+    def _fetch(self, message_sid: str) -> Response:
+        with self.lock:
+            message = self.messages.get(message_sid)
+            body = self._message_json(message) if message else None
+        if body is None:
+            return twilio_error(404, 20404, f"The requested resource {message_sid} was not found")
+        return json_response(body, 200)
+
+    def _create(self, request: Request) -> Response:
+        if self.over_rate():
+            headers = {"Retry-After": str(self.retry_after)} if self.retry_after is not None else None
+            return twilio_error(429, 20429, "Too Many Requests", headers)
+        failure = self.injected_failure()
+        if failure is not None:
+            code, message = SERVER_ERRORS.get(failure, (20001, "Injected failure"))
+            return twilio_error(failure, code, message)
+        form = request.form
+        to, sender, service = form.get("To", ""), form.get("From"), form.get("MessagingServiceSid")
+        if not E164.fullmatch(to):
+            return twilio_error(400, 21211, f"The 'To' number {to} is not a valid phone number.")
+        if not sender and not service:
+            return twilio_error(400, 21603, "A 'From' or 'MessagingServiceSid' parameter is required to send a message")
+        if not form.get("Body"):
+            return twilio_error(400, 21602, "Message body is required.")
+        if to in self.unsubscribed:
+            return twilio_error(400, 21610, "Attempt to send to unsubscribed recipient")
+        now = datetime.now(UTC)
+        message = {
+            "sid": "SM" + uuid.uuid4().hex, "to": to, "from": sender, "messaging_service_sid": service,
+            "body": form["Body"], "status_callback": form.get("StatusCallback"),
+            "validity_period": int(form["ValidityPeriod"]) if form.get("ValidityPeriod") else None,
+            "status": "accepted" if service else "queued", "error_code": None, "created": now, "updated": now,
+        }
+        with self.lock:
+            self.messages[message["sid"]] = message
+            self.per_to[to] += 1
+            body = self._message_json(message)
+        if message["status_callback"]:
+            threading.Thread(target=self._report_statuses, args=(message,), daemon=True).start()
+        return json_response(body, 201)
+
+    def _message_json(self, message: dict) -> dict:
+        path = f"/2010-04-01/Accounts/{self.account_sid}/Messages/{message['sid']}"
+        return {
+            "account_sid": self.account_sid, "api_version": "2010-04-01", "body": message["body"],
+            "date_created": format_datetime(message["created"], usegmt=True),
+            "date_updated": format_datetime(message["updated"], usegmt=True), "date_sent": None,
+            "direction": "outbound-api", "error_code": message["error_code"], "error_message": None,
+            "from": message["from"], "messaging_service_sid": message["messaging_service_sid"],
+            "num_media": "0", "num_segments": "1", "price": None, "price_unit": "USD", "sid": message["sid"],
+            "status": message["status"], "subresource_uris": {"media": f"{path}/Media.json"},
+            "to": message["to"], "uri": f"{path}.json",
+        }
+
+    def _report_statuses(self, message: dict) -> None:
+        final = self.undeliverable.get(message["to"], "delivered")
+        for status in ("sent", final):
+            if self._stopping.wait(self.callback_delay):
+                return
+            with self.lock:
+                message["status"], message["updated"] = status, datetime.now(UTC)
+                message["error_code"] = FAILURE_CODES.get(status)
+            self._post_callback(message, status)
+
+    def _post_callback(self, message: dict, status: str) -> None:
+        url = message["status_callback"]
+        params = {
+            "AccountSid": self.account_sid, "ApiVersion": "2010-04-01", "From": message["from"] or "",
+            "MessageSid": message["sid"], "MessageStatus": status, "SmsSid": message["sid"], "SmsStatus": status,
+            "To": message["to"],
+        }
+        if message["messaging_service_sid"]:
+            params["MessagingServiceSid"] = message["messaging_service_sid"]
+        if status in FAILURE_CODES:
+            params["ErrorCode"] = FAILURE_CODES[status]
+        record = {"url": url, "params": params, "signature": twilio_signature(self.auth_token, url, params)}
+        if urlsplit(url).hostname not in LOOPBACK:
+            record["error"] = "not sent: the fake only calls back to loopback addresses"
+        else:
+            headers = {"X-Twilio-Signature": record["signature"], "I-Twilio-Idempotency-Token": str(uuid.uuid4())}
+            try:
+                record["status_code"] = requests.post(url, data=params, headers=headers, timeout=5).status_code
+            except requests.RequestException as exc:
+                record["error"] = str(exc)
+        with self.lock:
+            self.callbacks.append(record)
+
+
+class CallbackReceiver(FakeServer):
+    """Stands in for Benelert's status callback endpoint: records what arrived, answers 204."""
+
+    def __init__(self, path: str = "/twilio/status", **kwargs):
+        super().__init__(**kwargs)
+        self.path = path
+        self.received: list[dict] = []  # each {url, params, signature}
+
+    @property
+    def callback_url(self) -> str:
+        return self.url + self.path
+
+    def handle(self, request: Request) -> Response:
+        with self.lock:
+            self.received.append({"url": request.url, "params": request.form.to_dict(),
+                                  "signature": request.headers.get("X-Twilio-Signature")})
+        return Response(status=204)

@@ -1,0 +1,277 @@
+"""Request plumbing shared by the API and the pages: services, DB session per request, request ids,
+logging, security headers, and turning errors into problem+json (API) or readable pages."""
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import sys
+import threading
+import time
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from cachetools import LRUCache
+from flask import Flask, Response, current_app, g, json, render_template, request
+from pythonjsonlogger.json import JsonFormatter
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
+
+from alerts.accounts import LoginThrottle
+from alerts.errors import DomainError
+from db import Database
+from settings import Settings
+
+log = logging.getLogger("benelert")
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+PROBLEM = "application/problem+json"
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    throttle: LoginThrottle
+    channels_config: dict = field(default_factory=dict)
+    version_bodies: MutableMapping = field(default_factory=lambda: LRUCache(maxsize=4096))
+    # GET /api/v1/alerts/<id> answers, serialised, under (id, version, state, updated_at)
+    alert_answers: MutableMapping = field(default_factory=lambda: LRUCache(maxsize=4096))
+    cache_lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def services() -> Services:
+    return current_app.extensions["benelert"]
+
+
+def db_session() -> Session:
+    """The request's session. Reads use it as they like; only operation() commits it."""
+    if "db_session" not in g:
+        g.db_session = services().db.sessions()
+    return g.db_session
+
+
+@contextmanager
+def operation() -> Iterator[Session]:
+    """A request's one unit of work: `with operation() as session:` commits when the block ends and rolls back
+    on any error raised inside it, so nothing is half-written. The one place web code commits."""
+    session = db_session()
+    try:
+        yield session
+    except BaseException:
+        session.rollback()
+        raise
+    session.commit()
+
+
+# ---- logging ---------------------------------------------------------------------------------------
+
+class RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            record.request_id = g.get("request_id", "-")
+        except RuntimeError:  # outside a request
+            record.request_id = "-"
+        return True
+
+
+class StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at the time (test capture and process managers swap it)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value):
+        pass
+
+
+def configure_logging(settings: Settings) -> None:
+    handler = StderrHandler()
+    if settings.log_json:
+        handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+                                           rename_fields={"levelname": "level", "asctime": "time"}))
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s %(message)s"))
+    handler.addFilter(RequestIdFilter())
+    log.handlers[:] = [handler]
+    log.setLevel(settings.log_level)
+    log.propagate = False
+
+
+# ---- errors ----------------------------------------------------------------------------------------
+
+def wants_problem_json() -> bool:
+    return request.path.startswith("/api/") or request.path.startswith("/hooks/")
+
+
+def problem(status: int, title: str, detail: str, type_: str = "about:blank", headers=None, **extra) -> Response:
+    body = {"type": type_, "title": title, "status": status, "detail": detail, **extra}
+    response = Response(json.dumps(body), status=status, mimetype=PROBLEM)
+    response.headers["Content-Language"] = "en"
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
+
+
+def handle_domain_error(error: DomainError):
+    if wants_problem_json():
+        return problem(error.status, error.title, error.detail, f"urn:benelert:problem:{_slug(type(error).__name__)}",
+                       **error.extra)
+    return render_template("pages/error.html", title=error.title, detail=error.detail), error.status
+
+
+HTTP_DETAILS = {
+    400: "The request could not be understood: check that the body is valid JSON and the fields are right.",
+    401: "Authentication is required: send 'Authorization: Bearer <token>' with a personal API token.",
+    404: "There is nothing at this address.",
+    405: "This method is not allowed here.",
+    413: "The request body is too large (at most 1 MiB).",
+    415: "Send the body as application/json.",
+    422: "The request body is not valid.",
+}
+
+
+def handle_http_error(error: HTTPException):
+    status = error.code or 500
+    data = getattr(error, "data", None) or {}
+    if wants_problem_json():
+        extra = {}
+        if "messages" in data:
+            extra["errors"] = data["messages"].get("json", data["messages"])
+        detail = data.get("message") or HTTP_DETAILS.get(status) or error.description
+        return problem(status, error.name, detail, headers=data.get("headers"), **extra)
+    if status == 400 and "CSRF" in (error.description or ""):
+        detail = "Your form expired or was sent from another page. Reload the page and try again."
+    else:
+        detail = HTTP_DETAILS.get(status) or error.description
+    return render_template("pages/error.html", title=error.name, detail=detail), status
+
+
+def handle_nesting(_error: RecursionError):
+    """JSON such as [[[[... exhausts the parser's recursion (json.loads raises RecursionError, which neither
+    Flask nor webargs turns into a 400): the body is refused, whichever route read it."""
+    log.warning("request body nested too deeply")
+    return refused(400, "Bad Request", "The request body is nested too deeply to be read.")
+
+
+def handle_concurrent_write(error: DBAPIError):
+    """Two people doing the same thing at the same moment (a double click on schedule, two approvals of
+    one centre): the database's unique constraint or deadlock detection stopped the second, and nothing of
+    it was written. Anything else the database refuses is a bug and stays a 500."""
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    duplicate = sqlstate == "23505" or "UNIQUE constraint failed" in str(error.orig)
+    if not (duplicate or sqlstate in ("40P01", "40001")):
+        return handle_unexpected(error)
+    log.warning("concurrent write refused by the database", extra={"sqlstate": sqlstate})
+    return refused(409, "Conflict",
+                   "Someone else changed this at the same moment, so your change was not saved. Reload and check.")
+
+
+def handle_unencodable(error: UnicodeEncodeError):
+    """JSON may spell a lone UTF-16 surrogate ("\\ud800"), which no text can hold: refused before anything was
+    stored (the operation's transaction is rolled back). Any other encoding error is a bug: a 500."""
+    if "surrogates not allowed" not in str(error):
+        return handle_unexpected(error)
+    return refused(400, "Bad Request",
+                   "The request contains an invalid character (an unpaired UTF-16 surrogate such as \\ud800).")
+
+
+def refused(status: int, title: str, detail: str):
+    """An error answer: problem+json for the API and provider hooks, the error page for people."""
+    if wants_problem_json():
+        return problem(status, title, detail)
+    return render_template("pages/error.html", title=title, detail=detail), status
+
+
+def handle_unexpected(error: Exception):
+    log.exception("unhandled error")
+    return refused(500, "Internal error",
+                   f"An internal error occurred; quote reference {g.get('request_id', '-')} to the operators.")
+
+
+# ---- request life cycle ---------------------------------------------------------------------------
+
+def _start_request() -> None:
+    incoming = request.headers.get("X-Request-ID", "")
+    g.request_id = incoming if REQUEST_ID.match(incoming) else secrets.token_hex(8)
+    g.started = time.perf_counter()
+
+
+_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")  # an unescaped \u0000 in a JSON text
+
+
+def _refuse_nul():
+    """PostgreSQL cannot store a NUL character in text: refused here, for every route and field, with a clear
+    400 (it would otherwise reach the database and fail there). Provider hooks are left to their own checks:
+    a forged callback is a 403 whatever it holds, and Twilio expects its TwiML answer."""
+    if request.path.startswith("/hooks/"):
+        return None
+    found = "\x00" in request.path or any("\x00" in value for value in request.args.values())
+    if not found and request.mimetype == "application/x-www-form-urlencoded":
+        found = any("\x00" in value for value in request.form.values())
+    if not found and request.is_json:
+        found = _JSON_NUL.search(request.get_data(cache=True)) is not None
+    if not found:
+        return None
+    return refused(400, "Bad Request", "The request contains a NUL character (\\u0000), which no field accepts.")
+
+
+def _finish_request(response: Response) -> Response:
+    response.headers["X-Request-ID"] = g.get("request_id", "-")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    )
+    if services().settings.secure_cookies:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    user = g.get("user")
+    log.info("request", extra={
+        "method": request.method, "path": request.path, "status": response.status_code,
+        "ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 2),
+        "user": user.username if user else g.get("username"),
+    })
+    return response
+
+
+def _close_session(_exc) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()  # rolls back anything a failed operation left uncommitted
+
+
+MAX_ID = 2**31 - 1  # PostgreSQL INTEGER; larger numbers must not reach the database (they raise there)
+
+
+class IdConverter(IntegerConverter):
+    """<int:...> in every route: a number beyond any id is simply not found (404), never a 500."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=MAX_ID, signed=False):
+        super().__init__(map, fixed_digits, min, max, signed)
+
+
+def init_app(app: Flask) -> None:
+    """Request plumbing; called before any route is added (the id converter applies to every route)."""
+    app.url_map.converters["int"] = IdConverter
+    app.before_request(_start_request)
+    app.before_request(_refuse_nul)
+    app.after_request(_finish_request)
+    app.teardown_request(_close_session)
+    app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(RecursionError, handle_nesting)
+    app.register_error_handler(UnicodeEncodeError, handle_unencodable)
+    app.register_error_handler(IntegrityError, handle_concurrent_write)
+    app.register_error_handler(OperationalError, handle_concurrent_write)
+    app.register_error_handler(Exception, handle_unexpected)

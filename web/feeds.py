@@ -1,0 +1,121 @@
+"""Public, read-only: the Atom feed of published CAP messages and each message as sent; plus Twilio's
+inbound SMS webhook (STOP opt-outs), signed like the status callbacks in web/hooks.py."""
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from urllib.parse import quote
+
+from flask import Blueprint, Response, request
+from lxml import etree
+
+from alerts import exchange
+from alerts.cap import CAP_NS
+from channels.sms import is_opt_out
+from web import db_session, problem, services
+from web.hooks import signed_twilio_params
+
+bp = Blueprint("feeds", __name__, url_prefix="/cap")
+hooks_bp = Blueprint("exchange_hooks", __name__, url_prefix="/hooks")
+
+ATOM_NS = "http://www.w3.org/2005/Atom"
+FEED_TITLE = "Benelert: published public warnings (CAP 1.2)"
+EMPTY_FEED_UPDATED = datetime(1970, 1, 1, tzinfo=UTC)  # fixed, so an empty feed keeps one ETag
+MAX_AGE = 60
+EMPTY_TWIML = b'<?xml version="1.0" encoding="UTF-8"?><Response/>'
+
+
+def _base_url() -> str:
+    return (services().settings.public_url or request.host_url).rstrip("/")
+
+
+def _message_url(base: str, identifier: str) -> str:
+    return f"{base}/cap/{quote(identifier, safe='')}.xml"
+
+
+def _rfc3339(moment: datetime) -> str:
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def cap_overview(xml: str) -> dict:
+    """Title and summary of one of our own CAP messages: the English info when there is one."""
+    root = etree.fromstring(xml.encode("utf-8"), etree.XMLParser(resolve_entities=False, no_network=True))
+    ns = {"cap": CAP_NS}
+    infos = root.findall("cap:info", ns)
+    info = next((i for i in infos if (i.findtext("cap:language", "", ns) or "").startswith("en")), None)
+    info = info if info is not None else infos[0]
+    event = info.findtext("cap:event", "", ns)
+    title = info.findtext("cap:headline", "", ns) or event
+    msg_type = root.findtext("cap:msgType", "", ns)
+    if msg_type != "Alert":
+        title = f"{msg_type}: {title}"
+    areas = ", ".join(area.text or "" for area in info.findall("cap:area/cap:areaDesc", ns))
+    facts = ", ".join(f"{field} {info.findtext(f'cap:{field}', '', ns)}" for field in ("severity", "urgency",
+                                                                                         "certainty"))
+    return {"title": title, "summary": f"{event} ({facts}). Areas: {areas or '-'}."}
+
+
+def atom_feed(messages: list[exchange.Published], base: str) -> bytes:
+    """Atom 1.0 (RFC 4287): one entry per published CAP message, linking to the message itself."""
+    def add(parent, tag, text=None, **attributes):
+        element = etree.SubElement(parent, f"{{{ATOM_NS}}}{tag}", **attributes)
+        element.text = text
+        return element
+
+    feed = etree.Element(f"{{{ATOM_NS}}}feed", nsmap={None: ATOM_NS})
+    add(feed, "id", f"{base}/cap/feed.atom")
+    add(feed, "title", FEED_TITLE)
+    add(feed, "updated", _rfc3339(messages[0].released_at if messages else EMPTY_FEED_UPDATED))
+    add(add(feed, "author"), "name", "Benelert")
+    add(feed, "link", rel="self", type="application/atom+xml", href=f"{base}/cap/feed.atom")
+    for message in messages:
+        overview = cap_overview(message.body)
+        url = _message_url(base, message.identifier)
+        entry = add(feed, "entry")
+        add(entry, "id", url)
+        add(entry, "title", overview["title"])
+        add(entry, "updated", _rfc3339(message.released_at))
+        add(entry, "published", _rfc3339(message.released_at))
+        add(entry, "link", rel="alternate", type="application/cap+xml", href=url)
+        add(entry, "summary", overview["summary"])
+    return etree.tostring(feed, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def _cacheable(response: Response, etag: str, last_modified: datetime | None) -> Response:
+    response.set_etag(etag)
+    if last_modified is not None:
+        response.last_modified = last_modified
+    response.cache_control.public = True
+    response.cache_control.max_age = MAX_AGE
+    return response.make_conditional(request)
+
+
+@bp.get("/feed.atom")
+def feed():
+    messages = exchange.published_messages(db_session())
+    body = atom_feed(messages, _base_url())
+    response = Response(body, mimetype="application/atom+xml")
+    return _cacheable(response, hashlib.sha256(body).hexdigest(), messages[0].released_at if messages else None)
+
+
+@bp.get("/<identifier>.xml")
+def message(identifier: str):
+    """The exact CAP XML that went to the national systems and partner centres."""
+    published = exchange.published_message(db_session(), identifier)
+    if published is None:
+        return problem(404, "Not Found", f"No published CAP message has the identifier {identifier!r}.")
+    response = Response(published.body.encode("utf-8"), mimetype="application/cap+xml")
+    return _cacheable(response, published.sha256, published.released_at)
+
+
+@hooks_bp.post("/twilio/inbound")
+def twilio_inbound():
+    """Twilio's incoming-SMS webhook: an opt-out keyword from a number stops every subscription of it."""
+    params, refusal = signed_twilio_params()
+    if refusal:
+        return refusal
+    if is_opt_out(params.get("Body", "")):
+        session = db_session()
+        exchange.opt_out(session, params.get("From", ""))
+        session.commit()
+    return Response(EMPTY_TWIML, mimetype="text/xml")
