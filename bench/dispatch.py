@@ -29,7 +29,6 @@ import argparse
 import json
 import logging
 import os
-import subprocess
 import sys
 import tempfile
 import threading
@@ -43,210 +42,9 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, func, select, text  # noqa: E402
 
-PG = os.environ.get("BENELERT_BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-SENDER = "+3225551234"
-SECRET_KEY = "d" * 48
-PARTNER_ENDPOINTS = 26
+from bench.dispatch_world import PG, SENDER, Fakes, World  # noqa: E402
+
 NATIONAL_SCALE = 1_223_699
-SHORT_TEXTS = {
-    "nl": {"headline": "Overstroming in Limburg", "instruction": "Ga naar een hogere verdieping. Bel 112 bij gevaar."},
-    "fr": {"headline": "Inondation au Limbourg", "instruction": "Montez à l'étage. Appelez le 112 en cas de danger."},
-    "de": {"headline": "Hochwasser in Limburg", "instruction": "Gehen Sie nach oben. Bei Gefahr 112 anrufen."},
-    "en": {"headline": "Flooding in Limburg", "instruction": "Move to a higher floor. Call 112 if in danger."},
-}
-POLYGON = ["50.75,5.60 50.95,5.60 50.95,5.90 50.75,5.60"]
-
-
-# ---- the provider fakes, in a child process ----------------------------------------------------------------
-def serve_fakes() -> None:
-    """Child mode: start the fakes, print their addresses as one JSON line, answer `counts` on stdin."""
-    from devtools.fakes.cap_receiver import CapReceiver
-    from devtools.fakes.twilio import FakeTwilio
-    from devtools.fakes.webhook_receiver import WebhookReceiver
-    from devtools.fakes.x import FakeX
-    from tests.release_world import new_secret
-
-    twilio, slow = FakeTwilio().start(), FakeTwilio(latency=0.1).start()
-    x = FakeX().start()
-    caps = {code: CapReceiver().start() for code in ("BE", "NL", "LU")}
-    partners = WebhookReceiver([new_secret()]).start()  # one server; endpoints at distinct paths
-    fakes = [twilio, slow, x, *caps.values(), partners]
-    print(json.dumps({"twilio": twilio.url, "twilio_slow": slow.url, "account_sid": twilio.account_sid,
-                      "auth_token": twilio.auth_token, "x": x.url, "cap": {c: f.url for c, f in caps.items()},
-                      "partners": partners.url, "partner_secrets": partners.secrets}), flush=True)
-    for line in sys.stdin:
-        if line.strip() == "counts":
-            print(json.dumps({"twilio": len(twilio.messages), "twilio_slow": len(slow.messages),
-                "twilio_recipients": len({m["to"] for m in list(twilio.messages.values())}),
-                "x": len(x.posts), "cap": sum(len(f.messages) for f in caps.values()),
-                "partners": len(partners.deliveries), "partner_duplicates": partners.duplicates}), flush=True)
-    for fake in fakes:
-        fake.stop()
-
-
-class Fakes:
-    def __init__(self):
-        self.process = subprocess.Popen([sys.executable, __file__, "--serve-fakes"], cwd=ROOT, text=True,
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        line = self.process.stdout.readline()
-        if not line:
-            raise RuntimeError("the fakes process did not start")
-        self.info = json.loads(line)
-
-    def cpu_seconds(self) -> float:
-        """CPU time the fakes process has used so far (Linux /proc)."""
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def counts(self) -> dict:
-        self.process.stdin.write("counts\n")
-        self.process.stdin.flush()
-        return json.loads(self.process.stdout.readline())
-
-    def stop(self) -> None:
-        self.process.stdin.close()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-
-    def channels_config(self, twilio_url: str | None = None) -> dict:
-        info = self.info
-        return {
-            "sms": {"account_sid": info["account_sid"], "auth_token": info["auth_token"],
-                    "base_url": twilio_url or info["twilio"], "sender": SENDER, "max_segments": "3"},
-            "x": {"BE.bearer_token": "be-token", "NL.bearer_token": "nl-token", "LU.bearer_token": "lu-token",
-                  "base_url": info["x"]},
-            "national": {"NATIONAL_TIMEOUT": "5"},
-            "partners": {"PARTNERS_ALLOW_PRIVATE": "true", "PARTNERS_TIMEOUT": "5"},
-        }
-
-
-# ---- the world: schema, app, users, alerts, subscribers ----------------------------------------------------
-class World:
-    def __init__(self, url: str, fakes: Fakes, tmp: Path):
-        from app import create_app
-        from cli import upgrade_database
-        from devtools.demo import ensure_centres
-
-        upgrade_database(url)
-        path = tmp / "channels.json"
-        path.write_text(json.dumps(fakes.channels_config()))
-        self.app = create_app({"env": "test", "database_url": url, "ratelimit_storage": "memory://",
-                               "secret_key": SECRET_KEY, "channels_file": str(path), "sms_max_segments": 3,
-                               "log_level": "WARNING"})
-        self.db = self.app.extensions["benelert"].db
-        self.client = self.app.test_client()
-        self.fakes = fakes
-        self._users = 0
-        with self.db.transaction() as session:
-            ensure_centres(session)
-        self._tokens: dict[tuple[str, str], str] = {}
-
-    def api(self, centre: str, role: str):
-        """An API client for a new user of that centre and role (approvals need distinct people)."""
-        from alerts import accounts
-        from tests.conftest import Api
-
-        self._users += 1
-        with self.db.transaction() as session:
-            user = accounts.create_user(session, "bench", username=f"bench-{centre.lower()}-{role}-{self._users}",
-                                        display_name=f"Bench {self._users}", centre_code=centre, roles=[role],
-                                        password=None)
-            _, secret = accounts.create_token(session, "bench", user, "bench")
-        return Api(self.client, secret)
-
-    def wire(self) -> None:
-        """BE, NL and LU publish on SMS, X and their national system; 26 partner endpoints receive copies."""
-        from alerts.models import Centre, PartnerEndpoint
-
-        info = self.fakes.info
-        with self.db.transaction() as session:
-            centres = {c.code: c for c in session.scalars(select(Centre))}
-            for code in ("BE", "NL", "LU"):
-                centres[code].channels = {"sms": {}, "x": {"target": code}, "national": {"target": info["cap"][code]}}
-            for index in range(PARTNER_ENDPOINTS):
-                owner = centres[("LU", "DE-NW", "NL", "BE")[index % 4]]
-                session.add(PartnerEndpoint(centre_id=owner.id, url=f"{info['partners']}/p{index:02d}",
-                                            secrets=list(info["partner_secrets"]), active=False))
-
-    def partners(self, active: bool) -> None:
-        from sqlalchemy import update
-
-        from alerts.models import PartnerEndpoint
-
-        with self.db.transaction() as session:
-            session.execute(update(PartnerEndpoint).values(active=active))
-
-    def add_subscribers(self, centre: str, place: str, count: int, prefix: str) -> None:
-        """`count` subscribers of `centre` in `place`, set-based (phones prefix + 7 digits, four languages).
-        A large load runs without the two tables' foreign keys (checked row by row, they would be most of its
-        time) and puts them back afterwards, validated in one pass: the schema ends as the migrations made it."""
-        with self.db.engine.begin() as connection:
-            foreign_keys = []
-            if count >= 100_000:
-                connection.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
-                foreign_keys = connection.execute(text(
-                    "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
-                    "WHERE contype = 'f' AND conrelid IN ('subscribers'::regclass, 'subscriber_areas'::regclass)"
-                )).all()
-                for table, name, _ in foreign_keys:
-                    connection.execute(text(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"'))
-            connection.execute(text("""
-                WITH s AS (
-                    INSERT INTO subscribers (centre_id, phone, language, created_at)
-                    SELECT (SELECT id FROM centres WHERE code = :centre), :prefix || lpad(g::text, 7, '0'),
-                           (ARRAY['nl', 'fr', 'de', 'en'])[1 + g % 4], timezone('utc', now())
-                    FROM generate_series(1, :count) AS g
-                    RETURNING id)
-                INSERT INTO subscriber_areas (subscriber_id, place) SELECT id, :place FROM s"""),
-                {"centre": centre, "prefix": prefix, "count": count, "place": place})
-            for table, name, definition in foreign_keys:
-                connection.execute(text(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}'))
-        with self.db.engine.connect() as connection:
-            connection.execute(text("ANALYZE subscribers"))
-            connection.execute(text("ANALYZE subscriber_areas"))
-            connection.commit()
-
-    def approved_alert(self, places: list[str], participants: list[str], tag: str) -> dict:
-        from tests.conftest import flood_alert
-
-        texts = {lang: {**fields, "headline": f"{fields['headline']} {tag}"} for lang, fields in SHORT_TEXTS.items()}
-        areas = [{"description": place, "place": place, "polygons": POLYGON} for place in places]
-        author = self.api("BE", "communicator")
-        created = author.post("/alerts", json=flood_alert(status="Actual", texts=texts, participants=participants,
-                                                          areas=areas))
-        assert created.status_code == 201, created.get_json()
-        alert = created.get_json()
-        submitted = author.post(f"/alerts/{alert['id']}/submit", headers={"If-Match": '"v1"'})
-        assert submitted.status_code == 200, submitted.get_json()
-        for centre in ["BE", *participants]:
-            decided = self.api(centre, "spokesperson").post(
-                f"/alerts/{alert['id']}/approvals", headers={"If-Match": '"v1"'},
-                json={"decision": "approve", "content_hash": alert["version"]["content_hash"]})
-            assert decided.status_code == 200, decided.get_json()
-        return alert
-
-    def schedule(self, alert: dict, channels: dict, at: datetime | None = None) -> int:
-        body = {"content_hash": alert["version"]["content_hash"], "channels": channels}
-        if at is not None:
-            body["at"] = at.isoformat()
-        response = self.api("BE", "spokesperson").post(f"/alerts/{alert['id']}/release", json=body,
-                                                       headers={"If-Match": '"v1"'})
-        assert response.status_code == 201, response.get_json()
-        return response.get_json()["id"]
-
-    def open_rows(self, release_id: int) -> int:
-        from alerts.models import Delivery
-
-        with self.db.transaction() as session:
-            return session.scalar(select(func.count()).select_from(Delivery).where(
-                Delivery.release_id == release_id, Delivery.state.in_(("pending", "claimed", "sending"))))
-
-    def states(self, release_id: int) -> dict[str, int]:
-        from alerts.dispatch import ledger_counts
-
-        return ledger_counts(self.db, release_id)
 
 
 def release_options():
@@ -558,7 +356,6 @@ def print_table(results: list[dict]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--serve-fakes", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--phases", default="1,2,3,4")
     parser.add_argument("--sms", type=int, default=20_000)
     parser.add_argument("--bare", type=int, default=5_000,
@@ -577,9 +374,6 @@ def main() -> None:
     parser.add_argument("--output", default=str(ROOT / "bench" / "results" / "dispatch.json"))
     args = parser.parse_args()
     logging.getLogger("apscheduler").setLevel(logging.ERROR)  # "skipped: maximum number of running instances"
-    if args.serve_fakes:
-        serve_fakes()
-        return
     phases = {int(p) for p in args.phases.split(",")}
     schema = f"bench_{uuid.uuid4().hex[:8]}"
     admin = create_engine(PG)

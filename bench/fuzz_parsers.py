@@ -31,7 +31,7 @@ with atheris.instrument_imports(include=["alerts.cap", "alerts.subscribers_csv",
     from alerts.subscribers_csv import parse_subscribers_csv
     from alerts.vocabulary import LANGUAGES
     from channels.sms import parse_status_callback
-from tests.unit.alerts.test_cap import ACK, make_key_and_cert, valid_cap  # noqa: E402  (seeds only)
+from devtools.samples import ACK, make_key_and_cert, valid_cap  # noqa: E402  (seeds only)
 
 E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 KEY_PEM, CERT_PEM = make_key_and_cert()

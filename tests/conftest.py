@@ -4,7 +4,6 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -13,6 +12,7 @@ from alerts import accounts
 from app import create_app
 from cli import upgrade_database
 from devtools.demo import ensure_centres
+from devtools.world import Api
 
 PG_BASE = os.environ.get("BENELERT_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PASSWORD = "correct horse battery staple"
@@ -116,28 +116,6 @@ def make_user(db):
     return make
 
 
-class Api:
-    """The test client speaking to /api/v1 with one user's token."""
-
-    def __init__(self, client, token):
-        self.client, self.token = client, token
-
-    def _headers(self, extra):
-        return {"Authorization": f"Bearer {self.token}", **(extra or {})}
-
-    def get(self, path, **kw):
-        return self.client.get("/api/v1" + path, headers=self._headers(kw.pop("headers", None)), **kw)
-
-    def post(self, path, json=None, **kw):
-        return self.client.post("/api/v1" + path, json=json, headers=self._headers(kw.pop("headers", None)), **kw)
-
-    def patch(self, path, json=None, **kw):
-        return self.client.patch("/api/v1" + path, json=json, headers=self._headers(kw.pop("headers", None)), **kw)
-
-    def delete(self, path, **kw):
-        return self.client.delete("/api/v1" + path, headers=self._headers(kw.pop("headers", None)), **kw)
-
-
 @pytest.fixture
 def api_as(client, make_user):
     """api_as("BE", "communicator") -> an Api client for a new user of that centre and role."""
@@ -147,25 +125,3 @@ def api_as(client, make_user):
         return Api(client, token)
 
     return make
-
-
-def future(hours: float) -> str:
-    return (datetime.now(UTC) + timedelta(hours=hours)).replace(microsecond=0).isoformat()
-
-
-def flood_alert(**overrides) -> dict:
-    body = {
-        "hazard": "flood",
-        "participants": ["NL"],
-        "status": "Exercise",
-        "onset": future(1),
-        "expires": future(12),
-        "areas": [{"description": "Limburg", "place": "be-lim",
-                   "polygons": ["50.75,5.60 50.95,5.60 50.95,5.90 50.75,5.60"]}],
-        "texts": {
-            "nl": {"headline": "Overstroming in Limburg"},
-            "en": {"headline": "Flooding in Limburg"},
-        },
-    }
-    body.update(overrides)
-    return body

@@ -17,7 +17,7 @@ from devtools.fakes.mastodon import FakeMastodon
 from devtools.fakes.twilio import FakeTwilio
 from devtools.fakes.webhook_receiver import WebhookReceiver
 from devtools.fakes.x import FakeX
-from tests.release_world import new_secret
+from devtools.world import new_secret
 
 CENTRES = ("BE", "NL", "LU", "DE-NW")
 

@@ -24,8 +24,7 @@ from sqlalchemy import select
 
 from alerts import accounts, release
 from alerts.models import ApiToken, User
-from tests.conftest import Api, flood_alert
-from tests.release_world import SHORT_TEXTS, approved_alert
+from devtools.world import SHORT_TEXTS, Api, approved_alert, flood_alert
 
 ENUMERATED = ("status", "urgency", "severity", "certainty", "summary")
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,

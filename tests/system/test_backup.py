@@ -14,8 +14,8 @@ from alerts import release
 from alerts.models import Alert, AuditEvent, Centre, Delivery, Release, Version
 from app import create_app
 from db import Base
-from tests.conftest import PG_BASE, flood_alert
-from tests.release_world import approved_alert
+from devtools.world import approved_alert, flood_alert
+from tests.conftest import PG_BASE
 
 OPTIONS = release.ReleaseOptions(sms_max_segments=3)
 

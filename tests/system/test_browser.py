@@ -28,15 +28,8 @@ from alerts.dispatch import Dispatcher, DispatchOptions, apply_held_reports
 from alerts.models import Alert
 from channels import build_channels
 from devtools.demo import ensure_centres
+from devtools.world import ServedApp, add_subscribers, channels_config, start_fakes, wire_centres, write_channels_file
 from tests.conftest import PASSWORD
-from tests.release_world import (
-    ServedApp,
-    add_subscribers,
-    channels_config,
-    start_fakes,
-    wire_centres,
-    write_channels_file,
-)
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -13,8 +13,7 @@ from sqlalchemy import select
 from alerts import authoring, release, review
 from alerts.errors import Conflict
 from alerts.models import Alert, Approval, AuditEvent, Centre, Delivery, Release, User
-from tests.conftest import flood_alert
-from tests.release_world import SHORT_TEXTS, approved_alert
+from devtools.world import SHORT_TEXTS, approved_alert, flood_alert
 from tests.unit.web.test_pages import login
 
 OPTIONS = release.ReleaseOptions(sms_max_segments=3, sandbox={})

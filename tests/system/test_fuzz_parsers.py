@@ -41,8 +41,8 @@ from alerts.subscribers_csv import parse_subscribers_csv
 from alerts.vocabulary import LANGUAGES
 from channels import build_channels
 from channels.sms import parse_status_callback
-from tests.release_world import add_subscribers, wired_app, write_channels_file
-from tests.unit.alerts.test_cap import ACK, BILLION_LAUGHS, QUADRATIC, make_key_and_cert, valid_cap
+from devtools.samples import ACK, BILLION_LAUGHS, QUADRATIC, make_key_and_cert, valid_cap
+from devtools.world import add_subscribers, wired_app, write_channels_file
 from tests.unit.alerts.test_exchange import cap_ack, reference_to, release_alert
 from web.api.exchange import NOT_CHARSETS
 

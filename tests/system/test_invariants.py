@@ -60,11 +60,12 @@ from alerts.rendering import render_channel
 from channels import build_channels
 from devtools.demo import ensure_centres
 from devtools.fakes.cap_receiver import CapReceiver
-from tests.conftest import Api, flood_alert
-from tests.release_world import (
+from devtools.world import (
     SHORT_TEXTS,
+    Api,
     add_subscribers,
     channels_config,
+    flood_alert,
     start_fakes,
     wire_centres,
     write_channels_file,

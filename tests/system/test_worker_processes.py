@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from alerts.models import AuditEvent, Delivery, Release
-from tests.release_world import (
+from devtools.world import (
     add_subscribers,
     approved_alert,
     channels_config,

@@ -14,8 +14,8 @@ from sqlalchemy import select
 from alerts import release
 from alerts.models import ROLES, Alert, ApiToken
 from devtools.demo import ensure_centres
-from tests.conftest import PASSWORD, Api, flood_alert
-from tests.release_world import SHORT_TEXTS
+from devtools.world import SHORT_TEXTS, Api, flood_alert
+from tests.conftest import PASSWORD
 
 PUBLIC, LOGIN, TOKEN, HOOK, METRICS = "public", "login", "token", "signed hook", "metrics"
 EVERYONE = frozenset(ROLES)

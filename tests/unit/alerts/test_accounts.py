@@ -6,7 +6,8 @@ import re
 from sqlalchemy import select
 
 from alerts.models import ApiToken, User, UserSession
-from tests.conftest import PASSWORD, Api, flood_alert
+from devtools.world import Api, flood_alert
+from tests.conftest import PASSWORD
 
 
 def csrf_token(client, path="/login"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import delete, select, update
 
 from alerts.models import AuditEvent
-from tests.conftest import flood_alert
+from devtools.world import flood_alert
 
 
 def fill_chain(api_as):

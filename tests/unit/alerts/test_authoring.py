@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import threading
 
-from tests.conftest import flood_alert, future
+from devtools.world import flood_alert, future
 
 
 def create(api, **overrides):
@@ -64,7 +64,7 @@ def test_second_concurrent_editor_gets_412_with_diff_and_nothing_is_lost(api_as)
 
 
 def test_simultaneous_edits_of_one_version_make_exactly_one_new_version(app, make_user):
-    from tests.conftest import Api
+    from devtools.world import Api
 
     _, token = make_user("BE", "communicator")
     alert_id = create(Api(app.test_client(), token)).get_json()["id"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 import re
 import socket
 from datetime import UTC, datetime, timedelta, timezone
-from functools import cache
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -12,50 +11,25 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from alerts.cap import CAP_NS, CapError, build_cap, parse_cap, validate_cap
-from alerts.phrasebook import render_texts
+from devtools.samples import (
+    ACK,
+    BILLION_LAUGHS,
+    DTD_RETRIEVAL,
+    EXTERNAL_ENTITY,
+    LANGUAGES,
+    PARAMETER_ENTITY,
+    QUADRATIC,
+    SENDER,
+    WINTER,
+    flood_content,
+    make_key_and_cert,
+    sample_cap,
+    valid_cap,
+)
 
-LANGUAGES = ["nl", "fr", "de", "en"]
-WINTER = datetime(2026, 11, 22, 13, 30, 0, 123456, tzinfo=UTC)  # 14:30:00 in Brussels
-SENDER = "benelert@be.crisis"
 NS = {"cap": CAP_NS}
 HYPOTHESIS = settings(max_examples=200, deadline=None, database=None,
                       suppress_health_check=[HealthCheck.too_slow])
-
-
-def flood_content(status: str = "Actual", msg_type: str = "Alert", participants=("BE", "NL")) -> dict:
-    """A BE+NL flood along the Maas in canonical_content form, texts rendered from the phrasebook."""
-    onset, expires = datetime(2026, 11, 22, 13, 0, tzinfo=UTC), datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
-    texts = {}
-    for language in LANGUAGES:
-        rendered = render_texts("flood", language, places=["be-lim", "nl-li"], onset=onset, expires=expires,
-                                timezone="Europe/Brussels", country="BE")
-        texts[language] = {field: {"body": getattr(rendered, field), "status": "template"}
-                           for field in ("headline", "description", "instruction")}
-    return {
-        "status": status, "msg_type": msg_type, "hazard": "flood", "urgency": "Immediate", "severity": "Severe",
-        "certainty": "Likely", "onset": "2026-11-22T13:00:00Z", "expires": "2026-11-23T06:00:00Z",
-        "web": "https://crisiscentrum.be/maas", "participants": list(participants),
-        "areas": [
-            {"description": "Limburg (BE)", "place": "be-lim",
-             "polygons": ["51.0,5.6 51.2,5.8 50.9,5.9 51.0,5.6"], "geocodes": [{"name": "NIS", "value": "70000"}]},
-            {"description": "Limburg (NL)", "place": "nl-li",
-             "polygons": ["51.2,5.8 51.4,6.0 51.1,6.1 51.2,5.8", "50.8,5.7 50.9,5.8 50.8,5.9 50.8,5.7"],
-             "geocodes": []},
-        ],
-        "texts": texts,
-    }
-
-
-def build(content=None, *, references=(), sent=WINTER, timezone="Europe/Brussels", languages=LANGUAGES,
-          **kwargs) -> bytes:
-    info = {"identifier": "BE-2026-0042", "references": list(references)}
-    return build_cap(info, content or flood_content(), sender=SENDER, sent=sent, timezone=timezone,
-                     languages=languages, **kwargs)
-
-
-@cache
-def valid_cap() -> bytes:
-    return build()
 
 
 def root_of(xml: bytes):
@@ -94,7 +68,7 @@ def test_validator_reports_schema_violations():
 
 def test_one_info_per_language_with_tags_events_and_texts():
     content = flood_content()
-    infos = root_of(build(content)).findall("cap:info", NS)
+    infos = root_of(sample_cap(content)).findall("cap:info", NS)
     assert [info.findtext("cap:language", namespaces=NS) for info in infos] == ["nl-BE", "fr-BE", "de-BE", "en-GB"]
     assert [info.findtext("cap:event", namespaces=NS) for info in infos] == [
         "Overstroming", "Inondation", "Hochwasser", "Flood"]
@@ -116,62 +90,62 @@ def test_one_info_per_language_with_tags_events_and_texts():
     ("DE-NW", ["de"], ["de-DE"]),
 ])
 def test_language_tags_follow_the_lead_centre(lead, languages, tags):
-    xml = build(flood_content(participants=(lead, "BE")), languages=languages)
+    xml = sample_cap(flood_content(participants=(lead, "BE")), languages=languages)
     assert [e.text for e in root_of(xml).iterfind("cap:info/cap:language", NS)] == tags
     assert validate_cap(xml) == []
 
 
 def test_language_tags_can_be_given():
-    xml = build(languages=["nl", "de"], language_tags={"nl": "nl-NL", "de": "de-DE"})
+    xml = sample_cap(languages=["nl", "de"], language_tags={"nl": "nl-NL", "de": "de-DE"})
     assert [e.text for e in root_of(xml).iterfind("cap:info/cap:language", NS)] == ["nl-NL", "de-DE"]
 
 
 def test_times_carry_the_centre_offset_never_z_nor_fractions():
-    winter = root_of(build())
+    winter = root_of(sample_cap())
     assert winter.findtext("cap:sent", namespaces=NS) == "2026-11-22T14:30:00+01:00"
     assert winter.findtext("cap:info/cap:onset", namespaces=NS) == "2026-11-22T14:00:00+01:00"
     assert winter.findtext("cap:info/cap:expires", namespaces=NS) == "2026-11-23T07:00:00+01:00"
-    summer = root_of(build(sent=datetime(2026, 7, 14, 22, 15, tzinfo=UTC), timezone="Europe/Amsterdam"))
+    summer = root_of(sample_cap(sent=datetime(2026, 7, 14, 22, 15, tzinfo=UTC), timezone="Europe/Amsterdam"))
     assert summer.findtext("cap:sent", namespaces=NS) == "2026-07-15T00:15:00+02:00"
     stamps = [e.text for e in winter.iter(f"{{{CAP_NS}}}sent", f"{{{CAP_NS}}}onset", f"{{{CAP_NS}}}expires")]
     assert len(stamps) == 9
     assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", stamp) for stamp in stamps)
     with pytest.raises(CapError, match="naive"):
-        build(sent=datetime(2026, 11, 22, 14, 30))
+        sample_cap(sent=datetime(2026, 11, 22, 14, 30))
 
 
 def test_update_and_cancel_reference_earlier_messages():
     earlier = f"{SENDER},BE-2026-0041,2026-11-22T14:00:00+01:00"
     as_dict = {"sender": "crisis@nl.example", "identifier": "NL-7", "sent": datetime(2026, 11, 22, 12, tzinfo=UTC)}
     for msg_type in ("Update", "Cancel"):
-        xml = build(flood_content(msg_type=msg_type), references=[earlier, as_dict])
+        xml = sample_cap(flood_content(msg_type=msg_type), references=[earlier, as_dict])
         root = root_of(xml)
         assert root.findtext("cap:msgType", namespaces=NS) == msg_type
         assert root.findtext("cap:references", namespaces=NS) == (
             f"{earlier} crisis@nl.example,NL-7,2026-11-22T13:00:00+01:00")
         assert validate_cap(xml) == []
         with pytest.raises(CapError, match=f"{msg_type} must reference"):
-            build(flood_content(msg_type=msg_type))
+            sample_cap(flood_content(msg_type=msg_type))
     with pytest.raises(CapError, match="sender,identifier,sent"):
-        build(flood_content(msg_type="Update"), references=["BE-2026-0041"])
+        sample_cap(flood_content(msg_type="Update"), references=["BE-2026-0041"])
     with pytest.raises(CapError, match="spaces"):
-        build(flood_content(msg_type="Cancel"), references=["a b,c,2026-11-22T14:00:00+01:00"])
+        sample_cap(flood_content(msg_type="Cancel"), references=["a b,c,2026-11-22T14:00:00+01:00"])
 
 
 def test_headline_limit_is_160_characters():
     content = flood_content()
     content["texts"]["fr"]["headline"]["body"] = "x" * 160
-    assert validate_cap(build(content)) == []
-    assert all(len(e.text) <= 160 for e in root_of(build()).iterfind("cap:info/cap:headline", NS))
+    assert validate_cap(sample_cap(content)) == []
+    assert all(len(e.text) <= 160 for e in root_of(sample_cap()).iterfind("cap:info/cap:headline", NS))
     content["texts"]["fr"]["headline"]["body"] = "x" * 161
     with pytest.raises(CapError, match="headline in 'fr' has 161 characters"):
-        build(content)
+        sample_cap(content)
 
 
 @pytest.mark.parametrize(("status", "note"), [
     ("Exercise", "Exercise: not a real emergency"), ("Test", "Test: not a real emergency"), ("Actual", None)])
 def test_exercise_and_test_carry_a_note(status, note):
-    xml = build(flood_content(status=status))
+    xml = sample_cap(flood_content(status=status))
     root = root_of(xml)
     assert root.findtext("cap:status", namespaces=NS) == status
     assert root.findtext("cap:note", namespaces=NS) == note
@@ -180,7 +154,7 @@ def test_exercise_and_test_carry_a_note(status, note):
 
 def test_missing_language_and_bad_identifier_are_refused():
     with pytest.raises(CapError, match="no texts in language 'lb'"):
-        build(languages=["nl", "lb"], language_tags={"lb": "lb-LU"})
+        sample_cap(languages=["nl", "lb"], language_tags={"lb": "lb-LU"})
     with pytest.raises(CapError, match="identifier"):
         build_cap({"identifier": "BE 1"}, flood_content(), sender=SENDER, sent=WINTER, timezone="Europe/Brussels",
                   languages=["nl"])
@@ -190,7 +164,7 @@ def test_missing_language_and_bad_identifier_are_refused():
 
 def test_parse_reads_back_the_main_fields():
     earlier = f"{SENDER},BE-2026-0041,2026-11-22T14:00:00+01:00"
-    parsed = parse_cap(build(flood_content(status="Exercise", msg_type="Update"), references=[earlier]))
+    parsed = parse_cap(sample_cap(flood_content(status="Exercise", msg_type="Update"), references=[earlier]))
     assert parsed["identifier"] == "BE-2026-0042"
     assert parsed["sender"] == SENDER
     assert parsed["sent"] == "2026-11-22T14:30:00+01:00"
@@ -200,18 +174,6 @@ def test_parse_reads_back_the_main_fields():
         {"sender": SENDER, "identifier": "BE-2026-0041", "sent": "2026-11-22T14:00:00+01:00"}]
     assert [info["language"] for info in parsed["infos"]] == ["nl-BE", "fr-BE", "de-BE", "en-GB"]
     assert parsed["infos"][1]["headline"].startswith("Inondations")
-
-
-ACK = b"""<?xml version="1.0" encoding="UTF-8"?>
-<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">
-  <identifier>NL-ACK-1</identifier>
-  <sender>lco@nl.example</sender>
-  <sent>2026-11-22T14:31:05+01:00</sent>
-  <status>Actual</status>
-  <msgType>Ack</msgType>
-  <scope>Public</scope>
-  %s
-</alert>"""
 
 
 def test_a_partner_ack_is_parsed():
@@ -236,31 +198,6 @@ def test_sent_at_24_00_is_the_first_instant_of_the_next_day():
     assert parsed["sent_at"] == datetime(2027, 1, 1, 0, 0, tzinfo=timezone(timedelta(hours=1)))
     with pytest.raises(CapError, match="not a valid CAP 1.2 message|unreadable CAP sent time"):
         parse_cap(ACK.replace(b"2026-11-22T14:31:05+01:00", b"2026-12-31T24:00:01+01:00") % b"")
-
-
-BILLION_LAUGHS = b"""<?xml version="1.0"?>
-<!DOCTYPE alert [
- <!ENTITY lol "lol">
- <!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
- <!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">
- <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
- <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
- <!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">
- <!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">
- <!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;">
- <!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">
- <!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">
-]>
-<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>&lol9;</identifier></alert>"""
-QUADRATIC = (b'<?xml version="1.0"?><!DOCTYPE alert [<!ENTITY a "' + b"a" * 50_000 + b'">]>'
-             b'<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>' + b"&a;" * 5_000
-             + b"</identifier></alert>")
-EXTERNAL_ENTITY = (b'<?xml version="1.0"?><!DOCTYPE alert [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
-                   b'<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>&xxe;</identifier></alert>')
-DTD_RETRIEVAL = (b'<?xml version="1.0"?><!DOCTYPE alert SYSTEM "http://127.0.0.1:1/x.dtd">'
-                 b'<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>x</identifier></alert>')
-PARAMETER_ENTITY = (b'<?xml version="1.0"?><!DOCTYPE alert [<!ENTITY % ext SYSTEM "http://127.0.0.1:1/e.dtd"> %ext;]>'
-                    b'<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"/>')
 
 
 @pytest.mark.parametrize(("data", "message"), [
@@ -343,23 +280,6 @@ def test_damaged_cap_only_ever_raises_cap_error(start, length, insert):
 
 
 # --- XML-DSig -------------------------------------------------------------------------------------------
-
-def make_key_and_cert(name: str = "Benelert test") -> tuple[bytes, bytes]:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.x509.oid import NameOID
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.now(UTC)
-    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
-            .not_valid_after(now + timedelta(days=30)).sign(key, hashes.SHA256()))
-    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
-    return key_pem, cert.public_bytes(serialization.Encoding.PEM)
-
 
 def test_signed_cap_verifies_stays_valid_and_detects_tampering():
     from alerts.cap import sign_cap, verify_cap_signature

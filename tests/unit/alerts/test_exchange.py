@@ -14,7 +14,7 @@ from alerts.cap import CAP_NS, parse_cap
 from alerts.dispatch import Dispatcher, DispatchOptions
 from alerts.models import Ack, AuditEvent, Delivery, Subscriber, SubscriberArea
 from channels import build_channels
-from tests.release_world import add_subscribers, approved_alert, wired_app
+from devtools.world import add_subscribers, approved_alert, wired_app
 
 OPTIONS = release.ReleaseOptions(sms_max_segments=3, sandbox={"sms": "+32470000099", "x": "SANDBOX",
                                                              "national": ""})

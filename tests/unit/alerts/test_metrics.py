@@ -14,8 +14,8 @@ from alerts.dispatch import Dispatcher, DispatchOptions, recover_expired_leases
 from alerts.metrics import error_code
 from app import create_app
 from channels import build_channels
+from devtools.world import add_subscribers, approved_alert, channels_config, start_fakes, wire_centres
 from settings import SettingsError, load_settings
-from tests.release_world import add_subscribers, approved_alert, channels_config, start_fakes, wire_centres
 from worker import LEADER_LOCK
 
 OPTIONS = release.ReleaseOptions(sms_max_segments=3)

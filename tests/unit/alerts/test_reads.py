@@ -5,7 +5,7 @@ from sqlalchemy import select, text, update
 
 from alerts import accounts
 from alerts.models import Alert, ApiToken, User
-from tests.conftest import Api, flood_alert
+from devtools.world import Api, flood_alert
 
 
 def test_an_edit_is_seen_at_once_and_the_etag_follows(api_as):

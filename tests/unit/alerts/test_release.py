@@ -23,9 +23,9 @@ from alerts.models import Delivery, ProviderReport, Release
 from channels import build_channels
 from channels.base import Outcome, Receipt
 from devtools.demo import ensure_centres
-from tests.conftest import Api
-from tests.release_world import (
+from devtools.world import (
     SHORT_TEXTS,
+    Api,
     ServedApp,
     add_subscribers,
     approved_alert,
@@ -171,8 +171,7 @@ def test_exercise_never_reaches_subscribers_or_public_accounts(world, api_as):
 def test_release_is_refused_unless_approved_and_confirmed(world, api_as):
     app, db, fakes, channels = world
     be = api_as("BE", "communicator")
-    from tests.conftest import flood_alert
-    from tests.release_world import SHORT_TEXTS
+    from devtools.world import SHORT_TEXTS, flood_alert
 
     draft = be.post("/alerts", json=flood_alert(texts=SHORT_TEXTS)).get_json()
     assert schedule(api_as, draft, {"BE": ["x"]}).status_code == 409
@@ -379,7 +378,7 @@ def test_communication_test_reaches_every_partner_and_reports_acknowledgements(w
     app, db, fakes, channels = world
     from alerts.models import Centre, PartnerEndpoint
     from devtools.fakes.webhook_receiver import WebhookReceiver
-    from tests.release_world import new_secret
+    from devtools.world import new_secret
 
     receiver = WebhookReceiver([new_secret()]).start()
     try:
@@ -417,8 +416,8 @@ def test_cap_is_signed_when_a_key_is_configured(world, api_as, tmp_path):
     from dataclasses import replace
 
     from alerts.cap import verify_cap_signature
+    from devtools.samples import make_key_and_cert
     from settings import load_settings
-    from tests.unit.alerts.test_cap import make_key_and_cert
 
     app, db, fakes, channels = world
     key, cert = make_key_and_cert()

@@ -1,7 +1,7 @@
 """Submission (languages complete and consistent) and approval (every centre, exact hash, four-eyes)."""
 from __future__ import annotations
 
-from tests.conftest import flood_alert
+from devtools.world import flood_alert
 
 
 def create(api, **overrides):
@@ -84,7 +84,7 @@ def test_approval_of_content_other_than_reviewed_is_refused(api_as):
 
 
 def test_four_eyes_author_cannot_approve_own_version(api_as, client, make_user):
-    from tests.conftest import Api
+    from devtools.world import Api
 
     both = Api(client, make_user("NL", "communicator", "spokesperson")[1])
     be = api_as("BE", "communicator")

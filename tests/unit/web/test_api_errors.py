@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from alerts.models import Alert, AuditEvent
-from tests.conftest import flood_alert
+from devtools.world import flood_alert
 
 
 def assert_problem(response, status):

@@ -7,8 +7,9 @@ import logging
 import pytest
 
 from app import create_app
+from devtools.world import Api
 from settings import SettingsError, load_settings
-from tests.conftest import PASSWORD, Api
+from tests.conftest import PASSWORD
 
 
 def test_healthz_and_readyz(client):

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import re
 
-from tests.conftest import PASSWORD, Api, flood_alert
+from devtools.world import Api, flood_alert
+from tests.conftest import PASSWORD
 
 
 def login(app, username):
@@ -99,7 +100,7 @@ def _wire(db, **channels):
 
 
 def test_release_page_shows_what_does_not_fit_and_leaves_it_out(app, db, api_as, make_user):
-    from tests.release_world import approved_alert
+    from devtools.world import approved_alert
 
     _wire(db, sms={}, x={"target": "X"})
     # The phrasebook's instructions in nl, fr, de: far over one SMS segment (sms_max_segments is 1 here).

@@ -31,8 +31,9 @@ from twilio.request_validator import RequestValidator
 from alerts import accounts
 from alerts.models import AuditEvent, UserSession
 from devtools.demo import ensure_centres
+from devtools.world import Api, flood_alert
 from settings import SettingsError, load_settings
-from tests.conftest import PASSWORD, Api, flood_alert
+from tests.conftest import PASSWORD
 
 ROOT = Path(__file__).resolve().parents[3]
 REDIS_DB = 13  # this file's Redis database; only the keys a test made are deleted afterwards

@@ -1,5 +1,5 @@
-"""A release world for tests and benchmarks: the real adapters talking to local fakes, centres wired to
-them, subscribers and partner endpoints in the database, and an approved alert ready to schedule."""
+"""A world for tests, benchmarks and the demo: the real adapters talking to the local fakes, centres wired to
+them, subscribers and partner endpoints in the database, an API client, and an approved alert ready to schedule."""
 from __future__ import annotations
 
 import base64
@@ -8,6 +8,7 @@ import os
 import threading
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert, select
 from werkzeug.serving import make_server
@@ -109,13 +110,12 @@ class ServedApp:
         self.server.shutdown()
 
 
-def approved_alert(api_as, status="Actual", texts=None, participants=("NL",)) -> dict:
-    """Create, submit and have BE and NL approve a flood alert; returns the API's alert JSON."""
-    from tests.conftest import flood_alert
-
+def approved_alert(api_as, status="Actual", texts=None, participants=("NL",), **fields) -> dict:
+    """Create, submit and have BE and each participant approve a flood alert (`fields` override the sample's);
+    `api_as(centre, role)` gives an API client of a new user. Returns the API's alert JSON."""
     be = api_as("BE", "communicator")
     created = be.post("/alerts", json=flood_alert(status=status, texts=texts or SHORT_TEXTS,
-                                                  participants=list(participants)))
+                                                  participants=list(participants), **fields))
     assert created.status_code == 201, created.get_json()
     alert = created.get_json()
     submitted = be.post(f"/alerts/{alert['id']}/submit", headers={"If-Match": '"v1"'})
@@ -148,3 +148,47 @@ def wired_app(make_app, tmp_path):
             ensure_centres(session)
         wire_centres(db, fakes)
         yield app, db, fakes, config
+
+
+class Api:
+    """The test client speaking to /api/v1 with one user's token."""
+
+    def __init__(self, client, token):
+        self.client, self.token = client, token
+
+    def _headers(self, extra):
+        return {"Authorization": f"Bearer {self.token}", **(extra or {})}
+
+    def get(self, path, **kw):
+        return self.client.get("/api/v1" + path, headers=self._headers(kw.pop("headers", None)), **kw)
+
+    def post(self, path, json=None, **kw):
+        return self.client.post("/api/v1" + path, json=json, headers=self._headers(kw.pop("headers", None)), **kw)
+
+    def patch(self, path, json=None, **kw):
+        return self.client.patch("/api/v1" + path, json=json, headers=self._headers(kw.pop("headers", None)), **kw)
+
+    def delete(self, path, **kw):
+        return self.client.delete("/api/v1" + path, headers=self._headers(kw.pop("headers", None)), **kw)
+
+
+def future(hours: float) -> str:
+    return (datetime.now(UTC) + timedelta(hours=hours)).replace(microsecond=0).isoformat()
+
+
+def flood_alert(**overrides) -> dict:
+    body = {
+        "hazard": "flood",
+        "participants": ["NL"],
+        "status": "Exercise",
+        "onset": future(1),
+        "expires": future(12),
+        "areas": [{"description": "Limburg", "place": "be-lim",
+                   "polygons": ["50.75,5.60 50.95,5.60 50.95,5.90 50.75,5.60"]}],
+        "texts": {
+            "nl": {"headline": "Overstroming in Limburg"},
+            "en": {"headline": "Flooding in Limburg"},
+        },
+    }
+    body.update(overrides)
+    return body

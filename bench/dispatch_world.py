@@ -1,0 +1,210 @@
+"""The dispatch benchmark's world (bench/dispatch.py, bench/soak.py): the provider fakes in a child process (a
+provider is not in our process: in-process fakes would take the dispatcher's GIL and measure themselves), and a
+private schema with the app, centres wired to those fakes, users, subscribers and approved alerts.
+
+Run as a script, it is that child: it starts the fakes, prints their addresses as one JSON line and answers
+`counts` on stdin."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import func, select, text  # noqa: E402
+
+PG = os.environ.get("BENELERT_BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+SENDER = "+3225551234"
+SECRET_KEY = "d" * 48
+PARTNER_ENDPOINTS = 26
+POLYGON = ["50.75,5.60 50.95,5.60 50.95,5.90 50.75,5.60"]
+
+
+# ---- the provider fakes, in a child process ----------------------------------------------------------------
+def serve_fakes() -> None:
+    """Child mode: start the fakes, print their addresses as one JSON line, answer `counts` on stdin."""
+    from devtools.fakes.cap_receiver import CapReceiver
+    from devtools.fakes.twilio import FakeTwilio
+    from devtools.fakes.webhook_receiver import WebhookReceiver
+    from devtools.fakes.x import FakeX
+    from devtools.world import new_secret
+
+    twilio, slow = FakeTwilio().start(), FakeTwilio(latency=0.1).start()
+    x = FakeX().start()
+    caps = {code: CapReceiver().start() for code in ("BE", "NL", "LU")}
+    partners = WebhookReceiver([new_secret()]).start()  # one server; endpoints at distinct paths
+    fakes = [twilio, slow, x, *caps.values(), partners]
+    print(json.dumps({"twilio": twilio.url, "twilio_slow": slow.url, "account_sid": twilio.account_sid,
+                      "auth_token": twilio.auth_token, "x": x.url, "cap": {c: f.url for c, f in caps.items()},
+                      "partners": partners.url, "partner_secrets": partners.secrets}), flush=True)
+    for line in sys.stdin:
+        if line.strip() == "counts":
+            print(json.dumps({"twilio": len(twilio.messages), "twilio_slow": len(slow.messages),
+                "twilio_recipients": len({m["to"] for m in list(twilio.messages.values())}),
+                "x": len(x.posts), "cap": sum(len(f.messages) for f in caps.values()),
+                "partners": len(partners.deliveries), "partner_duplicates": partners.duplicates}), flush=True)
+    for fake in fakes:
+        fake.stop()
+
+
+class Fakes:
+    def __init__(self):
+        self.process = subprocess.Popen([sys.executable, __file__], cwd=ROOT, text=True,
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError("the fakes process did not start")
+        self.info = json.loads(line)
+
+    def cpu_seconds(self) -> float:
+        """CPU time the fakes process has used so far (Linux /proc)."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def counts(self) -> dict:
+        self.process.stdin.write("counts\n")
+        self.process.stdin.flush()
+        return json.loads(self.process.stdout.readline())
+
+    def stop(self) -> None:
+        self.process.stdin.close()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+    def channels_config(self, twilio_url: str | None = None) -> dict:
+        info = self.info
+        return {
+            "sms": {"account_sid": info["account_sid"], "auth_token": info["auth_token"],
+                    "base_url": twilio_url or info["twilio"], "sender": SENDER, "max_segments": "3"},
+            "x": {"BE.bearer_token": "be-token", "NL.bearer_token": "nl-token", "LU.bearer_token": "lu-token",
+                  "base_url": info["x"]},
+            "national": {"NATIONAL_TIMEOUT": "5"},
+            "partners": {"PARTNERS_ALLOW_PRIVATE": "true", "PARTNERS_TIMEOUT": "5"},
+        }
+
+
+# ---- the world: schema, app, users, alerts, subscribers ----------------------------------------------------
+class World:
+    def __init__(self, url: str, fakes: Fakes, tmp: Path):
+        from app import create_app
+        from cli import upgrade_database
+        from devtools.demo import ensure_centres
+
+        upgrade_database(url)
+        path = tmp / "channels.json"
+        path.write_text(json.dumps(fakes.channels_config()))
+        self.app = create_app({"env": "test", "database_url": url, "ratelimit_storage": "memory://",
+                               "secret_key": SECRET_KEY, "channels_file": str(path), "sms_max_segments": 3,
+                               "log_level": "WARNING"})
+        self.db = self.app.extensions["benelert"].db
+        self.client = self.app.test_client()
+        self.fakes = fakes
+        self._users = 0
+        with self.db.transaction() as session:
+            ensure_centres(session)
+        self._tokens: dict[tuple[str, str], str] = {}
+
+    def api(self, centre: str, role: str):
+        """An API client for a new user of that centre and role (approvals need distinct people)."""
+        from alerts import accounts
+        from devtools.world import Api
+
+        self._users += 1
+        with self.db.transaction() as session:
+            user = accounts.create_user(session, "bench", username=f"bench-{centre.lower()}-{role}-{self._users}",
+                                        display_name=f"Bench {self._users}", centre_code=centre, roles=[role],
+                                        password=None)
+            _, secret = accounts.create_token(session, "bench", user, "bench")
+        return Api(self.client, secret)
+
+    def wire(self) -> None:
+        """BE, NL and LU publish on SMS, X and their national system; 26 partner endpoints receive copies."""
+        from alerts.models import Centre, PartnerEndpoint
+
+        info = self.fakes.info
+        with self.db.transaction() as session:
+            centres = {c.code: c for c in session.scalars(select(Centre))}
+            for code in ("BE", "NL", "LU"):
+                centres[code].channels = {"sms": {}, "x": {"target": code}, "national": {"target": info["cap"][code]}}
+            for index in range(PARTNER_ENDPOINTS):
+                owner = centres[("LU", "DE-NW", "NL", "BE")[index % 4]]
+                session.add(PartnerEndpoint(centre_id=owner.id, url=f"{info['partners']}/p{index:02d}",
+                                            secrets=list(info["partner_secrets"]), active=False))
+
+    def partners(self, active: bool) -> None:
+        from sqlalchemy import update
+
+        from alerts.models import PartnerEndpoint
+
+        with self.db.transaction() as session:
+            session.execute(update(PartnerEndpoint).values(active=active))
+
+    def add_subscribers(self, centre: str, place: str, count: int, prefix: str) -> None:
+        """`count` subscribers of `centre` in `place`, set-based (phones prefix + 7 digits, four languages).
+        A large load runs without the two tables' foreign keys (checked row by row, they would be most of its
+        time) and puts them back afterwards, validated in one pass: the schema ends as the migrations made it."""
+        with self.db.engine.begin() as connection:
+            foreign_keys = []
+            if count >= 100_000:
+                connection.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
+                foreign_keys = connection.execute(text(
+                    "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                    "WHERE contype = 'f' AND conrelid IN ('subscribers'::regclass, 'subscriber_areas'::regclass)"
+                )).all()
+                for table, name, _ in foreign_keys:
+                    connection.execute(text(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"'))
+            connection.execute(text("""
+                WITH s AS (
+                    INSERT INTO subscribers (centre_id, phone, language, created_at)
+                    SELECT (SELECT id FROM centres WHERE code = :centre), :prefix || lpad(g::text, 7, '0'),
+                           (ARRAY['nl', 'fr', 'de', 'en'])[1 + g % 4], timezone('utc', now())
+                    FROM generate_series(1, :count) AS g
+                    RETURNING id)
+                INSERT INTO subscriber_areas (subscriber_id, place) SELECT id, :place FROM s"""),
+                {"centre": centre, "prefix": prefix, "count": count, "place": place})
+            for table, name, definition in foreign_keys:
+                connection.execute(text(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}'))
+        with self.db.engine.connect() as connection:
+            connection.execute(text("ANALYZE subscribers"))
+            connection.execute(text("ANALYZE subscriber_areas"))
+            connection.commit()
+
+    def approved_alert(self, places: list[str], participants: list[str], tag: str) -> dict:
+        from devtools.world import SHORT_TEXTS, approved_alert
+
+        texts = {lang: {**fields, "headline": f"{fields['headline']} {tag}"} for lang, fields in SHORT_TEXTS.items()}
+        areas = [{"description": place, "place": place, "polygons": POLYGON} for place in places]
+        return approved_alert(self.api, texts=texts, participants=participants, areas=areas)
+
+    def schedule(self, alert: dict, channels: dict, at: datetime | None = None) -> int:
+        body = {"content_hash": alert["version"]["content_hash"], "channels": channels}
+        if at is not None:
+            body["at"] = at.isoformat()
+        response = self.api("BE", "spokesperson").post(f"/alerts/{alert['id']}/release", json=body,
+                                                       headers={"If-Match": '"v1"'})
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()["id"]
+
+    def open_rows(self, release_id: int) -> int:
+        from alerts.models import Delivery
+
+        with self.db.transaction() as session:
+            return session.scalar(select(func.count()).select_from(Delivery).where(
+                Delivery.release_id == release_id, Delivery.state.in_(("pending", "claimed", "sending"))))
+
+    def states(self, release_id: int) -> dict[str, int]:
+        from alerts.dispatch import ledger_counts
+
+        return ledger_counts(self.db, release_id)
+
+
+if __name__ == "__main__":
+    serve_fakes()
