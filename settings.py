@@ -21,10 +21,33 @@ ROOT = Path(__file__).resolve().parent
 # Local state (dev secret key, embedded database, demo files); `make topology` points it elsewhere.
 INSTANCE = Path(os.environ.get("BENELERT_INSTANCE_PATH") or ROOT / "instance")
 WEAK_SECRETS = {"", "dev", "secret", "changeme", "change-me", "development"}
+COMMON_LANGUAGE = "en"  # every warning carries it: the language partner centres all read
+DEFAULT_LANGUAGES = "nl,fr,de,en,lb"
 
 
 class SettingsError(RuntimeError):
     """The configuration cannot be used; the message says which variable and why."""
+
+
+def parse_languages(raw: str) -> tuple[str, ...]:
+    """BENELERT_LANGUAGES: the languages warnings are written in, in display order; each needs a catalog under
+    translations/ (English, the phrasebook's source language, needs none and is required)."""
+    languages = tuple(code.strip() for code in raw.split(",") if code.strip())
+    if COMMON_LANGUAGE not in languages:
+        raise SettingsError(f"BENELERT_LANGUAGES must include {COMMON_LANGUAGE!r}, the common language: {raw!r}")
+    if len(set(languages)) != len(languages):
+        raise SettingsError(f"BENELERT_LANGUAGES names a language twice: {raw!r}")
+    without = [code for code in languages if code != COMMON_LANGUAGE
+               and not (ROOT / "translations" / code / "LC_MESSAGES" / "messages.po").is_file()]
+    if without:
+        raise SettingsError(f"BENELERT_LANGUAGES: no catalog translations/<code>/LC_MESSAGES/messages.po for "
+                            f"{', '.join(without)}")
+    return languages
+
+
+# Read once at start: the phrasebook, the API's schemas and the pages are built for these languages, so a
+# process serves one list for its whole life (every process of a deployment gets the same environment).
+LANGUAGES = parse_languages(os.environ.get("BENELERT_LANGUAGES", DEFAULT_LANGUAGES))
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ from prometheus_client.registry import Collector
 from sqlalchemy import and_, exists, func, literal_column, or_, select, text
 
 from alerts.models import DELIVERY_STATES, Ack, Centre, Delivery, ProviderReport, Release, utcnow
-from alerts.release import CHANNELS
 from alerts.vocabulary import STATUSES
+from channels.specs import CHANNELS
 from db import Database
 
 RELEASE_STATES = ("scheduled", "releasing", "released", "failed")

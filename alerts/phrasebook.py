@@ -38,13 +38,14 @@ from babel.support import NullTranslations, Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from alerts.gazetteer import PLACES, place_name
+from alerts.vocabulary import LANGUAGES
 
 ROOT = Path(__file__).resolve().parent.parent
 TRANSLATIONS = ROOT / "translations"
 MESSAGE_TEMPLATES = ROOT / "templates" / "messages"
 
-LANGUAGES = ("nl", "fr", "de", "en")
-EXTRA_LANGUAGES = ("lb",)  # partial catalog: only the common instructions are translated
+# Catalogs in which only the common instructions are translated (the rest renders in English, flagged missing).
+PARTIAL_CATALOGS = ("lb",)
 SOURCE_LANGUAGE = "en"
 
 
@@ -315,7 +316,7 @@ def locale_for(language: str, country: str) -> str:
 
 
 def _check_language(language: str) -> None:
-    if language not in LANGUAGES + EXTRA_LANGUAGES:
+    if language not in LANGUAGES:
         raise ValueError(f"unsupported language {language!r}")
 
 
@@ -567,7 +568,7 @@ def warm_up() -> None:
     catalogs and Jinja2 compilation); web workers call this before they take requests.
     """
     now = datetime(2026, 1, 1, 12, 0, tzinfo=ZoneInfo("UTC"))
-    for language in LANGUAGES + EXTRA_LANGUAGES:
+    for language in LANGUAGES:
         for country in ("BE", "NL", "LU", "DE"):
             render_texts("flood", language, places=[], onset=now, expires=now, timezone="Europe/Brussels",
                          country=country)

@@ -37,22 +37,19 @@ from alerts.models import (
     VersionText,
     utcnow,
 )
-from alerts.rendering import render_channel
+from alerts.rendering import channel_problems, render_channel
 from alerts.review import approval_state
 from alerts.texts import cancel_texts
+from channels.specs import CHANNELS, PUBLIC_CHANNELS, TextLimits
 
 log = logging.getLogger("benelert.release")
 
-PUBLIC_CHANNELS = ("sms", "x", "mastodon", "national")
-CHANNELS = PUBLIC_CHANNELS + ("partners",)
-TEXT_CHANNEL = {"sms": "sms", "x": "x", "mastodon": "mastodon", "national": "cell_broadcast"}
 PAST_TOLERANCE = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
 class ReleaseOptions:
-    sms_max_segments: int = 1
-    mastodon_limit: int = 500
+    limits: TextLimits = TextLimits()
     sandbox: dict | None = None  # channel -> sandbox target address, for Exercise and Test
     cap_sender_domain: str = "benelert.eu"
     cap_signing: tuple[bytes, bytes] | None = None  # (key PEM, certificate PEM): XML-DSig on every CAP sent
@@ -62,8 +59,8 @@ class ReleaseOptions:
         signing = None
         if settings.cap_sign_key_file:
             signing = (Path(settings.cap_sign_key_file).read_bytes(), Path(settings.cap_sign_cert_file).read_bytes())
-        return cls(sms_max_segments=settings.sms_max_segments, mastodon_limit=settings.mastodon_limit,
-                   sandbox=settings.sandbox_targets, cap_sender_domain=settings.cap_sender_domain, cap_signing=signing)
+        return cls(limits=TextLimits.from_settings(settings), sandbox=settings.sandbox_targets,
+                   cap_sender_domain=settings.cap_sender_domain, cap_signing=signing)
 
 
 def _subscriber_filter(centre_id: int, places: list[str], language_clause):
@@ -99,7 +96,7 @@ def _check_channels(alert: Alert, channels: dict[str, list[str]]) -> dict[str, l
         bad = sorted(set(names) - set(CHANNELS))
         if bad:
             raise InvalidInput(f"Unknown channel for {code}: {', '.join(bad)}.", field="channels")
-        unconfigured = sorted(n for n in set(names) - {"partners"} if n not in (codes[code].channels or {}))
+        unconfigured = sorted(n for n in set(names) if CHANNELS[n].public and n not in configured_channels(codes[code]))
         if unconfigured:
             raise InvalidInput(f"{code} has no {', '.join(unconfigured)} account configured.", field="channels")
         cleaned[code] = sorted(set(names))
@@ -109,22 +106,24 @@ def _check_channels(alert: Alert, channels: dict[str, list[str]]) -> dict[str, l
 
 
 def _check_renderings(alert: Alert, content: dict, channels: dict[str, list[str]], options: ReleaseOptions) -> None:
-    """Every text that will be sent fits its channel: the required languages (a text in another language,
-    which no centre asked for, is never sent, so it does not block the release)."""
-    problems = []
-    languages = [lang for lang in required_languages([row.centre for row in alert.centre_rows])
-                 if lang in content["texts"]]
-    for name in sorted({n for names in channels.values() for n in names} & set(TEXT_CHANNEL)):
-        for language in languages:
-            rendering = render_channel(content, language, TEXT_CHANNEL[name],
-                                       max_sms_segments=options.sms_max_segments,
-                                       mastodon_limit=options.mastodon_limit)
-            problems += rendering.problems
-    for language in languages:
-        problems += render_channel(content, language, "cap").problems
+    """Every text that will be sent fits its channel (rendering.channel_problems, the rule the pages show)."""
+    problems = [problem for found in channel_problems(
+        content, sent_languages(alert, content), {n for names in channels.values() for n in names}, options.limits
+    ).values() for problem in found]
     if problems:
         raise InvalidInput(f"{len(problems)} rendering problem(s): " + "; ".join(problems[:6]),
                            problems=list(problems))
+
+
+def sent_languages(alert: Alert, content: dict) -> list[str]:
+    """The languages a release sends: the required languages of the centres taking part that the version has
+    (a text in another language, which no centre asked for, is never sent)."""
+    return [lang for lang in required_languages([row.centre for row in alert.centre_rows]) if lang in content["texts"]]
+
+
+def configured_channels(centre: Centre) -> list[str]:
+    """The public channels a centre has an account for, in the registry's order (partner copies need none)."""
+    return [name for name in PUBLIC_CHANNELS if name in (centre.channels or {})]
 
 
 def confirmation(session: Session, alert: Alert, content: dict, channels: dict[str, list[str]], at: datetime) -> dict:
@@ -249,20 +248,20 @@ def write_ledger(session: Session, release: Release, alert: Alert, version: Vers
         centre = centres[code]
         config = centre.channels or {}
         for name in names:
-            if name == "partners":
-                continue
-            target = config.get(name, {}).get("target", "") if live else sandbox.get(name, "")
-            if not target and not (live and name == "sms"):
+            spec = CHANNELS[name]
+            if not spec.public:
+                continue  # partner copies: one for the whole release, below
+            target = spec.target(live, config.get(name, {}).get("target", ""), sandbox.get(name, ""))
+            if not target and not (live and spec.to_subscribers):
                 continue  # no sandbox target for this channel: an exercise does not use it
-            if name == "national":
-                payload = _payload(session, release, "national", code, None, cap, "application/cap+xml")
+            if spec.sends == "cap":
+                payload = _payload(session, release, name, code, None, cap, "application/cap+xml")
                 rows.append(_row(release, payload, code, target, now))
                 continue
-            per_language = {lang: _payload(session, release, name, code, lang, render_channel(
-                content, lang, TEXT_CHANNEL[name], max_sms_segments=options.sms_max_segments,
-                mastodon_limit=options.mastodon_limit).text) for lang in centre.languages + ["en"]
-                if lang in content["texts"]}
-            if name == "sms" and live:
+            per_language = {lang: _payload(session, release, name, code, lang,
+                                           render_channel(content, lang, spec.text, options.limits).text)
+                            for lang in centre.languages + ["en"] if lang in content["texts"]}
+            if spec.to_subscribers and live:
                 _sms_ledger(session, release, centre, content, per_language, now)
             else:
                 rows += [_row(release, payload, code, target, now) for payload in per_language.values()]

@@ -9,29 +9,21 @@ short: the caller refuses it and shows the problems, each named by language and 
 from __future__ import annotations
 
 import unicodedata
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from alerts.phrasebook import EXTRA_LANGUAGES, LANGUAGES, missing_msgids, render_message, translations_for
-from channels.textfit import Fit, cap_field_fit, cell_broadcast_fit, mastodon_fit, sms_fit, x_fit
+from alerts.phrasebook import missing_msgids, render_message, translations_for
+from alerts.vocabulary import LANGUAGES, STATUSES
+from channels.specs import CHANNELS as CHANNEL_SPECS
+from channels.specs import FIELDS, FORMATS, TextLimits
+from channels.textfit import Fit, cap_field_fit
 
-CHANNELS = ("sms", "cell_broadcast", "x", "mastodon", "cap")
-CHANNEL_LABELS = {"sms": "SMS", "cell_broadcast": "Cell broadcast", "x": "X", "mastodon": "Mastodon", "cap": "CAP"}
-FIELDS = ("headline", "description", "instruction")
-CHANNEL_FIELDS = {
-    "sms": ("headline", "instruction"),
-    "cell_broadcast": FIELDS,
-    "x": ("headline", "instruction"),
-    "mastodon": FIELDS,
-    "cap": FIELDS,
-}
-STATUSES = ("Actual", "Exercise", "Test")
+CHANNELS = tuple(FORMATS)  # the rendered formats: sms, cell_broadcast, x, mastodon, cap
+CHANNEL_LABELS = {name: text_format.label for name, text_format in FORMATS.items()}
 # The msgids of the templates' `{% trans %}` markers; CAP has no template and translates them here.
 STATUS_MARKERS = {"Exercise": "EXERCISE", "Test": "TEST"}
 MARKER_SEPARATOR = " - "  # GSM-7, unlike an en dash, which would switch an SMS to UCS-2
-FALLBACK_LANGUAGE = "en"
 USABLE_STATUSES = ("template", "human")
 
 
@@ -49,11 +41,7 @@ class Rendering:
 
 
 def render_version(
-    content: dict[str, Any],
-    *,
-    max_sms_segments: int = 1,
-    mastodon_limit: int = 500,
-    languages: list[str] | None = None,
+    content: dict[str, Any], limits: TextLimits = TextLimits(), *, languages: list[str] | None = None
 ) -> list[Rendering]:
     """One rendering per (language, channel): languages in phrasebook order, channels in CHANNELS order.
 
@@ -61,19 +49,19 @@ def render_version(
     """
     chosen = languages if languages is not None else ordered_languages(content["texts"])
     return [
-        render_channel(content, language, channel, max_sms_segments=max_sms_segments, mastodon_limit=mastodon_limit)
+        render_channel(content, language, channel, limits)
         for language in chosen
         for channel in CHANNELS
     ]
 
 
 def ordered_languages(languages: Iterable[str]) -> list[str]:
-    order = {language: index for index, language in enumerate(LANGUAGES + EXTRA_LANGUAGES)}
+    order = {language: index for index, language in enumerate(LANGUAGES)}
     return sorted(languages, key=lambda language: (order.get(language, len(order)), language))
 
 
 def render_channel(
-    content: dict[str, Any], language: str, channel: str, *, max_sms_segments: int = 1, mastodon_limit: int = 500
+    content: dict[str, Any], language: str, channel: str, limits: TextLimits = TextLimits()
 ) -> Rendering:
     """The `channel` rendering of the version's `language` texts, with its fits and problems."""
     status = content["status"]
@@ -83,7 +71,7 @@ def render_channel(
         raise ValueError(f"unknown channel {channel!r}, expected one of {', '.join(CHANNELS)}")
     texts = content["texts"].get(language, {})
     bodies = {field: (texts.get(field) or {}).get("body") or "" for field in FIELDS}
-    problems = [problem for field in CHANNEL_FIELDS[channel] if (problem := text_problem(field, texts.get(field)))]
+    problems = [problem for field in FORMATS[channel].fields if (problem := text_problem(field, texts.get(field)))]
 
     if channel == "cap":
         marker, missing = _cap_marker(status, language)
@@ -94,7 +82,7 @@ def render_channel(
         web = content.get("web") or ""
         text, missing = render_message(f"{channel}.txt", language, status=status, web=web, **bodies)
         text = _nfc(text)
-        fits = (_measure(channel, text, max_sms_segments, mastodon_limit),)
+        fits = (FORMATS[channel].measure(text, limits),)
 
     problems += [f"the {language} catalog has no translation of {msgid!r}" for msgid in missing]
     problems += [problem for fit in fits for problem in fit.problems]
@@ -126,75 +114,16 @@ def _cap_marker(status: str, language: str) -> tuple[str, tuple[str, ...]]:
     return translations_for(language).gettext(msgid) + MARKER_SEPARATOR, missing
 
 
-def _measure(channel: str, text: str, max_sms_segments: int, mastodon_limit: int) -> Fit:
-    if channel == "sms":
-        return sms_fit(text, max_sms_segments)
-    if channel == "cell_broadcast":
-        return cell_broadcast_fit(text)
-    if channel == "x":
-        return x_fit(text)
-    return mastodon_fit(text, limit=mastodon_limit)
-
-
-# --- one rendering per language for many recipients ----------------------------------------------
-
-@dataclass(frozen=True)
-class LanguageBatches:
-    """A channel's recipients grouped by the language they are sent, each language rendered once."""
-
-    renderings: dict[str, Rendering]  # by the language sent
-    recipients: Counter[str]  # recipients per language sent
-    sent_as: dict[str, str]  # a recipient's language -> the language sent to them (itself, or the fallback)
-    undeliverable: Counter[str]  # recipients per language with no text to send them
-
-    @property
-    def ok(self) -> bool:
-        return not self.undeliverable and all(rendering.ok for rendering in self.renderings.values())
-
-
-def render_once_per_language(
-    content: dict[str, Any],
-    channel: str,
-    recipient_languages: Iterable[str],
-    *,
-    max_sms_segments: int = 1,
-    mastodon_limit: int = 500,
-) -> LanguageBatches:
-    """Render `channel` once per language among the recipients, not once per recipient.
-
-    A recipient whose language the version lacks gets the English text, but only if the English texts this
-    channel carries are all usable; otherwise the recipient is counted as undeliverable, never sent an empty
-    or half text. Languages are read as primary subtags: "nl-BE" and "NL" are "nl".
-    """
-    requested: Counter[str] = Counter()
-    for language, count in Counter(recipient_languages).items():  # normalise the few distinct codes only
-        requested[primary_language(language)] += count
-
-    available = content["texts"]
-    fallback_ok = FALLBACK_LANGUAGE in available and not any(
-        text_problem(field, available[FALLBACK_LANGUAGE].get(field)) for field in CHANNEL_FIELDS[channel]
-    )
-    sent_as: dict[str, str] = {}
-    recipients: Counter[str] = Counter()
-    undeliverable: Counter[str] = Counter()
-    for language, count in requested.items():
-        if language in available:
-            sent_as[language] = language
-        elif fallback_ok:
-            sent_as[language] = FALLBACK_LANGUAGE
-        else:
-            undeliverable[language] += count
-            continue
-        recipients[sent_as[language]] += count
-
-    renderings = {
-        language: render_channel(
-            content, language, channel, max_sms_segments=max_sms_segments, mastodon_limit=mastodon_limit
-        )
-        for language in ordered_languages(recipients)
-    }
-    return LanguageBatches(renderings, recipients, sent_as, undeliverable)
-
-
-def primary_language(code: str) -> str:
-    return code.replace("_", "-").split("-")[0].lower()
+def channel_problems(content: dict[str, Any], languages: Iterable[str], channels: Iterable[str],
+                     limits: TextLimits = TextLimits()) -> dict[str, list[str]]:
+    """The one readiness rule for texts: why the texts that will be sent do not fit the channels they go out on,
+    by channel name ("cap" for the CAP document every release builds). `languages` are the languages sent: the
+    required languages of the centres taking part that the version has (a text in another language is never
+    sent, so it does not block). Release refuses a non-empty answer; the pages show it before anyone asks."""
+    languages = list(languages)
+    problems: dict[str, list[str]] = {}
+    formats = {name: CHANNEL_SPECS[name].text for name in sorted(set(channels)) if CHANNEL_SPECS[name].text}
+    for name, text_format in [*formats.items(), ("cap", "cap")]:
+        problems[name] = [problem for language in languages
+                          for problem in render_channel(content, language, text_format, limits).problems]
+    return problems

@@ -8,10 +8,10 @@ import csv
 import io
 from collections.abc import Set
 
+from alerts.vocabulary import LANGUAGES
 from channels.sms import normalise_number
 
 COLUMNS = ("phone", "language", "areas")
-DEFAULT_LANGUAGES = frozenset({"nl", "fr", "de", "en", "lb"})
 MAX_ROWS = 200_000
 
 
@@ -19,7 +19,7 @@ def parse_subscribers_csv(
     text: str,
     default_region: str,
     known_areas: Set[str] | None = None,
-    languages: Set[str] = DEFAULT_LANGUAGES,
+    languages: Set[str] = frozenset(LANGUAGES),
     max_rows: int = MAX_ROWS,
 ) -> tuple[list[dict], list[dict]]:
     """Valid rows {phone (E.164), language, areas: list} and one error per bad row; areas split on ';'."""

@@ -13,8 +13,7 @@ from typing import Any
 
 from alerts.errors import InvalidInput
 from alerts.models import TEXT_FIELDS, VersionText
-from alerts.phrasebook import EXTRA_LANGUAGES, HAZARDS, INSTRUCTIONS, render_cancel_texts, render_texts
-from alerts.phrasebook import LANGUAGES as PHRASEBOOK_LANGUAGES
+from alerts.phrasebook import HAZARDS, INSTRUCTIONS, render_cancel_texts, render_texts
 from alerts.vocabulary import LANGUAGES
 
 Key = tuple[str, str]  # (language, field)
@@ -47,7 +46,7 @@ def _template_texts(params: TemplateInput, languages: tuple[str, ...]) -> dict[K
     }
     result: dict[Key, str | None] = {}
     for language in languages:
-        if language not in PHRASEBOOK_LANGUAGES + EXTRA_LANGUAGES:
+        if language not in LANGUAGES:
             result.update({(language, field): None for field in TEXT_FIELDS})
             continue
         rendered = render_texts(params.hazard, language, places=list(params.places), onset=params.onset,

@@ -1,13 +1,15 @@
-"""CAP 1.2 value sets and the languages Benelert publishes in."""
+"""CAP 1.2 value sets and the languages Benelert publishes in (the BENELERT_LANGUAGES setting)."""
 from __future__ import annotations
+
+from settings import COMMON_LANGUAGE, LANGUAGES
 
 STATUSES = ("Actual", "Exercise", "Test")
 MSG_TYPES = ("Alert", "Update", "Cancel")
 URGENCIES = ("Immediate", "Expected", "Future", "Past", "Unknown")
 SEVERITIES = ("Extreme", "Severe", "Moderate", "Minor", "Unknown")
 CERTAINTIES = ("Observed", "Likely", "Possible", "Unlikely", "Unknown")
-COMMON_LANGUAGE = "en"
-LANGUAGES = ("nl", "fr", "de", "en", "lb")
+__all__ = ["CERTAINTIES", "COMMON_LANGUAGE", "LANGUAGES", "MSG_TYPES", "SEVERITIES", "STATUSES", "URGENCIES",
+           "parse_polygon"]
 
 
 def parse_polygon(ring: str) -> list[tuple[float, float]]:

@@ -49,8 +49,9 @@ NATIONAL_SCALE = 1_223_699
 
 def release_options():
     from alerts.release import ReleaseOptions
+    from channels.specs import TextLimits
 
-    return ReleaseOptions(sms_max_segments=3)
+    return ReleaseOptions(limits=TextLimits(sms_max_segments=3))
 
 
 def fire(world: World) -> tuple[list[int], float]:

@@ -1,5 +1,5 @@
-"""Delivery channels. The registry names every adapter explicitly (no discovery by file name):
-adding a channel is one module plus one line here and its entry in the channels config."""
+"""Delivery channels. channels/specs.py names every adapter explicitly (no discovery by file name):
+adding a channel is one module plus one entry there and its settings in the channels config."""
 from __future__ import annotations
 
 import importlib
@@ -8,24 +8,17 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from channels.base import Channel
-
-REGISTRY = {
-    "sms": "channels.sms:SmsChannel",
-    "x": "channels.social:XChannel",
-    "mastodon": "channels.mastodon:MastodonChannel",
-    "national": "channels.national:NationalChannel",
-    "partners": "channels.partners:PartnerChannel",
-}
+from channels.specs import CHANNELS
 
 
 def channel_class(name: str) -> type:
-    module, _, cls = REGISTRY[name].partition(":")
+    module, _, cls = CHANNELS[name].adapter.partition(":")
     return getattr(importlib.import_module(module), cls)
 
 
 def build_channels(config: Mapping[str, Mapping[str, str]]) -> dict[str, Channel]:
     """`config` is {channel name: that adapter's from_config keys}; channels absent from it are off."""
-    unknown = sorted(set(config) - set(REGISTRY))
+    unknown = sorted(set(config) - set(CHANNELS))
     if unknown:
         raise ValueError(f"unknown channel(s) in the configuration: {', '.join(unknown)}")
     return {name: channel_class(name).from_config(values) for name, values in config.items()}

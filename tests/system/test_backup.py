@@ -13,11 +13,12 @@ from sqlalchemy import create_engine, func, select, text
 from alerts import release
 from alerts.models import Alert, AuditEvent, Centre, Delivery, Release, Version
 from app import create_app
+from channels.specs import TextLimits
 from db import Base
 from devtools.world import approved_alert, flood_alert
 from tests.conftest import PG_BASE
 
-OPTIONS = release.ReleaseOptions(sms_max_segments=3)
+OPTIONS = release.ReleaseOptions(limits=TextLimits(sms_max_segments=3))
 
 
 def snapshot(db) -> dict[str, list[tuple]]:

@@ -27,6 +27,7 @@ from alerts import accounts, release
 from alerts.dispatch import Dispatcher, DispatchOptions, apply_held_reports
 from alerts.models import Alert
 from channels import build_channels
+from channels.specs import TextLimits
 from devtools.demo import ensure_centres
 from devtools.world import ServedApp, add_subscribers, channels_config, start_fakes, wire_centres, write_channels_file
 from tests.conftest import PASSWORD
@@ -93,7 +94,7 @@ def world(make_app, tmp_path, database_url):
         add_subscribers(db, "BE", 12, place="be-lim")
         add_subscribers(db, "NL", 8, place="nl-li", languages=("nl", "en"), start=1000)
         worker = WorkerThread(db, build_channels(config),
-                              release.ReleaseOptions(sms_max_segments=SMS_SEGMENTS, sandbox=SANDBOX))
+                              release.ReleaseOptions(limits=TextLimits(sms_max_segments=SMS_SEGMENTS), sandbox=SANDBOX))
         worker.thread.start()
         stack.callback(worker.stop)
         yield {"url": served.url, "db": db, "fakes": fakes, "worker": worker}

@@ -13,10 +13,11 @@ from sqlalchemy import select
 from alerts import authoring, release, review
 from alerts.errors import Conflict
 from alerts.models import Alert, Approval, AuditEvent, Centre, Delivery, Release, User
+from channels.specs import TextLimits
 from devtools.world import SHORT_TEXTS, approved_alert, flood_alert
 from tests.unit.web.test_pages import login
 
-OPTIONS = release.ReleaseOptions(sms_max_segments=3, sandbox={})
+OPTIONS = release.ReleaseOptions(limits=TextLimits(sms_max_segments=3), sandbox={})
 
 
 def submitted_alert(api_as) -> dict:

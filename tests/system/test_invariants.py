@@ -58,6 +58,7 @@ from alerts.models import (
 )
 from alerts.rendering import render_channel
 from channels import build_channels
+from channels.specs import CHANNELS, PUBLIC_CHANNELS, TextLimits
 from devtools.demo import ensure_centres
 from devtools.fakes.cap_receiver import CapReceiver
 from devtools.world import (
@@ -76,7 +77,7 @@ SMS_SEGMENTS = 3
 STATUSES = ("Actual", "Exercise", "Test")
 LANGUAGES = ("nl", "fr", "de", "en")
 CHANNEL_NAMES = ("sms", "x", "national", "partners")
-PUBLIC = frozenset(release.PUBLIC_CHANNELS)
+PUBLIC = frozenset(PUBLIC_CHANNELS)
 CONFIGURED = {"BE": {"sms", "x", "national"}, "NL": {"sms", "x", "national"}, "LU": set()}  # see wire_centres
 RESUMABLE = frozenset({"pending", "claimed", "sending", "sent", "delivered", "failed", "unknown", "expired"})
 EDITABLE_STATES = frozenset({"draft", "in_review", "approved"})
@@ -185,7 +186,7 @@ def world(make_app, tmp_path):
         wire_centres(db, fakes)
         add_subscribers(db, "BE", 6)
         add_subscribers(db, "NL", 3, languages=("nl", "en", "fr"), start=100)
-        options = release.ReleaseOptions(sms_max_segments=SMS_SEGMENTS, sandbox=sandbox)  # as the API's
+        options = release.ReleaseOptions(limits=TextLimits(sms_max_segments=SMS_SEGMENTS), sandbox=sandbox)  # as API
         yield World(app, db, fakes, sandbox_cap, build_channels(config), options)
 
 
@@ -285,7 +286,7 @@ class ReleaseWorkflow(RuleBasedStateMachine):
 
     def rendering_problems(self, tracked: Tracked, channels: dict[str, list[str]]) -> list[str]:
         """What the preview says does not fit the chosen channels (the release refuses exactly that)."""
-        used = {release.TEXT_CHANNEL[n] for names in channels.values() for n in names if n in release.TEXT_CHANNEL}
+        used = {CHANNELS[n].text for names in channels.values() for n in names if CHANNELS[n].text}
         preview = expect(self.actors["be_comm"].api.get(f"/alerts/{tracked.id}/preview"), 200, "preview")
         return sorted(problem for r in preview if r["channel"] in used | {"cap"} for problem in r["problems"])
 
@@ -670,9 +671,8 @@ class ReleaseWorkflow(RuleBasedStateMachine):
         # what was approved is what is sent: the text payloads are that version's renderings
         for payload in session.scalars(select(Payload).where(Payload.release_id == planned.id,
                                                              Payload.channel.in_(("sms", "x")))):
-            expected = render_channel(content, payload.language, release.TEXT_CHANNEL[payload.channel],
-                                      max_sms_segments=self.w.options.sms_max_segments,
-                                      mastodon_limit=self.w.options.mastodon_limit).text
+            expected = render_channel(content, payload.language, CHANNELS[payload.channel].text,
+                                      self.w.options.limits).text
             if payload.body != expected:
                 problems.append(f"release {planned.id}: the {payload.channel}/{payload.language} payload is not the "
                                 "approved version's rendering")

@@ -15,6 +15,7 @@ from alerts.content import canonical_content
 from alerts.errors import InvalidInput, NotFound, StaleVersion
 from alerts.models import Alert, ApiToken, Centre, Release, utcnow
 from alerts.rendering import render_version
+from channels.specs import TextLimits
 from web import PROBLEM, db_session, problem, services
 from web.api.schemas import (
     AlertCreateSchema,
@@ -534,9 +535,7 @@ class Preview(MethodView):
         session = db_session()
         alert = authoring.get_alert(session, g.user, alert_id, "history")
         version = authoring.get_version(session, alert, args.get("version"))
-        settings = services().settings
-        renderings = render_version(canonical_content(version), max_sms_segments=settings.sms_max_segments,
-                                    mastodon_limit=settings.mastodon_limit)
+        renderings = render_version(canonical_content(version), TextLimits.from_settings(services().settings))
         return [{"language": r.language, "channel": r.channel, "text": r.text, "ok": r.ok,
                  "problems": list(r.problems),
                  "fits": [{"channel": f.channel, "length": f.length, "limit": f.limit, "encoding": f.encoding,

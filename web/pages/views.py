@@ -27,16 +27,19 @@ from alerts.content import canonical_content
 from alerts.errors import DomainError, StaleVersion
 from alerts.gazetteer import PLACES, place_name
 from alerts.models import TEXT_FIELDS, Alert, AlertCentre, Centre, Delivery, Release, utcnow
-from alerts.phrasebook import HAZARDS, INSTRUCTIONS, render_texts, translations_for
-from alerts.rendering import CHANNEL_LABELS, render_channel, render_version
-from alerts.vocabulary import CERTAINTIES, SEVERITIES, STATUSES, URGENCIES
+from alerts.phrasebook import HAZARDS, INSTRUCTIONS, PARTIAL_CATALOGS, render_texts, translations_for
+from alerts.rendering import CHANNEL_LABELS, channel_problems, render_version
+from alerts.vocabulary import CERTAINTIES, COMMON_LANGUAGE, LANGUAGES, SEVERITIES, STATUSES, URGENCIES
 from alerts.workflow import STATES
+from channels.specs import PUBLIC_CHANNELS, TextLimits
 from web import MAX_ID, db_session, services
 from web.auth import client_address, login_required
 
 bp = Blueprint("pages", __name__)
 SCALARS = ("status", "hazard", "urgency", "severity", "certainty", "onset", "expires", "web", "areas")
-UI_LANGUAGES = ("en", "nl", "fr", "de")
+# the pages speak the languages whose catalogs are complete, English first (it answers a browser that asks for none)
+UI_LANGUAGES = (COMMON_LANGUAGE, *(code for code in LANGUAGES
+                                   if code != COMMON_LANGUAGE and code not in PARTIAL_CATALOGS))
 LANGUAGE_COOKIE = "benelert_lang"
 
 
@@ -352,10 +355,8 @@ def _preview_content(version, submitted: dict[str, str] | None) -> dict:
 
 
 def _renderings(content: dict) -> dict[str, list]:
-    settings = services().settings
     grouped: dict[str, list] = {}
-    for rendering in render_version(content, max_sms_segments=settings.sms_max_segments,
-                                    mastodon_limit=settings.mastodon_limit):
+    for rendering in render_version(content, TextLimits.from_settings(services().settings)):
         grouped.setdefault(rendering.language, []).append(rendering)
     return grouped
 
@@ -597,21 +598,14 @@ def submit(alert_id):
 # ---- spokespersons: review, decide, release, cancel ---------------------------------------------------
 
 def _configured_channels(alert: Alert) -> dict[str, list[str]]:
-    return {row.centre.code: [name for name in release.PUBLIC_CHANNELS if name in (row.centre.channels or {})]
-            + ["partners"] for row in sorted(alert.centre_rows, key=lambda r: r.role != "lead")}
+    return {row.centre.code: release.configured_channels(row.centre) + ["partners"]
+            for row in sorted(alert.centre_rows, key=lambda r: r.role != "lead")}
 
 
-def _channel_fits(content: dict) -> dict[str, list[str]]:
-    """Per release channel, the problems of its rendering in every language (empty: it fits)."""
-    settings = services().settings
-    problems: dict[str, list[str]] = {"partners": []}
-    for name, text_channel in release.TEXT_CHANNEL.items():
-        problems[name] = [p for language in content["texts"] for p in render_channel(
-            content, language, text_channel, max_sms_segments=settings.sms_max_segments,
-            mastodon_limit=settings.mastodon_limit).problems]
-    cap = [p for language in content["texts"] for p in render_channel(content, language, "cap").problems]
-    problems["cap"] = cap
-    return problems
+def _channel_fits(alert: Alert, content: dict) -> dict[str, list[str]]:
+    """Per channel, what the release would refuse (rendering.channel_problems: the same rule, the same languages)."""
+    return channel_problems(content, release.sent_languages(alert, content), PUBLIC_CHANNELS,
+                            TextLimits.from_settings(services().settings))
 
 
 @bp.get("/alerts/<int:alert_id>/review")
@@ -625,7 +619,7 @@ def review_page(alert_id):
     return render_template("pages/review.html", alert=alert, version=version, content=content,
                            confirmation=confirmation, renderings=_renderings(content),
                            channel_labels=CHANNEL_LABELS, approvals=review.approval_state(dbs, alert, version),
-                           decisions=decisions, fits=_channel_fits(content), channels=channels,
+                           decisions=decisions, fits=_channel_fits(alert, content), channels=channels,
                            planned=_release_of(dbs, alert), cancel=release.prepared_cancel(dbs, alert),
                            place_label=lambda code: place_name(code, select_locale()) if code in PLACES else code)
 
@@ -652,7 +646,7 @@ def release_page(alert_id):
     dbs = db_session()
     alert, version, content = _current(dbs, alert_id)
     channels = _configured_channels(alert)
-    fits = _channel_fits(content)
+    fits = _channel_fits(alert, content)
     status = 200
     if request.method == "POST":
         chosen = {code: [n for n in request.form.getlist(f"channel-{code}") if n in names]

@@ -14,9 +14,10 @@ from alerts.cap import CAP_NS, parse_cap
 from alerts.dispatch import Dispatcher, DispatchOptions
 from alerts.models import Ack, AuditEvent, Delivery, Subscriber, SubscriberArea
 from channels import build_channels
+from channels.specs import TextLimits
 from devtools.world import add_subscribers, approved_alert, wired_app
 
-OPTIONS = release.ReleaseOptions(sms_max_segments=3, sandbox={"sms": "+32470000099", "x": "SANDBOX",
+OPTIONS = release.ReleaseOptions(limits=TextLimits(sms_max_segments=3), sandbox={"sms": "+32470000099", "x": "SANDBOX",
                                                              "national": ""})
 ATOM = "{http://www.w3.org/2005/Atom}"
 INBOUND = "http://localhost/hooks/twilio/inbound"  # the test client's URL, which Twilio would have signed

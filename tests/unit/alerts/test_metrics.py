@@ -14,11 +14,12 @@ from alerts.dispatch import Dispatcher, DispatchOptions, recover_expired_leases
 from alerts.metrics import error_code
 from app import create_app
 from channels import build_channels
+from channels.specs import TextLimits
 from devtools.world import add_subscribers, approved_alert, channels_config, start_fakes, wire_centres
 from settings import SettingsError, load_settings
 from worker import LEADER_LOCK
 
-OPTIONS = release.ReleaseOptions(sms_max_segments=3)
+OPTIONS = release.ReleaseOptions(limits=TextLimits(sms_max_segments=3))
 TOKEN = "m" * 40
 UNSUBSCRIBED = "+32470000003"  # Twilio refuses it with error 21610
 

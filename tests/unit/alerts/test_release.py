@@ -22,6 +22,7 @@ from alerts.dispatch import (
 from alerts.models import Delivery, ProviderReport, Release
 from channels import build_channels
 from channels.base import Outcome, Receipt
+from channels.specs import TextLimits
 from devtools.demo import ensure_centres
 from devtools.world import (
     SHORT_TEXTS,
@@ -36,7 +37,7 @@ from devtools.world import (
 )
 from worker import Worker
 
-OPTIONS = release.ReleaseOptions(sms_max_segments=3, sandbox={"sms": "+32470000099", "x": "SANDBOX",
+OPTIONS = release.ReleaseOptions(limits=TextLimits(sms_max_segments=3), sandbox={"sms": "+32470000099", "x": "SANDBOX",
                                                              "national": ""})
 
 

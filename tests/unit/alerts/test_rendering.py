@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,9 +22,9 @@ from alerts.rendering import (
     CHANNELS,
     STATUS_MARKERS,
     render_channel,
-    render_once_per_language,
     render_version,
 )
+from channels.specs import TextLimits
 
 GOLDEN_FILE = Path(__file__).resolve().parent / "golden" / "renderings.json"
 LANGUAGES = ("nl", "fr", "de", "en")
@@ -251,16 +250,16 @@ def test_an_over_long_french_sms_names_language_channel_segments_and_encoding():
 
 def test_max_sms_segments_is_respected():
     content = content_with({"fr": FRENCH_STORM})
-    assert not render_channel(content, "fr", "sms", max_sms_segments=2).ok
-    three = render_channel(content, "fr", "sms", max_sms_segments=3)
+    assert not render_channel(content, "fr", "sms", TextLimits(sms_max_segments=2)).ok
+    three = render_channel(content, "fr", "sms", TextLimits(sms_max_segments=3))
     assert three.ok and three.fits[0].max_parts == 3
-    by_channel = {result.channel: result for result in render_version(content, max_sms_segments=3)}
+    by_channel = {result.channel: result for result in render_version(content, TextLimits(sms_max_segments=3))}
     assert by_channel["sms"].ok
 
 
 def test_mastodon_limit_is_respected():
     content = scenario_content("flood", languages=["fr"])
-    by_channel = {result.channel: result for result in render_version(content, mastodon_limit=300)}
+    by_channel = {result.channel: result for result in render_version(content, TextLimits(mastodon_chars=300))}
     assert by_channel["mastodon"].problems == (
         "fr / Mastodon: Mastodon post is 479 characters long, at most 300 allowed",)
     assert by_channel["x"].ok and by_channel["cap"].ok
@@ -319,55 +318,18 @@ def test_a_human_text_with_an_unknown_status_is_a_problem():
     assert "en / X: the headline has an unknown status 'draft'" in render_channel(content, "en", "x").problems
 
 
-# --- one rendering per language ------------------------------------------------------------------
+# --- the readiness rule -------------------------------------------------------------------------
 
-@pytest.fixture
-def counted_renders(monkeypatch):
-    calls: Counter = Counter()
-    original = rendering.render_message
-
-    def counting(template, language, **context):
-        calls[template, language] += 1
-        return original(template, language, **context)
-
-    monkeypatch.setattr(rendering, "render_message", counting)
-    return calls
-
-
-def test_a_release_to_100000_subscribers_renders_each_language_once(counted_renders):
-    recipients = ["nl"] * 40_000 + ["fr"] * 30_000 + ["de"] * 10_000 + ["en"] * 15_000 + ["es"] * 5_000
+def test_channel_problems_check_the_sent_languages_on_the_chosen_channels_and_cap():
     content = scenario_content("flood")
-    batches = render_once_per_language(content, "sms", recipients, max_sms_segments=3)
-    assert counted_renders == Counter({("sms.txt", language): 1 for language in LANGUAGES})
-    assert batches.recipients == Counter(nl=40_000, fr=30_000, de=10_000, en=20_000)
-    assert sum(batches.recipients.values()) == 100_000
-    assert batches.sent_as == {"nl": "nl", "fr": "fr", "de": "de", "en": "en", "es": "en"}
-    assert list(batches.renderings) == list(LANGUAGES)
-    assert batches.renderings["fr"].text == render_channel(content, "fr", "sms", max_sms_segments=3).text
-    assert batches.ok and not batches.undeliverable
-
-
-def test_language_codes_are_read_as_primary_subtags(counted_renders):
-    batches = render_once_per_language(scenario_content("storm"), "x", ["nl-BE", "NL", "nl_NL", "de-LU"])
-    assert batches.recipients == Counter(nl=3, de=1)
-    assert sum(counted_renders.values()) == 2
-
-
-def test_without_complete_english_other_languages_are_undeliverable_not_sent_empty():
-    content = scenario_content("storm", languages=["nl", "fr", "en"])
-    content["texts"]["en"]["instruction"] = {"body": "", "status": "missing"}
-    batches = render_once_per_language(content, "sms", ["nl"] * 3 + ["de"] * 2 + ["es"])
-    assert batches.undeliverable == Counter(de=2, es=1)
-    assert batches.recipients == Counter(nl=3)
-    assert set(batches.renderings) == {"nl"}
-    assert not batches.ok
-
-
-def test_english_fallback_needs_only_what_the_channel_carries():
-    content = scenario_content("storm", languages=["nl", "en"])
-    content["texts"]["en"]["description"]["status"] = "stale"
-    assert render_once_per_language(content, "sms", ["de"]).sent_as == {"de": "en"}
-    assert render_once_per_language(content, "mastodon", ["de"]).undeliverable == Counter(de=1)
+    content["texts"]["lb"] = {"headline": {"body": "", "status": "missing"}}  # asked by nobody: never sent
+    found = rendering.channel_problems(content, ["nl", "fr"], {"sms", "national", "partners"},
+                                       TextLimits(sms_max_segments=1))
+    assert set(found) == {"sms", "national", "cap"}  # partner copies carry the CAP document: checked as "cap"
+    assert found["sms"] and all(p.startswith(("nl / SMS:", "fr / SMS:")) for p in found["sms"])
+    assert not any("lb /" in p for problems in found.values() for p in problems)
+    roomy = rendering.channel_problems(content, ["nl", "fr"], {"sms"}, TextLimits(sms_max_segments=10))
+    assert roomy == {"sms": [], "cap": []}
 
 
 def write_golden() -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 
 import pytest
 
@@ -87,3 +88,32 @@ def test_openapi_document_is_generated_and_complete(client):
     assert "412" in patch["responses"] and "application/problem+json" in patch["responses"]["412"]["content"]
     assert "AlertCreate" in spec["components"]["schemas"]
     assert spec["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+
+
+def test_languages_setting_is_validated():
+    from settings import parse_languages
+
+    assert parse_languages("nl, fr,en") == ("nl", "fr", "en")
+    with pytest.raises(SettingsError, match="must include 'en'"):
+        parse_languages("nl,fr")
+    with pytest.raises(SettingsError, match="twice"):
+        parse_languages("nl,en,nl")
+    with pytest.raises(SettingsError, match="no catalog .* for xx"):
+        parse_languages("en,xx")
+
+
+def test_one_language_list_is_read_everywhere():
+    """The API's schema, the phrasebook, subscriber imports and the pages read BENELERT_LANGUAGES, not lists
+    of their own: a process started with fewer languages refuses the others everywhere."""
+    import subprocess
+    import sys
+
+    probe = ("from alerts import phrasebook, vocabulary, subscribers_csv, rendering; from web.pages import views; "
+             "import inspect; "
+             "print(vocabulary.LANGUAGES, phrasebook.LANGUAGES, views.UI_LANGUAGES, "
+             "rendering.ordered_languages(['en', 'lb', 'fr', 'nl']), "
+             "inspect.signature(subscribers_csv.parse_subscribers_csv).parameters['languages'].default == "
+             "frozenset(vocabulary.LANGUAGES))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                         env={**os.environ, "BENELERT_LANGUAGES": "fr,en,nl"}).stdout.split("\n")[0]
+    assert out == "('fr', 'en', 'nl') ('fr', 'en', 'nl') ('en', 'fr', 'nl') ['fr', 'en', 'nl', 'lb'] True"
