@@ -25,7 +25,8 @@ from alerts.dispatch import (
     reconcile_unknown,
     recover_expired_leases,
 )
-from alerts.release import ReleaseOptions, release_due
+from alerts.firing import expire_due, release_due
+from alerts.release import ReleaseOptions
 from db import Database
 
 log = logging.getLogger("benelert.worker")
@@ -90,6 +91,14 @@ class Worker:
         if fired:
             log.info("fired releases", extra={"releases": fired})
 
+    def expire(self) -> None:
+        if not self.leadership.is_leader():
+            return
+        with self.db.transaction() as session:
+            expired = expire_due(session)
+        if expired:
+            log.info("expired alerts", extra={"alerts": expired})
+
     def recover(self) -> None:
         if self.leadership.is_leader():
             result = recover_expired_leases(self.db)
@@ -115,6 +124,7 @@ class Worker:
             log.exception("firing due releases at start failed")
         self.scheduler.add_job(self.fire_due, "interval", seconds=self.tick, id="release_due", max_instances=1,
                                coalesce=True)
+        self.scheduler.add_job(self.expire, "interval", seconds=30, id="expire", max_instances=1, coalesce=True)
         self.scheduler.add_job(self.recover, "interval", seconds=5, id="recover", max_instances=1, coalesce=True)
         self.scheduler.add_job(self.apply_reports, "interval", seconds=2, id="reports", max_instances=1,
                                coalesce=True)

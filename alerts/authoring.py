@@ -5,7 +5,6 @@ and leaves the commit to the caller: one operation, one transaction.
 """
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,8 +13,9 @@ from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from alerts import access, audit, workflow
-from alerts.content import canonical_content, content_hash, diff, flatten
+from alerts.content import canonical_content, diff, flatten
 from alerts.errors import InvalidInput, NotFound, StaleVersion
+from alerts.factory import build_version, new_alert, sync_centres
 from alerts.gazetteer import PLACES
 from alerts.models import (
     Alert,
@@ -184,29 +184,6 @@ def _texts(session: Session, alert: Alert | None, lead: Centre, values: dict[str
     return merge_texts(base, changes, languages, template_texts(params, languages))
 
 
-def _new_version(alert: Alert, number: int, author: User, values: dict[str, Any], texts, areas,
-                 participants: list[str], based_on: int | None, summary: str) -> Version:
-    version = Version(
-        alert_id=alert.id, number=number, based_on=based_on, author=author, summary=summary[:200],
-        status=values["status"], msg_type=alert.msg_type, hazard=values["hazard"], urgency=values["urgency"],
-        severity=values["severity"], certainty=values["certainty"], onset=values.get("onset"),
-        expires=values.get("expires"), web=values.get("web") or "", participants=participants,
-        texts=texts, areas=areas,
-    )
-    version.content_hash = content_hash(canonical_content(version))
-    return version
-
-
-def _sync_centres(alert: Alert, centres: list[Centre]) -> None:
-    wanted = {c.id for c in centres}
-    alert.centre_rows = [row for row in alert.centre_rows if row.centre_id in wanted]
-    present = {row.centre_id for row in alert.centre_rows}
-    for centre in centres:
-        if centre.id not in present:
-            role = "lead" if centre.id == alert.lead_centre_id else "participant"
-            alert.centre_rows.append(AlertCentre(centre_id=centre.id, role=role))
-
-
 # ---- verbs ---------------------------------------------------------------------------------------
 
 def create_alert(session: Session, actor: User, data: dict[str, Any]) -> Alert:
@@ -234,17 +211,7 @@ def create_alert(session: Session, actor: User, data: dict[str, Any]) -> Alert:
     areas = _build_areas(data.get("areas") or [])
     texts = _texts(session, None, centres[0], values, areas, {}, data.get("texts") or {},
                    required_languages(centres))
-    alert = Alert(
-        identifier=f"benelert-{lead_code.lower()}-{uuid.uuid4().hex[:20]}",
-        lead_centre_id=centres[0].id, msg_type="Alert", references=[], state="draft", current_version=1,
-        created_by_id=actor.id,
-    )
-    session.add(alert)
-    session.flush()
-    _sync_centres(alert, centres)
-    version = _new_version(alert, 1, actor, values, texts, areas, codes, None, data.get("summary") or "created")
-    session.add(version)
-    session.flush()
+    alert, version = new_alert(session, actor, centres, values, texts, areas, summary=data.get("summary") or "created")
     audit.record(session, actor, "alert.create", "alert", alert.id, content_hash=version.content_hash,
                  detail={"version": 1, "participants": codes, "hazard": hazard.code})
     return alert
@@ -272,7 +239,7 @@ def _stale(session: Session, alert: Alert, expected: int, attempted: dict[str, A
 
 def _commit_version(session: Session, actor: User, alert: Alert, expected: int, version: Version,
                     action: str, detail: dict[str, Any], attempted: dict[str, Any]) -> Version:
-    new_state, now = workflow.transition(alert.state, "edit").to, utcnow()
+    new_state, now = workflow.check(alert, "edit", actor).to, utcnow()
     claimed = session.execute(
         update(Alert)
         .where(Alert.id == alert.id, Alert.current_version == expected)
@@ -304,7 +271,7 @@ def edit_alert(session: Session, actor: User, alert_id: int, expected: int | Non
                summary: str = "") -> Version:
     """Apply `changes` on top of version `expected`; refuse with a diff when someone saved first."""
     alert = get_alert(session, actor, alert_id, "edit", lock=True)
-    workflow.transition(alert.state, "edit")
+    workflow.check(alert, "edit", actor)
     unknown = sorted(set(changes) - set(EDITABLE))
     if unknown:
         raise InvalidInput(f"These fields cannot be edited: {', '.join(unknown)}.")
@@ -324,7 +291,7 @@ def edit_alert(session: Session, actor: User, alert_id: int, expected: int | Non
     base_texts = {(t.language, t.field): (t.body, t.status) for t in base.texts}
     texts = _texts(session, alert, centres[0], values, areas, base_texts, changes.get("texts") or {},
                    required_languages(centres))
-    version = _new_version(alert, expected + 1, actor, values, texts, areas, list(base.participants),
+    version = build_version(alert, expected + 1, actor, values, texts, areas, list(base.participants),
                            expected, summary)
     if version.content_hash == base.content_hash:
         return base  # nothing changed: no new version, approvals stand
@@ -335,7 +302,7 @@ def edit_alert(session: Session, actor: User, alert_id: int, expected: int | Non
 def invite_centre(session: Session, actor: User, alert_id: int, expected: int | None, centre_code: str) -> Version:
     """Add a centre to the alert; its languages become required (missing until written)."""
     alert = get_alert(session, actor, alert_id, "invite", lock=True)
-    workflow.transition(alert.state, "edit")
+    workflow.check(alert, "edit", actor)
     expected = _check_expected(session, alert, expected, {"participants": centre_code})
     base = get_version(session, alert, expected)
     if centre_code in base.participants:
@@ -346,11 +313,11 @@ def invite_centre(session: Session, actor: User, alert_id: int, expected: int | 
     base_texts = {(t.language, t.field): (t.body, t.status) for t in base.texts}
     areas = _build_areas(canonical_content(base)["areas"])
     texts = _texts(session, alert, centres[0], values, areas, base_texts, {}, required_languages(centres))
-    version = _new_version(alert, expected + 1, actor, values, texts, areas, codes, expected,
+    version = build_version(alert, expected + 1, actor, values, texts, areas, codes, expected,
                            f"invited {centre_code}")
     version = _commit_version(session, actor, alert, expected, version, "alert.invite", {"centre": centre_code},
                               {"participants": codes})
-    _sync_centres(alert, centres)
+    sync_centres(alert, centres)
     return version
 
 

@@ -3,17 +3,16 @@ report says who acknowledged and how fast. A Test never reaches the public: its 
 partner webhooks. Written in English, the centres' common working language."""
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from alerts import audit
+from alerts import audit, workflow
 from alerts.access import STAFF
-from alerts.content import canonical_content, content_hash
 from alerts.errors import Forbidden, NotFound
-from alerts.models import Ack, Alert, AlertCentre, PartnerEndpoint, Release, User, Version, VersionText, utcnow
+from alerts.factory import new_alert
+from alerts.models import Ack, Alert, PartnerEndpoint, Release, User, VersionText, utcnow
 
 HEADLINE = "Communication test of the cross-border warning network"
 DESCRIPTION = "This is a test of the Benelert partner network. It is not a warning and nothing needs to be done."
@@ -24,20 +23,13 @@ def start_communication_test(session: Session, actor: User) -> Alert:
     if not actor.has_role("spokesperson", "admin"):
         raise Forbidden("A communication test is started by a spokesperson or an administrator.")
     now = utcnow()
-    alert = Alert(identifier=f"benelert-{actor.centre.code.lower()}-test-{uuid.uuid4().hex[:16]}",
-                  lead_centre_id=actor.centre_id, msg_type="Alert", references=[], state="scheduled",
-                  current_version=1, created_by_id=actor.id)
-    session.add(alert)
-    session.flush()
-    alert.centre_rows = [AlertCentre(centre_id=actor.centre_id, role="lead")]
     texts = [VersionText(language="en", field=field, body=body, status="human")
              for field, body in (("headline", HEADLINE), ("description", DESCRIPTION), ("instruction", INSTRUCTION))]
-    version = Version(alert_id=alert.id, number=1, author=actor, summary="communication test", status="Test",
-                      msg_type="Alert", hazard="other", urgency="Unknown", severity="Unknown", certainty="Unknown",
-                      onset=None, expires=now + timedelta(hours=24), web="",
-                      participants=[actor.centre.code], texts=texts, areas=[])
-    version.content_hash = content_hash(canonical_content(version))
-    session.add(version)
+    values = {"status": "Test", "hazard": "other", "urgency": "Unknown", "severity": "Unknown",
+              "certainty": "Unknown", "onset": None, "expires": now + timedelta(hours=24), "web": ""}
+    alert, version = new_alert(session, actor, [actor.centre], values, texts, [], summary="communication test",
+                               kind="test-")
+    workflow.advance(alert, "start_test", actor)
     session.add(Release(alert_id=alert.id, version_number=1, content_hash=version.content_hash, mode="Test",
                         scheduled_for=now, channels={actor.centre.code: ["partners"]}, state="scheduled",
                         created_by_id=actor.id))

@@ -5,12 +5,10 @@ Verb functions: the session and the acting user come in as arguments; no Flask h
 """
 from __future__ import annotations
 
-import re
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -18,18 +16,12 @@ from alerts import audit
 from alerts.access import require_role
 from alerts.cap import CapError, parse_cap, parse_cap_datetime
 from alerts.errors import DomainError, Forbidden, InvalidInput, NotFound
-from alerts.gazetteer import PLACES
-from alerts.models import Ack, Alert, Centre, Delivery, Payload, Release, Subscriber, SubscriberArea, User, utcnow
-from alerts.subscribers_csv import parse_subscribers_csv
-from alerts.vocabulary import LANGUAGES
+from alerts.models import Ack, Alert, Centre, Delivery, Payload, Release, User, utcnow
 
 ACK_ROLES = ("partner", "spokesperson", "communicator")
 ACK_KINDS = ("received", "read")
 ACK_MAX_BYTES = 64 * 1024  # a CAP Ack is a few hundred bytes; anything near this is not one
 CAP_CHANNELS = ("national", "partners")  # their payloads hold the exact CAP XML that was sent
-IMPORT_ROLES = ("admin", "communicator")
-CHUNK = 5000  # rows per statement: below SQLite's bound-parameter limit
-E164 = re.compile(r"\+[1-9][0-9]{1,14}")
 
 
 class InvalidCap(DomainError):
@@ -221,88 +213,4 @@ def published_message(session: Session, identifier: str) -> Published | None:
 
 # --- Subscribers -------------------------------------------------------------------------------------------
 
-def country_of(centre: Centre) -> str:
-    """The phone-number region of a centre: its code's country part (DE-NW -> DE)."""
-    return centre.code.split("-")[0]
 
-
-def _replace_areas(session: Session, areas_by_id: dict[int, list[str]]) -> None:
-    ids = list(areas_by_id)
-    for start in range(0, len(ids), CHUNK):
-        session.execute(delete(SubscriberArea).where(SubscriberArea.subscriber_id.in_(ids[start:start + CHUNK])))
-    rows = [{"subscriber_id": sid, "place": place} for sid, places in areas_by_id.items() for place in places]
-    for start in range(0, len(rows), CHUNK):
-        session.execute(insert(SubscriberArea), rows[start:start + CHUNK])
-
-
-def import_subscribers(session: Session, actor: User, text: str) -> dict:
-    """Upsert the CSV's subscribers into the actor's centre by phone number, in the caller's transaction.
-
-    All or nothing: when any row has an error nothing is written and InvalidInput carries the per-line
-    report. An opt-out is never undone by an import: such numbers are updated but stay opted out.
-    """
-    require_role(actor, *IMPORT_ROLES)
-    centre = actor.centre
-    rows, errors = parse_subscribers_csv(text, country_of(centre), frozenset(PLACES), frozenset(LANGUAGES))
-    if errors:
-        raise InvalidInput(f"{len(errors)} line(s) of the CSV cannot be imported; nothing was imported. "
-                           "Correct them and send the whole file again.", imported=0, updated=0, errors=errors)
-    phones = [row["phone"] for row in rows]
-    existing: dict[str, tuple[int, bool]] = {}
-    for start in range(0, len(phones), CHUNK):
-        existing.update((phone, (sid, opted_out is not None)) for sid, phone, opted_out in session.execute(
-            select(Subscriber.id, Subscriber.phone, Subscriber.opted_out_at).where(
-                Subscriber.centre_id == centre.id, Subscriber.phone.in_(phones[start:start + CHUNK]))))
-    new = [row for row in rows if row["phone"] not in existing]
-    old = [row for row in rows if row["phone"] in existing]
-    areas_by_id: dict[int, list[str]] = {}
-    for start in range(0, len(new), CHUNK):
-        chunk = new[start:start + CHUNK]
-        ids = session.scalars(insert(Subscriber).returning(Subscriber.id, sort_by_parameter_order=True), [
-            {"centre_id": centre.id, "phone": row["phone"], "language": row["language"]} for row in chunk]).all()
-        areas_by_id.update(zip(ids, (row["areas"] for row in chunk), strict=True))
-    ids_by_language: dict[str, list[int]] = defaultdict(list)
-    for row in old:
-        sid = existing[row["phone"]][0]
-        ids_by_language[row["language"]].append(sid)
-        areas_by_id[sid] = row["areas"]
-    for language, ids in ids_by_language.items():
-        for start in range(0, len(ids), CHUNK):
-            session.execute(update(Subscriber).where(Subscriber.id.in_(ids[start:start + CHUNK]))
-                            .values(language=language).execution_options(synchronize_session=False))
-    _replace_areas(session, areas_by_id)
-    result = {"imported": len(new), "updated": len(old),
-              "opted_out": sum(1 for row in old if existing[row["phone"]][1]), "errors": []}
-    audit.record(session, actor, "subscribers.import", "centre", centre.code,
-                 detail={key: value for key, value in result.items() if key != "errors"})
-    return result
-
-
-def subscriber_counts(session: Session, actor: User) -> dict:
-    """Active (not opted-out) subscribers of the actor's centre, in total and per area."""
-    require_role(actor, "admin", "communicator", "spokesperson")
-    active = (Subscriber.centre_id == actor.centre_id, Subscriber.opted_out_at.is_(None))
-    per_area = session.execute(select(SubscriberArea.place, func.count()).join(
-        Subscriber, Subscriber.id == SubscriberArea.subscriber_id).where(*active)
-        .group_by(SubscriberArea.place).order_by(SubscriberArea.place))
-    total = session.scalar(select(func.count()).select_from(Subscriber).where(*active))
-    opted_out = session.scalar(select(func.count()).select_from(Subscriber).where(
-        Subscriber.centre_id == actor.centre_id, Subscriber.opted_out_at.is_not(None)))
-    return {"centre": actor.centre.code, "total": total or 0, "opted_out": opted_out or 0,
-            "areas": dict(per_area.all())}
-
-
-def opt_out(session: Session, phone: str, actor: str = "twilio") -> int:
-    """Stop all messages to this number, in every centre it subscribed to; returns how many were stopped."""
-    now = utcnow()
-    phone = phone.strip()
-    if not E164.fullmatch(phone):  # subscribers are stored in E.164: nothing else (e.g. a NUL) can match
-        return 0
-    ids = session.scalars(select(Subscriber.id).where(Subscriber.phone == phone,
-                                                      Subscriber.opted_out_at.is_(None))).all()
-    if ids:
-        session.execute(update(Subscriber).where(Subscriber.id.in_(ids)).values(opted_out_at=now)
-                        .execution_options(synchronize_session=False))
-        for sid in ids:
-            audit.record(session, actor, "subscriber.opt_out", "subscriber", sid)
-    return len(ids)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from alerts import access, audit, workflow
+from alerts import audit, workflow
 from alerts.authoring import get_alert, get_version, required_languages
 from alerts.consistency import Problem, check_texts
 from alerts.content import canonical_content
@@ -57,14 +57,13 @@ def _current(session: Session, alert: Alert, expected: int | None) -> Version:
 
 def submit_alert(session: Session, actor: User, alert_id: int, expected: int | None) -> Alert:
     alert = get_alert(session, actor, alert_id, "edit", lock=True)
-    step = workflow.transition(alert.state, "submit")
-    access.require_role(actor, *step.roles)
+    workflow.check(alert, "submit", actor)
     version = _current(session, alert, expected)
     blocking = [p for p in readiness(alert, version) if p.severity == "error"]
     if blocking:
         raise NotReady(f"{len(blocking)} problem(s) must be solved first: "
                        + " ".join(p.message for p in blocking[:5]), problems=problem_dicts(blocking))
-    alert.state = step.to
+    workflow.advance(alert, "submit", actor)
     alert.updated_at = utcnow()
     audit.record(session, actor, "alert.submit", "alert", alert.id, content_hash=version.content_hash,
                  detail={"version": version.number})
@@ -91,9 +90,7 @@ def decide(session: Session, actor: User, alert_id: int, expected: int | None, c
     if decision not in ("approve", "reject"):
         raise InvalidInput("decision must be approve or reject.", field="decision")
     alert = get_alert(session, actor, alert_id, "read", lock=True)
-    step = workflow.transition(alert.state, decision)
-    if not actor.has_role(*step.roles):
-        raise Forbidden("Only a spokesperson can approve or reject.")
+    workflow.check(alert, decision, actor)
     version = _current(session, alert, expected)
     if content_hash != version.content_hash:
         raise Conflict("The content you reviewed is not the current content: reload and review again.",
@@ -107,10 +104,8 @@ def decide(session: Session, actor: User, alert_id: int, expected: int | None, c
     session.add(Approval(alert_id=alert.id, version_number=version.number, content_hash=version.content_hash,
                          centre_id=actor.centre_id, user_id=actor.id, decision=decision, reason=reason.strip()))
     session.flush()
-    if decision == "reject":
-        alert.state = step.to
-    elif all(state == "approved" for state in approval_state(session, alert, version).values()):
-        alert.state = "approved"
+    last = all(state == "approved" for state in approval_state(session, alert, version).values())
+    workflow.advance(alert, "approve_all" if decision == "approve" and last else decision, actor)
     alert.updated_at = utcnow()
     audit.record(session, actor, f"alert.{decision}", "alert", alert.id, content_hash=version.content_hash,
                  detail={"version": version.number, "centre": actor.centre.code, "reason": reason.strip()})

@@ -1,9 +1,16 @@
-"""The alert life cycle as one table: (state, action) -> (next state, roles allowed)."""
+"""The alert life cycle as one table: (state, action) -> (next state, roles allowed).
+
+`advance` is the only way an alert's state changes: every verb (authoring, review, release, firing, the
+prepared Cancel, communication tests, expiry) names its action and this table says whether it may happen, who
+may do it and what the alert becomes. The worker process acts as the role "worker".
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from alerts.errors import Conflict
+from alerts.errors import Conflict, Forbidden
+
+WORKER = "worker"
 
 
 @dataclass(frozen=True)
@@ -18,36 +25,55 @@ def _t(to: str, *roles: str) -> Transition:
 
 TRANSITIONS: dict[tuple[str, str], Transition] = {
     ("draft", "edit"): _t("draft", "communicator"),
-    ("in_review", "edit"): _t("draft", "communicator"),
+    ("in_review", "edit"): _t("draft", "communicator"),  # an edit voids the approvals given so far
     ("approved", "edit"): _t("draft", "communicator"),
-    ("draft", "submit"): _t("in_review", "communicator"),
-    ("in_review", "approve"): _t("in_review", "spokesperson"),  # -> approved once every centre approved
+    ("draft", "submit"): _t("in_review", "communicator", WORKER),  # the worker submits a prepared Cancel
+    ("in_review", "approve"): _t("in_review", "spokesperson"),  # other centres have still to decide
+    ("in_review", "approve_all"): _t("approved", "spokesperson"),  # the last centre's approval
     ("in_review", "reject"): _t("draft", "spokesperson"),
     ("approved", "schedule"): _t("scheduled", "spokesperson"),
-    ("scheduled", "unschedule"): _t("approved", "spokesperson"),
-    ("scheduled", "release"): _t("releasing", "worker"),
-    ("releasing", "finish"): _t("released", "worker"),
-    ("released", "expire"): _t("expired", "worker"),
-    ("released", "cancel"): _t("cancelled", "worker"),  # when its Cancel is released
+    # a communication test: a Test to the partner centres only, never public, so it needs no review
+    ("draft", "start_test"): _t("scheduled", "spokesperson", "admin"),
+    ("scheduled", "release"): _t("released", WORKER),  # T reached: the ledger is written in the same transaction
+    ("released", "expire"): _t("expired", WORKER),
+    ("released", "cancel"): _t("cancelled", WORKER),  # when its Cancel is released to the same audience
 }
 
-STATES = ("draft", "in_review", "approved", "scheduled", "releasing", "released", "expired", "cancelled")
+STATES = ("draft", "in_review", "approved", "scheduled", "released", "expired", "cancelled")
 # States in which an alert is shared with partner users of the centres taking part.
-SHARED_STATES = frozenset({"approved", "scheduled", "releasing", "released", "expired", "cancelled"})
+SHARED_STATES = frozenset({"approved", "scheduled", "released", "expired", "cancelled"})
+
+PAST = {"edit": "edited", "submit": "submitted", "approve": "approved", "approve_all": "approved",
+        "reject": "rejected", "schedule": "scheduled", "start_test": "started as a communication test",
+        "release": "released", "expire": "expired", "cancel": "cancelled"}
 
 
 def transition(state: str, action: str) -> Transition:
     try:
         return TRANSITIONS[(state, action)]
     except KeyError:
-        raise Conflict(f"An alert in state '{state}' cannot be {_past(action)}.", state=state) from None
+        raise Conflict(f"An alert in state '{state}' cannot be {PAST.get(action, action)}.", state=state) from None
 
 
 def allowed(state: str, action: str) -> bool:
     return (state, action) in TRANSITIONS
 
 
-def _past(action: str) -> str:
-    return {"edit": "edited", "submit": "submitted", "approve": "approved", "reject": "rejected",
-            "schedule": "scheduled", "unschedule": "unscheduled", "release": "released",
-            "finish": "finished", "expire": "expired"}.get(action, action)
+def check(alert, action: str, actor) -> Transition:
+    """The transition `actor` (a User, or WORKER) would take: Conflict in the wrong state, Forbidden for a role
+    the table does not name. Changes nothing: for verbs that write the new state themselves (an edit's
+    compare-and-set on the version number)."""
+    step = transition(alert.state, action)
+    roles = frozenset({WORKER}) if actor == WORKER else actor.roles
+    if not roles & step.roles:
+        names = " or ".join(sorted(step.roles - {WORKER}))
+        raise Forbidden(f"This needs the role {names}: your role does not allow this alert to be "
+                        f"{PAST.get(action, action)}.")
+    return step
+
+
+def advance(alert, action: str, actor) -> Transition:
+    """Take the transition: checked as `check` does, then the alert is in its new state."""
+    step = check(alert, action, actor)
+    alert.state = step.to
+    return step

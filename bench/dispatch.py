@@ -55,7 +55,7 @@ def release_options():
 
 
 def fire(world: World) -> tuple[list[int], float]:
-    from alerts.release import release_due
+    from alerts.firing import release_due
 
     started = time.perf_counter()
     with world.db.transaction() as session:

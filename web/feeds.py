@@ -9,7 +9,7 @@ from urllib.parse import quote
 from flask import Blueprint, Response, request
 from lxml import etree
 
-from alerts import exchange
+from alerts import exchange, subscribers
 from alerts.cap import CAP_NS
 from channels.sms import is_opt_out
 from web import db_session, problem, services
@@ -116,6 +116,6 @@ def twilio_inbound():
         return refusal
     if is_opt_out(params.get("Body", "")):
         session = db_session()
-        exchange.opt_out(session, params.get("From", ""))
+        subscribers.opt_out(session, params.get("From", ""))
         session.commit()
     return Response(EMPTY_TWIML, mimetype="text/xml")

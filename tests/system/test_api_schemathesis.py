@@ -22,7 +22,7 @@ from schemathesis.specs.openapi.checks import (
 )
 from sqlalchemy import select
 
-from alerts import accounts, release
+from alerts import accounts, firing, release
 from alerts.models import ApiToken, User
 from devtools.world import SHORT_TEXTS, Api, approved_alert, flood_alert
 
@@ -105,7 +105,7 @@ def seeded(app, client, make_user, api_as, db):
                         json={"content_hash": live["version"]["content_hash"], "channels": {"BE": ["partners"]}})
     assert scheduled.status_code == 201, scheduled.get_json()
     with db.transaction() as session:
-        assert release.release_due(session, release.ReleaseOptions())
+        assert firing.release_due(session, release.ReleaseOptions())
     cancel = be.get(f"/alerts/{live['id']}/cancel").get_json()
     drill = be.post("/communication-tests").get_json()
     with db.transaction() as session:

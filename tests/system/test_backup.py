@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
-from alerts import release
+from alerts import firing, release
 from alerts.models import Alert, AuditEvent, Centre, Delivery, Release, Version
 from app import create_app
 from channels.specs import TextLimits
@@ -44,7 +44,7 @@ def populate(db, api_as) -> None:
         json={"content_hash": alert["version"]["content_hash"], "channels": {"BE": ["x"]}})
     assert planned.status_code == 201, planned.get_json()
     with db.transaction() as session:
-        assert release.release_due(session, OPTIONS, "w1")
+        assert firing.release_due(session, OPTIONS, "w1")
         counts = {model.__name__: session.scalar(select(func.count()).select_from(model))
                   for model in (Alert, Version, AuditEvent, Release, Delivery)}
     # the released alert's Cancel is prepared at once: a third alert

@@ -23,7 +23,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy import select
 
-from alerts import accounts, release
+from alerts import accounts, firing, release
 from alerts.dispatch import Dispatcher, DispatchOptions, apply_held_reports
 from alerts.models import Alert
 from channels import build_channels
@@ -56,7 +56,7 @@ class WorkerThread:
         while not self.stopped.is_set():
             try:
                 with self.db.transaction() as session:
-                    release.release_due(session, self.options, "browser-test")
+                    firing.release_due(session, self.options, "browser-test")
                 while self.dispatcher.run_once():
                     pass
                 apply_held_reports(self.db)  # status reports that overtook the commit of their message id

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from alerts import authoring, release, review
+from alerts import authoring, firing, release, review
 from alerts.errors import Conflict
 from alerts.models import Alert, Approval, AuditEvent, Centre, Delivery, Release, User
 from channels.specs import TextLimits
@@ -105,7 +105,7 @@ def test_a_due_release_that_cannot_go_out_is_failed_alone_and_loudly(app, db, ap
     with db.transaction() as session:  # what a race past the verbs would leave: the alert back in draft
         session.get(Alert, broken["id"]).state = "draft"
     with db.transaction() as session:
-        fired = release.release_due(session, OPTIONS, "w1", now=datetime.now(UTC) + timedelta(seconds=1))
+        fired = firing.release_due(session, OPTIONS, "w1", now=datetime.now(UTC) + timedelta(seconds=1))
     with db.transaction() as session:
         by_alert = {r.alert_id: r for r in session.scalars(select(Release))}
         assert fired == [by_alert[fine["id"]].id]
@@ -123,7 +123,7 @@ def test_a_due_release_that_cannot_go_out_is_failed_alone_and_loudly(app, db, ap
         assert page.status_code == 200
     assert "mislukt: niet verzonden" in page.get_data(as_text=True)
     with db.transaction() as session:  # a failed release is not tried again on the next tick
-        assert release.release_due(session, OPTIONS, "w1", now=datetime.now(UTC) + timedelta(seconds=2)) == []
+        assert firing.release_due(session, OPTIONS, "w1", now=datetime.now(UTC) + timedelta(seconds=2)) == []
 
 
 def test_a_live_alert_is_cancelled_through_its_one_prepared_cancel(db, api_as):
@@ -133,7 +133,7 @@ def test_a_live_alert_is_cancelled_through_its_one_prepared_cancel(db, api_as):
         "content_hash": alert["version"]["content_hash"], "channels": {"BE": ["partners"]}})
     assert planned.status_code == 201, planned.get_json()
     with db.transaction() as session:
-        assert release.release_due(session, OPTIONS, "w1", now=datetime.now(UTC) + timedelta(seconds=1))
+        assert firing.release_due(session, OPTIONS, "w1", now=datetime.now(UTC) + timedelta(seconds=1))
     be = api_as("BE", "communicator")
     prepared = be.get(f"/alerts/{alert['id']}/cancel").get_json()
     second = be.post(f"/alerts/{alert['id']}/derive", json={"msg_type": "Cancel"})

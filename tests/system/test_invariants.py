@@ -1,7 +1,7 @@
 """DESIGN.md's five invariants under random action sequences (a Hypothesis stateful test).
 
 A `RuleBasedStateMachine` drives authoring, review and release through the JSON API (the Flask test
-client with API tokens) and the worker side through direct calls of `release.release_due` and
+client with API tokens) and the worker side through direct calls of `firing.release_due` and
 `Dispatcher.run_once`, with the real adapters talking to the local fakes — on SQLite and PostgreSQL.
 
 Rules: create (BE lead, random participants among NL/LU, random status); edit by a communicator of a
@@ -41,7 +41,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 from sqlalchemy import func, select
 
-from alerts import audit, release
+from alerts import audit, firing, release
 from alerts.content import canonical_content, content_hash
 from alerts.dispatch import Dispatcher, DispatchOptions, recover_expired_leases
 from alerts.models import (
@@ -574,13 +574,13 @@ class ReleaseWorkflow(RuleBasedStateMachine):
         fired: list[int] = []
         while True:  # at most 20 per call
             with self.w.db.transaction() as session:
-                batch = release.release_due(session, self.w.options, "w1")
+                batch = firing.release_due(session, self.w.options, "w1")
             if not batch:
                 break
             fired += batch
         rows = self.count_rows()
         with self.w.db.transaction() as session:
-            again = release.release_due(session, self.w.options, "w2")
+            again = firing.release_due(session, self.w.options, "w2")
         assert again == [], f"a second trigger fired {again} again"
         assert self.count_rows() == rows, "a second trigger wrote a second set of ledger rows"
         assert set(due) <= set(fired), f"due releases {sorted(due)} but fired {sorted(fired)}"

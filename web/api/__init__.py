@@ -10,7 +10,7 @@ from flask.views import MethodView
 from flask_smorest import Api, Blueprint
 from sqlalchemy import select
 
-from alerts import accounts, authoring, drills, reads, release, review
+from alerts import accounts, authoring, drills, reads, release, review, updates
 from alerts.content import canonical_content
 from alerts.errors import InvalidInput, NotFound, StaleVersion
 from alerts.models import Alert, ApiToken, Centre, Release, utcnow
@@ -623,7 +623,7 @@ class Derive(MethodView):
         """Start an Update (a copy to edit) or a Cancel (pre-filled) of a released alert."""
         session = db_session()
         source = authoring.get_alert(session, g.user, alert_id, "edit", lock=True)
-        derived = release.derive_alert(session, g.user, source, data["msg_type"], release_options().cap_sender_domain)
+        derived = updates.derive_alert(session, g.user, source, data["msg_type"], release_options().cap_sender_domain)
         session.commit()
         return _alert_response(derived, 201)
 
@@ -639,7 +639,7 @@ class PreparedCancel(MethodView):
         """The Cancel prepared for a live alert when it was released, ready to approve."""
         session = db_session()
         source = authoring.get_alert(session, g.user, alert_id, "read")
-        cancel = release.prepared_cancel(session, source)
+        cancel = updates.prepared_cancel(session, source)
         if cancel is None:
             raise NotFound("No Cancel is prepared for this alert.")
         return _alert_response(authoring.get_alert(session, g.user, cancel.id, "read"))

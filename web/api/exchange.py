@@ -12,7 +12,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from alerts import authoring, exchange
+from alerts import authoring, exchange, subscribers
 from alerts.errors import InvalidInput
 from alerts.models import User
 from web import db_session, feeds, problem
@@ -195,7 +195,7 @@ class SubscribersImport(MethodView):
             raise InvalidInput(f"The CSV is not readable as {charset}: {error}.", imported=0, updated=0,
                                errors=[]) from None
         session = db_session()
-        result = exchange.import_subscribers(session, g.user, text)
+        result = subscribers.import_subscribers(session, g.user, text)
         session.commit()
         return result
 
@@ -209,4 +209,4 @@ class SubscriberCount(MethodView):
     @_doc_errors("401", "403")
     def get(self):
         """Your centre's subscribers who still receive messages, per area."""
-        return exchange.subscriber_counts(db_session(), g.user)
+        return subscribers.subscriber_counts(db_session(), g.user)

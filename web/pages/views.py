@@ -22,7 +22,7 @@ from sqlalchemy import exists, or_, select
 from wtforms import HiddenField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from alerts import accounts, authoring, exchange, release, review
+from alerts import accounts, authoring, exchange, release, review, updates
 from alerts.content import canonical_content
 from alerts.errors import DomainError, StaleVersion
 from alerts.gazetteer import PLACES, place_name
@@ -535,7 +535,7 @@ def detail(alert_id):
         can=lambda action: authoring.access.can(g.user, action, alert),
         problems=review.readiness(alert, version) if alert.state == "draft" else [],
         approvals=review.approval_state(dbs, alert, version), planned=planned,
-        cancel=release.prepared_cancel(dbs, alert), source=dbs.get(Alert, alert.source_alert_id)
+        cancel=updates.prepared_cancel(dbs, alert), source=dbs.get(Alert, alert.source_alert_id)
         if alert.source_alert_id else None,
     )
 
@@ -620,7 +620,7 @@ def review_page(alert_id):
                            confirmation=confirmation, renderings=_renderings(content),
                            channel_labels=CHANNEL_LABELS, approvals=review.approval_state(dbs, alert, version),
                            decisions=decisions, fits=_channel_fits(alert, content), channels=channels,
-                           planned=_release_of(dbs, alert), cancel=release.prepared_cancel(dbs, alert),
+                           planned=_release_of(dbs, alert), cancel=updates.prepared_cancel(dbs, alert),
                            place_label=lambda code: place_name(code, select_locale()) if code in PLACES else code)
 
 
@@ -680,10 +680,10 @@ def derive(alert_id):
     msg_type = request.form.get("msg_type", "")
     try:
         source = authoring.get_alert(dbs, g.user, alert_id, "edit", lock=True)
-        existing = release.prepared_cancel(dbs, source) if msg_type == "Cancel" else None
+        existing = updates.prepared_cancel(dbs, source) if msg_type == "Cancel" else None
         if existing is not None:
             return redirect(url_for("pages.review_page", alert_id=existing.id))
-        derived = release.derive_alert(dbs, g.user, source, msg_type, _options().cap_sender_domain)
+        derived = updates.derive_alert(dbs, g.user, source, msg_type, _options().cap_sender_domain)
         dbs.commit()
     except DomainError as error:
         _fail(error)
@@ -737,7 +737,7 @@ def _dashboard(alert_id: int) -> dict:
     return {"alert": alert, "planned": planned, "counts": counts, "late": late,
             "skew": release.skew_ms(dbs, planned), "chart": _chart(dbs, planned),
             "states": ("pending", "sending", "sent", "delivered", "failed", "unknown"),
-            "cancel": release.prepared_cancel(dbs, alert), "now": utcnow()}
+            "cancel": updates.prepared_cancel(dbs, alert), "now": utcnow()}
 
 
 @bp.get("/alerts/<int:alert_id>/deliveries")

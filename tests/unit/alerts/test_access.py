@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from alerts import release
+from alerts import firing, release
 from alerts.models import ROLES, Alert, ApiToken
 from devtools.demo import ensure_centres
 from devtools.world import SHORT_TEXTS, Api, flood_alert
@@ -311,7 +311,7 @@ def build_world(app, db, make_user) -> dict[str, WorldAlert]:
             "content_hash": alert["version"]["content_hash"], "channels": {"BE": ["partners"]}})
         assert response.status_code == 201, response.get_json()
         with db.transaction() as session:
-            assert release.release_due(session, release.ReleaseOptions(), "w1")
+            assert firing.release_due(session, release.ReleaseOptions(), "w1")
         return alert
 
     world = {}

@@ -9,7 +9,7 @@ from lxml import etree
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
-from alerts import release
+from alerts import firing, release
 from alerts.cap import CAP_NS, parse_cap
 from alerts.dispatch import Dispatcher, DispatchOptions
 from alerts.models import Ack, AuditEvent, Delivery, Subscriber, SubscriberArea
@@ -40,7 +40,7 @@ def release_alert(world, api_as, status="Actual", channels=None, at=None) -> dic
                                                 headers={"If-Match": '"v1"'})
     assert planned.status_code == 201, planned.get_json()
     with db.transaction() as session:
-        release.release_due(session, OPTIONS, "w1")
+        firing.release_due(session, OPTIONS, "w1")
     dispatcher = Dispatcher(db, built, "d1", DispatchOptions(threads=2))
     while dispatcher.run_once():
         pass

@@ -9,7 +9,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, text
 
-from alerts import release
+from alerts import firing, release
 from alerts.dispatch import Dispatcher, DispatchOptions, recover_expired_leases
 from alerts.metrics import error_code
 from app import create_app
@@ -78,7 +78,7 @@ def test_metrics_follow_a_release_through_the_ledger(app, db, client, api_as, fa
 
     fired_after = datetime.now(UTC)
     with db.transaction() as session:
-        assert release.release_due(session, OPTIONS, "w1")
+        assert firing.release_due(session, OPTIONS, "w1")
     fired = scrape(client)
     waited = (datetime.now(UTC) - fired_after).total_seconds()
     assert value(fired, "benelert_releases", state="released", mode="Actual") == 1

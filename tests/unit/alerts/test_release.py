@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select, text, update
 
-from alerts import release
+from alerts import firing, release
 from alerts.dispatch import (
     Dispatcher,
     DispatchOptions,
@@ -73,7 +73,7 @@ def fire_sms_release(db, api_as, subscribers: int) -> None:
     add_subscribers(db, "BE", subscribers)
     schedule(api_as, approved_alert(api_as), {"BE": ["sms"]})
     with db.transaction() as session:
-        release.release_due(session, OPTIONS, "w1")
+        firing.release_due(session, OPTIONS, "w1")
 
 
 def drain(db, channels, name="d1", rounds=50):
@@ -94,9 +94,9 @@ def test_live_release_writes_the_ledger_once_and_everything_arrives_once(world, 
     assert body["confirmation"]["mode"] == "Actual" and "PUBLIC" in body["confirmation"]["headline"]
     assert body["confirmation"]["recipients"]["BE"]["sms"] == 40
     with db.transaction() as session:
-        assert release.release_due(session, OPTIONS, "w1") != []
+        assert firing.release_due(session, OPTIONS, "w1") != []
     with db.transaction() as session:
-        assert release.release_due(session, OPTIONS, "w2") == []  # the second trigger creates nothing
+        assert firing.release_due(session, OPTIONS, "w2") == []  # the second trigger creates nothing
         rows = session.scalar(select(func.count()).select_from(Delivery))
     # 40 SMS + X (BE: nl fr de en, NL: nl en) + 2 national + 1 partner
     assert rows == 40 + 6 + 2 + 1
@@ -127,7 +127,7 @@ def test_a_report_that_overtakes_the_commit_of_its_id_is_held_then_applied(world
     alert = approved_alert(api_as)
     assert schedule(api_as, alert, {"BE": ["sms"]}).status_code == 201
     with db.transaction() as session:
-        release.release_due(session, OPTIONS, "w1")
+        firing.release_due(session, OPTIONS, "w1")
     drain(db, channels)
     deadline = time.time() + 10  # let the fake's own callbacks for the three messages land first
     while time.time() < deadline and ledger_counts(db, planned_release(db)).get("delivered", 0) < 3:
@@ -160,7 +160,7 @@ def test_exercise_never_reaches_subscribers_or_public_accounts(world, api_as):
     assert planned.status_code == 201, planned.get_json()
     assert "never the public" in planned.get_json()["confirmation"]["headline"]
     with db.transaction() as session:
-        release.release_due(session, OPTIONS, "w1")
+        firing.release_due(session, OPTIONS, "w1")
     drain(db, channels)
     assert set(fakes.twilio.per_to) == {"+32470000099"}  # the sandbox number only
     assert all(text.startswith(("OEFENING", "EXERCICE", "ÜBUNG", "EXERCISE")) for text in fakes.x.texts())
@@ -195,9 +195,9 @@ def test_a_missed_moment_fires_late_and_says_so(world, api_as):
     at = datetime.now(UTC) + timedelta(seconds=30)
     assert schedule(api_as, alert, {"BE": ["x"]}, at=at).status_code == 201
     with db.transaction() as session:
-        assert release.release_due(session, OPTIONS, "w1") == []  # not yet
+        assert firing.release_due(session, OPTIONS, "w1") == []  # not yet
     with db.transaction() as session:
-        fired = release.release_due(session, OPTIONS, "w1", now=at + timedelta(minutes=5))
+        fired = firing.release_due(session, OPTIONS, "w1", now=at + timedelta(minutes=5))
         late = session.scalar(select(Release.late_ms).where(Release.id == fired[0]))
     assert late == 5 * 60 * 1000
 
@@ -300,7 +300,7 @@ def test_a_live_alert_gets_a_ready_cancel_which_ends_it_through_the_same_approva
     alert = approved_alert(api_as)
     schedule(api_as, alert, {"BE": ["x", "national"], "NL": ["national"]})
     with db.transaction() as session:
-        release.release_due(session, OPTIONS, "w1")
+        firing.release_due(session, OPTIONS, "w1")
     drain(db, channels)
     be = api_as("BE", "communicator")
     cancel = be.get(f"/alerts/{alert['id']}/cancel").get_json()
@@ -329,7 +329,7 @@ def test_a_live_alert_gets_a_ready_cancel_which_ends_it_through_the_same_approva
         "content_hash": cancel["version"]["content_hash"], "channels": {"BE": ["x", "national"], "NL": ["national"]}})
     assert planned.status_code == 201, planned.get_json()
     with db.transaction() as session:
-        release.release_due(session, OPTIONS, "w1")
+        firing.release_due(session, OPTIONS, "w1")
     drain(db, channels)
     assert be.get(f"/alerts/{alert['id']}").get_json()["state"] == "cancelled"
     cancels = [m for m in fakes.cap.messages if b"<msgType>Cancel</msgType>" in m]
@@ -345,7 +345,7 @@ def test_an_update_starts_as_an_editable_copy_referring_to_the_alert(world, api_
     assert be.post(f"/alerts/{alert['id']}/derive", json={"msg_type": "Update"}).status_code == 409  # not released
     schedule(api_as, alert, {"BE": ["x"]})
     with db.transaction() as session:
-        release.release_due(session, OPTIONS, "w1")
+        firing.release_due(session, OPTIONS, "w1")
     update = be.post(f"/alerts/{alert['id']}/derive", json={"msg_type": "Update"})
     assert update.status_code == 201, update.get_json()
     body = update.get_json()
@@ -370,7 +370,7 @@ def test_a_language_no_centre_asked_for_does_not_block_the_release(world, api_as
     planned = schedule(api_as, alert, {"BE": ["x", "national"]})
     assert planned.status_code == 201, planned.get_json()
     with db.transaction() as session:
-        release.release_due(session, OPTIONS, "w1")
+        firing.release_due(session, OPTIONS, "w1")
     drain(db, channels)
     assert fakes.cap.messages and all(b"lb-" not in message for message in fakes.cap.messages)
 
@@ -398,7 +398,7 @@ def check_communication_test(db, fakes, channels, receiver, api_as):
     report = started.get_json()
     assert report["of"] == 2 and report["acknowledged"] == 0
     with db.transaction() as session:
-        release.release_due(session, OPTIONS, "w1")
+        firing.release_due(session, OPTIONS, "w1")
     drain(db, channels)
     assert len(fakes.partners[0].deliveries) == 1 and len(receiver.deliveries) == 1
     assert fakes.twilio.per_to == {} and fakes.x.posts == [] and fakes.cap.messages == []  # never public
@@ -430,7 +430,7 @@ def test_cap_is_signed_when_a_key_is_configured(world, api_as, tmp_path):
     alert = approved_alert(api_as)
     schedule(api_as, alert, {"BE": ["national"]})
     with db.transaction() as session:
-        release.release_due(session, options, "w1")
+        firing.release_due(session, options, "w1")
     drain(db, channels)
     [received] = fakes.cap.messages  # the receiver validated it against the CAP 1.2 XSD
     assert alert["identifier"].encode() in verify_cap_signature(received, cert)
@@ -449,7 +449,7 @@ def test_a_provider_failing_a_fifth_of_requests_still_delivers_everything_once_w
     alert = approved_alert(api_as)
     schedule(api_as, alert, {"BE": ["sms"]})
     with db.transaction() as session:
-        release.release_due(session, OPTIONS, "w1")
+        firing.release_due(session, OPTIONS, "w1")
     dispatcher = Dispatcher(db, channels, "d1", DispatchOptions(threads=4, base_backoff=0.05, max_backoff=0.2,
                                                                 rates={"sms": "36 per second"}))
     deadline = time.time() + 60

@@ -1,0 +1,65 @@
+"""Updates and Cancels of a released alert: new alerts that refer to it as CAP demands."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from alerts import audit
+from alerts.authoring import get_version, scalar_values
+from alerts.cap import cap_datetime
+from alerts.errors import Conflict, InvalidInput
+from alerts.factory import new_alert
+from alerts.ledger import cap_sender
+from alerts.models import (
+    Alert,
+    Area,
+    Release,
+    User,
+    VersionText,
+)
+from alerts.texts import cancel_texts
+
+
+def prepared_cancel(session: Session, source: Alert) -> Alert | None:
+    """The Cancel of `source`, if one was prepared (there is at most one)."""
+    return session.scalar(select(Alert).where(Alert.source_alert_id == source.id, Alert.msg_type == "Cancel")
+                          .order_by(Alert.id.desc()).limit(1))
+
+
+def derive_alert(session: Session, author: User, source: Alert, msg_type: str, domain: str) -> Alert:
+    """A new alert that updates or cancels a released one, referring to it as CAP demands.
+
+    An Update starts as a copy to edit; a Cancel is pre-filled from the phrasebook in every language.
+    Either goes through the same submission and approval path as any alert.
+    """
+    if msg_type not in ("Update", "Cancel"):
+        raise InvalidInput("msg_type must be Update or Cancel.", field="msg_type")
+    fired = session.scalar(select(Release).where(Release.alert_id == source.id, Release.state == "released"))
+    if fired is None or source.state != "released":
+        raise Conflict("Only a released alert can be updated or cancelled.")
+    existing = prepared_cancel(session, source) if msg_type == "Cancel" else None
+    if existing is not None:
+        raise Conflict(f"A Cancel of this alert is already prepared (alert {existing.id}): approve and release "
+                       "that one.", cancel_id=existing.id)
+    base = get_version(session, source, fired.version_number)
+    lead = source.lead_centre
+    reference = f"{cap_sender(lead, domain)},{source.identifier},{cap_datetime(fired.scheduled_for, lead.timezone)}"
+    values = scalar_values(base)
+    if msg_type == "Cancel":
+        values.update(urgency="Past", severity="Minor", certainty="Observed", onset=None)
+        templates = cancel_texts({t.language: t.body for t in base.texts if t.field == "headline"},
+                                 sorted({t.language for t in base.texts}))
+        texts = [VersionText(language=lang, field=field, body=body or "", status="template" if body else "missing")
+                 for (lang, field), body in sorted(templates.items())]
+    else:
+        texts = [VersionText(language=t.language, field=t.field, body=t.body, status=t.status) for t in base.texts]
+    areas = [Area(position=a.position, description=a.description, place=a.place, polygons=a.polygons,
+                  geocodes=a.geocodes) for a in base.areas]
+    by_code = {row.centre.code: row.centre for row in source.centre_rows}
+    centres = [by_code[code] for code in base.participants]  # the lead first, as in every version
+    alert, version = new_alert(session, author, centres, values, texts, areas, msg_type=msg_type,
+                               summary=f"{msg_type.lower()} of {source.identifier}",
+                               references=[*source.references, reference], source=source)
+    audit.record(session, author, f"alert.{msg_type.lower()}.prepare", "alert", alert.id,
+                 content_hash=version.content_hash, detail={"source": source.id, "references": alert.references})
+    return alert
