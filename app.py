@@ -15,9 +15,8 @@ from alerts.accounts import LoginThrottle
 from channels import load_config
 from db import Database
 from settings import INSTANCE, load_settings
-from web import api, hooks, ops
+from web import api, hooks, i18n, ops, pages
 from web.api import exchange as exchange_api
-from web.pages import views
 
 
 def create_app(overrides: dict | None = None) -> Flask:
@@ -48,8 +47,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     csrf = CSRFProtect(app)
     csrf.exempt(api.bp)  # the API takes bearer tokens only: no ambient credentials to forge
     api.register(app)
-    app.register_blueprint(views.bp)
-    views.init_babel(app)  # the pages' language: user setting -> cookie -> Accept-Language
+    app.register_blueprint(pages.bp)
+    i18n.init_app(app)  # the pages' language: user setting -> cookie -> Accept-Language
     app.register_blueprint(ops.bp)
     app.register_blueprint(hooks.bp)
     csrf.exempt(hooks.bp)  # providers sign their callbacks; there is no browser session here

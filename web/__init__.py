@@ -54,12 +54,17 @@ def db_session() -> Session:
 
 
 @contextmanager
-def operation() -> Iterator[Session]:
+def operation(keep_on: tuple[type[BaseException], ...] = ()) -> Iterator[Session]:
     """A request's one unit of work: `with operation() as session:` commits when the block ends and rolls back
-    on any error raised inside it, so nothing is half-written. The one place web code commits."""
+    on any error raised inside it, so nothing is half-written. The one place web code commits. `keep_on` names
+    refusals that are records themselves (a failed login is audited): their writes are committed, then they
+    propagate."""
     session = db_session()
     try:
         yield session
+    except keep_on:
+        session.commit()
+        raise
     except BaseException:
         session.rollback()
         raise

@@ -1,0 +1,11 @@
+"""Server-rendered pages for communicators, spokespersons and partner centres, one module per audience.
+
+Each view parses the form, calls one domain operation (the same verbs as web/api) inside `operation()` and
+renders or redirects. No inline scripts or styles (the CSP forbids them); static/app.js only enhances: live
+preview while editing, polling of the delivery dashboard, the phrasebook panel of a new alert.
+"""
+from flask import Blueprint
+
+bp = Blueprint("pages", __name__)
+
+from web.pages import alerts, deliveries, incoming, review, session  # noqa: E402,F401  (they add their routes to bp)

@@ -108,9 +108,9 @@ def test_one_language_list_is_read_everywhere():
     import subprocess
     import sys
 
-    probe = ("from alerts import phrasebook, vocabulary, subscribers_csv, rendering; from web.pages import views; "
+    probe = ("from alerts import phrasebook, vocabulary, subscribers_csv, rendering; from web import i18n; "
              "import inspect; "
-             "print(vocabulary.LANGUAGES, phrasebook.LANGUAGES, views.UI_LANGUAGES, "
+             "print(vocabulary.LANGUAGES, phrasebook.LANGUAGES, i18n.UI_LANGUAGES, "
              "rendering.ordered_languages(['en', 'lb', 'fr', 'nl']), "
              "inspect.signature(subscribers_csv.parse_subscribers_csv).parameters['languages'].default == "
              "frozenset(vocabulary.LANGUAGES))")

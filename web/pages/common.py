@@ -1,0 +1,77 @@
+"""What every page module needs: the user's time zone, version numbers from forms, loading a page's alert and
+its renderings, and a domain refusal turned into a message."""
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import abort, flash, g, request
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from alerts import authoring, release
+from alerts.content import canonical_content
+from alerts.errors import DomainError
+from alerts.models import Alert, Release
+from alerts.rendering import render_version
+from channels.specs import TextLimits
+from web import MAX_ID, services
+
+
+def user_timezone() -> ZoneInfo:
+    return ZoneInfo(g.user.centre.timezone)
+
+
+def local_input(value: datetime | None) -> str:
+    return value.astimezone(user_timezone()).strftime("%Y-%m-%dT%H:%M") if value else ""
+
+
+def parse_local(raw: str, field: str) -> datetime | None:
+    if not raw:
+        return None
+    try:
+        return datetime.fromisoformat(raw).replace(tzinfo=user_timezone())
+    except ValueError:
+        raise DomainError(_("%(field)s is not a valid date and time.", field=field)) from None
+
+
+def version_number(raw: str | None) -> int | None:
+    """A version number from a form or query: None unless a whole number a version can have."""
+    try:
+        number = int(raw or "")
+    except ValueError:
+        return None
+    return number if 0 <= number <= MAX_ID else None
+
+
+def base_version() -> int | None:
+    return version_number(request.form.get("base_version"))
+
+
+def show_refusal(error: DomainError) -> None:
+    """A refused operation (already rolled back by operation()) as a message on the next page; 404 as such."""
+    if error.status == 404:
+        abort(404)
+    flash(error.detail, "error")
+
+
+def release_options() -> release.ReleaseOptions:
+    return release.ReleaseOptions.from_settings(services().settings)
+
+
+def release_of(dbs, alert: Alert) -> Release | None:
+    return dbs.scalar(select(Release).where(Release.alert_id == alert.id))
+
+
+def renderings_by_language(content: dict) -> dict[str, list]:
+    grouped: dict[str, list] = {}
+    for rendering in render_version(content, TextLimits.from_settings(services().settings)):
+        grouped.setdefault(rendering.language, []).append(rendering)
+    return grouped
+
+
+def current_alert(dbs, alert_id: int):
+    """The alert (when the user may read it), its current version and that version's content."""
+    alert = authoring.get_alert(dbs, g.user, alert_id, "read")
+    version = authoring.get_version(dbs, alert)
+    return alert, version, canonical_content(version)

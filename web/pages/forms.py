@@ -1,0 +1,118 @@
+"""The pages' forms (WTForms) and how an edit form becomes the changes of one edit: only the fields it sent,
+line breaks compared as a browser sends them."""
+from __future__ import annotations
+
+from flask import request
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from alerts.content import canonical_content
+from alerts.phrasebook import HAZARDS
+from alerts.vocabulary import CERTAINTIES, SEVERITIES, STATUSES, URGENCIES
+from web.i18n import hazard_name
+from web.pages.common import local_input, parse_local
+
+SCALARS = ("status", "hazard", "urgency", "severity", "certainty", "onset", "expires", "web", "areas")
+
+
+class LoginForm(FlaskForm):
+    username = StringField("Username", validators=[DataRequired(), Length(max=80)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
+
+
+class CommentForm(FlaskForm):
+    body = TextAreaField("Comment", validators=[DataRequired(), Length(max=4000)])
+    field = SelectField("On", choices={}, validate_choice=False)
+
+
+class InviteForm(FlaskForm):
+    centre = StringField("Centre code", validators=[DataRequired(), Length(max=16)])
+    base_version = HiddenField()
+
+
+class AlertForm(FlaskForm):
+    """Scalar fields; the texts per language are read from `text-<lang>-<field>` inputs, the centres from
+    `participants` checkboxes and the gazetteer places from the `places` list."""
+
+    base_version = HiddenField()
+    hazard = SelectField("Hazard", choices={})
+    status = SelectField("Mode", choices={s: s for s in STATUSES})
+    urgency = SelectField("Urgency", choices={"": "—"} | {s: s for s in URGENCIES})
+    severity = SelectField("Severity", choices={"": "—"} | {s: s for s in SEVERITIES})
+    certainty = SelectField("Certainty", choices={"": "—"} | {s: s for s in CERTAINTIES})
+    onset = StringField("Onset", render_kw={"type": "datetime-local"})
+    expires = StringField("Expires", render_kw={"type": "datetime-local"})
+    web = StringField("Web page", validators=[Length(max=300)])
+    areas = TextAreaField("Areas")
+    summary = StringField("Summary", validators=[Length(max=200)])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.hazard.choices = {code: hazard_name(code) for code in HAZARDS}
+
+
+def form_values(version) -> dict[str, str]:
+    """A version as the flat string values the form shows."""
+    content = canonical_content(version)
+    values = {key: content[key] for key in ("status", "hazard", "urgency", "severity", "certainty", "web")}
+    values["onset"], values["expires"] = local_input(version.onset), local_input(version.expires)
+    values["areas"] = "\n".join(area["description"] for area in content["areas"])
+    for language, fields in content["texts"].items():
+        for field, text in fields.items():
+            values[f"text-{language}-{field}"] = text["body"]
+    return values
+
+
+def _plain(text: str | None) -> str:
+    """A text as the form compares it: browsers send line breaks as CRLF, API clients may have stored CR."""
+    return (text or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+def submitted_values(version) -> dict[str, str]:
+    """The fields the form sent. A field it did not send (a language it does not show) is not a change."""
+    keys = list(SCALARS) + [f"text-{t.language}-{t.field}" for t in version.texts]
+    keys += [f"reviewed-{t.language}-{t.field}" for t in version.texts if t.status == "stale"]
+    return {key: _plain(request.form[key]) for key in keys if key in request.form}
+
+
+def form_changes(submitted: dict[str, str], base_values: dict[str, str], base) -> dict:
+    """Only what the person changed relative to the version they started from."""
+    changed = {k for k, v in submitted.items() if v != _plain(base_values.get(k))}
+    changes: dict = {}
+    for key in changed & {"status", "hazard", "urgency", "severity", "certainty", "web"}:
+        changes[key] = submitted[key]
+    for key in changed & {"onset", "expires"}:
+        changes[key] = parse_local(submitted[key], key)
+    if "areas" in changed:
+        old = {a.description: a for a in base.areas}
+        changes["areas"] = [
+            {"description": line.strip(), "place": old[line.strip()].place if line.strip() in old else None,
+             "polygons": old[line.strip()].polygons if line.strip() in old else [],
+             "geocodes": old[line.strip()].geocodes if line.strip() in old else []}
+            for line in submitted["areas"].splitlines() if line.strip()
+        ]
+    for key in sorted(k for k in changed if k.startswith("text-")):
+        _, language, field = key.split("-", 2)
+        changes.setdefault("texts", {}).setdefault(language, {})[field] = submitted[key]
+    for key in sorted(k for k in submitted if k.startswith("reviewed-")):
+        _, language, field = key.split("-", 2)
+        if f"text-{language}-{field}" not in changed:  # a translator confirms the stale text as it stands
+            body = base_values.get(f"text-{language}-{field}", "")
+            changes.setdefault("texts", {}).setdefault(language, {})[field] = {"body": body, "reviewed": True}
+    return changes
+
+
+def preview_content(version, submitted: dict[str, str] | None) -> dict:
+    """The version's content with the form's unsaved texts laid over it, for the live preview."""
+    content = canonical_content(version)
+    if submitted:
+        if submitted.get("status") in STATUSES:
+            content["status"] = submitted["status"]
+        content["web"] = submitted.get("web", content["web"])
+        for language, fields in content["texts"].items():
+            for field, text in fields.items():
+                body = submitted.get(f"text-{language}-{field}")
+                if body is not None and body != text["body"]:
+                    fields[field] = {"body": body, "status": "human" if body else "missing"}
+    return content

@@ -1,0 +1,68 @@
+"""Partner centres' pages: the warnings shared with their centre and their acknowledgements."""
+from __future__ import annotations
+
+from flask import flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import exists, or_, select
+
+from alerts import authoring, exchange
+from alerts.content import canonical_content
+from alerts.errors import DomainError
+from alerts.models import Alert, AlertCentre, Delivery, Release
+from web import db_session, operation
+from web.auth import login_required
+from web.pages import bp
+from web.pages.common import show_refusal
+
+
+def _incoming(dbs, centre_id: int, code: str) -> list[tuple[Alert, Release]]:
+    partner_copy = exists().where(Delivery.release_id == Release.id, Delivery.channel == "partners",
+                                  Delivery.centre_code == code)
+    takes_part = exists().where(AlertCentre.alert_id == Alert.id, AlertCentre.centre_id == centre_id)
+    rows = dbs.execute(select(Alert, Release).join(Release, Release.alert_id == Alert.id)
+                       .where(Release.fired_at.is_not(None), or_(partner_copy, takes_part))
+                       .order_by(Release.fired_at.desc()).limit(200)).all()
+    return [(alert, planned) for alert, planned in rows]
+
+
+@bp.get("/incoming")
+@login_required
+def incoming():
+    dbs = db_session()
+    rows = _incoming(dbs, g.user.centre_id, g.user.centre.code)
+    acked = {(ack["centre"], ack["kind"], alert.id) for alert, _planned in rows
+             for ack in _ack_report(dbs, alert)["acks"]}
+    return render_template("pages/incoming.html", rows=rows, acked=acked)
+
+
+@bp.get("/incoming/<identifier>")
+@login_required
+def incoming_detail(identifier):
+    dbs = db_session()
+    alert, planned = exchange.shared_alert(dbs, g.user, identifier)
+    version = authoring.get_version(dbs, alert, planned.version_number)
+    return render_template("pages/incoming_alert.html", alert=alert, planned=planned, version=version,
+                           content=canonical_content(version), report=_ack_report(dbs, alert))
+
+
+def _ack_report(dbs, alert: Alert) -> dict:
+    """The acks a page shows: all of them to a centre taking part, a receiving centre's own otherwise."""
+    takes_part = any(row.centre_id == g.user.centre_id for row in alert.centre_rows)
+    return exchange.ack_report(dbs, alert, None if takes_part else g.user.centre.code)
+
+
+@bp.post("/incoming/<identifier>/ack")
+@login_required
+def acknowledge(identifier):
+    dbs = db_session()
+    kind = request.form.get("kind", "received")
+    try:
+        with operation():
+            results = exchange.acknowledge(dbs, g.user, identifier, kind, via="page")
+        if any(result.created for result in results):
+            flash(_("Acknowledged for %(centre)s.", centre=g.user.centre.code), "ok")
+        else:
+            flash(_("%(centre)s had already acknowledged this warning.", centre=g.user.centre.code), "ok")
+    except DomainError as error:
+        show_refusal(error)
+    return redirect(url_for("pages.incoming_detail", identifier=identifier))

@@ -1,0 +1,136 @@
+"""Spokespersons' pages: submit, review and decide, schedule or release, Updates and Cancels."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from alerts import authoring, release, review, updates
+from alerts.errors import DomainError
+from alerts.gazetteer import PLACES, place_name
+from alerts.models import Alert, utcnow
+from alerts.rendering import CHANNEL_LABELS, channel_problems
+from channels.specs import PUBLIC_CHANNELS, TextLimits
+from web import db_session, operation, services
+from web.auth import login_required
+from web.i18n import local_time, select_locale
+from web.pages import bp
+from web.pages.common import (
+    base_version,
+    current_alert,
+    parse_local,
+    release_of,
+    release_options,
+    renderings_by_language,
+    show_refusal,
+    user_timezone,
+)
+
+
+@bp.post("/alerts/<int:alert_id>/submit")
+@login_required
+def submit(alert_id):
+    dbs = db_session()
+    try:
+        with operation():
+            review.submit_alert(dbs, g.user, alert_id, base_version())
+        flash(_("Submitted: the spokespersons of every centre can now review it."), "ok")
+    except DomainError as error:
+        show_refusal(error)
+    return redirect(url_for("pages.detail", alert_id=alert_id))
+
+
+def _configured_channels(alert: Alert) -> dict[str, list[str]]:
+    return {row.centre.code: release.configured_channels(row.centre) + ["partners"]
+            for row in sorted(alert.centre_rows, key=lambda r: r.role != "lead")}
+
+
+def _channel_fits(alert: Alert, content: dict) -> dict[str, list[str]]:
+    """Per channel, what the release would refuse (rendering.channel_problems: the same rule, the same languages)."""
+    return channel_problems(content, release.sent_languages(alert, content), PUBLIC_CHANNELS,
+                            TextLimits.from_settings(services().settings))
+
+
+@bp.get("/alerts/<int:alert_id>/review")
+@login_required
+def review_page(alert_id):
+    dbs = db_session()
+    alert, version, content = current_alert(dbs, alert_id)
+    channels = _configured_channels(alert)
+    confirmation = release.confirmation(dbs, alert, content, channels, utcnow())
+    decisions = review.decisions(dbs, alert, version)
+    return render_template("pages/review.html", alert=alert, version=version, content=content,
+                           confirmation=confirmation, renderings=renderings_by_language(content),
+                           channel_labels=CHANNEL_LABELS, approvals=review.approval_state(dbs, alert, version),
+                           decisions=decisions, fits=_channel_fits(alert, content), channels=channels,
+                           planned=release_of(dbs, alert), cancel=updates.prepared_cancel(dbs, alert),
+                           place_label=lambda code: place_name(code, select_locale()) if code in PLACES else code)
+
+
+@bp.post("/alerts/<int:alert_id>/decision")
+@login_required
+def decide(alert_id):
+    dbs = db_session()
+    decision = request.form.get("decision", "")
+    try:
+        with operation():
+            review.decide(dbs, g.user, alert_id, base_version(), request.form.get("content_hash"), decision,
+                          request.form.get("reason", ""))
+        flash(_("Approved for %(centre)s.", centre=g.user.centre.code) if decision == "approve"
+              else _("Rejected for %(centre)s; the alert is back in draft.", centre=g.user.centre.code), "ok")
+    except DomainError as error:
+        show_refusal(error)
+    return redirect(url_for("pages.review_page", alert_id=alert_id))
+
+
+@bp.route("/alerts/<int:alert_id>/release", methods=["GET", "POST"])
+@login_required
+def release_page(alert_id):
+    dbs = db_session()
+    alert, version, content = current_alert(dbs, alert_id)
+    channels = _configured_channels(alert)
+    fits = _channel_fits(alert, content)
+    status = 200
+    if request.method == "POST":
+        chosen = {code: [n for n in request.form.getlist(f"channel-{code}") if n in names]
+                  for code, names in channels.items()}
+        chosen = {code: names for code, names in chosen.items() if names}
+        try:
+            with operation():
+                at = None if request.form.get("when") != "at" else parse_local(request.form.get("at", ""), "at")
+                if request.form.get("when") == "at" and at is None:
+                    raise DomainError(_("Enter the local time of the release, or choose to release now."))
+                planned = release.schedule_release(dbs, g.user, alert_id, base_version(),
+                                                   request.form.get("content_hash"), chosen, at, release_options())
+        except DomainError as error:
+            show_refusal(error)
+            status = error.status
+        else:
+            flash(_("Release scheduled for %(at)s.", at=local_time(planned.scheduled_for)), "ok")
+            return redirect(url_for("pages.deliveries", alert_id=alert_id))
+    confirmation = release.confirmation(dbs, alert, content, channels, utcnow())
+    default_at = (utcnow() + timedelta(minutes=5)).astimezone(user_timezone()).strftime("%Y-%m-%dT%H:%M:%S")
+    return render_template("pages/release.html", alert=alert, version=version, content=content, channels=channels,
+                           fits=fits, confirmation=confirmation, default_at=default_at,
+                           timezone=g.user.centre.timezone), status
+
+
+@bp.post("/alerts/<int:alert_id>/derive")
+@login_required
+def derive(alert_id):
+    """Start a Cancel or an Update of a released alert (a live alert has its Cancel prepared already)."""
+    dbs = db_session()
+    msg_type = request.form.get("msg_type", "")
+    try:
+        with operation():
+            source = authoring.get_alert(dbs, g.user, alert_id, "edit", lock=True)
+            existing = updates.prepared_cancel(dbs, source) if msg_type == "Cancel" else None
+            if existing is not None:
+                return redirect(url_for("pages.review_page", alert_id=existing.id))
+            derived = updates.derive_alert(dbs, g.user, source, msg_type, release_options().cap_sender_domain)
+    except DomainError as error:
+        show_refusal(error)
+        return redirect(url_for("pages.detail", alert_id=alert_id))
+    flash(_("%(kind)s prepared: check it and submit it for approval.", kind=msg_type), "ok")
+    return redirect(url_for("pages.detail", alert_id=derived.id))
