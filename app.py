@@ -15,8 +15,7 @@ from alerts.accounts import LoginThrottle
 from channels import load_config
 from db import Database
 from settings import INSTANCE, load_settings
-from web import api, hooks, i18n, ops, pages
-from web.api import exchange as exchange_api
+from web import api, feeds, hooks, i18n, ops, pages
 
 
 def create_app(overrides: dict | None = None) -> Flask:
@@ -45,14 +44,14 @@ def create_app(overrides: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops)
     web.init_app(app)
     csrf = CSRFProtect(app)
-    csrf.exempt(api.bp)  # the API takes bearer tokens only: no ambient credentials to forge
-    api.register(app)
+    for resource in api.register(app):
+        csrf.exempt(resource)  # the API takes bearer tokens only: no ambient credentials to forge
     app.register_blueprint(pages.bp)
     i18n.init_app(app)  # the pages' language: user setting -> cookie -> Accept-Language
     app.register_blueprint(ops.bp)
     app.register_blueprint(hooks.bp)
     csrf.exempt(hooks.bp)  # providers sign their callbacks; there is no browser session here
-    exchange_api.register(app, csrf)  # acks + subscribers API, /cap feed, /hooks/twilio/inbound
+    app.register_blueprint(feeds.bp)
     from cli import register_commands
 
     register_commands(app)

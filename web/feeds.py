@@ -1,5 +1,4 @@
-"""Public, read-only: the Atom feed of published CAP messages and each message as sent; plus Twilio's
-inbound SMS webhook (STOP opt-outs), signed like the status callbacks in web/hooks.py."""
+"""Public, read-only: the Atom feed of published CAP messages and each message as it was sent."""
 from __future__ import annotations
 
 import hashlib
@@ -9,20 +8,16 @@ from urllib.parse import quote
 from flask import Blueprint, Response, request
 from lxml import etree
 
-from alerts import exchange, subscribers
+from alerts import exchange
 from alerts.cap import CAP_NS
-from channels.sms import is_opt_out
 from web import db_session, problem, services
-from web.hooks import signed_twilio_params
 
 bp = Blueprint("feeds", __name__, url_prefix="/cap")
-hooks_bp = Blueprint("exchange_hooks", __name__, url_prefix="/hooks")
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 FEED_TITLE = "Benelert: published public warnings (CAP 1.2)"
 EMPTY_FEED_UPDATED = datetime(1970, 1, 1, tzinfo=UTC)  # fixed, so an empty feed keeps one ETag
 MAX_AGE = 60
-EMPTY_TWIML = b'<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
 
 def _base_url() -> str:
@@ -106,16 +101,3 @@ def message(identifier: str):
         return problem(404, "Not Found", f"No published CAP message has the identifier {identifier!r}.")
     response = Response(published.body.encode("utf-8"), mimetype="application/cap+xml")
     return _cacheable(response, published.sha256, published.released_at)
-
-
-@hooks_bp.post("/twilio/inbound")
-def twilio_inbound():
-    """Twilio's incoming-SMS webhook: an opt-out keyword from a number stops every subscription of it."""
-    params, refusal = signed_twilio_params()
-    if refusal:
-        return refusal
-    if is_opt_out(params.get("Body", "")):
-        session = db_session()
-        subscribers.opt_out(session, params.get("From", ""))
-        session.commit()
-    return Response(EMPTY_TWIML, mimetype="text/xml")

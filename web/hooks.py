@@ -1,13 +1,16 @@
-"""Inbound provider callbacks: delivery reports that update the ledger rows they belong to."""
+"""Every inbound provider callback, each believed only when the provider signed it: Twilio's delivery reports
+(which update the ledger rows they belong to) and incoming SMS (STOP opt-outs)."""
 from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
+from alerts import subscribers
 from alerts.dispatch import apply_status_callback
-from channels.sms import parse_status_callback, verify_status_callback
-from web import problem, services
+from channels.sms import is_opt_out, parse_status_callback, verify_status_callback
+from web import operation, problem, services
 
 bp = Blueprint("hooks", __name__, url_prefix="/hooks")
+EMPTY_TWIML = b'<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
 
 def signed_twilio_params() -> tuple[dict | None, Response | None]:
@@ -35,3 +38,15 @@ def twilio_status():
         return problem(400, "Bad Request", str(error))
     apply_status_callback(services().db, sid, status)  # held for the worker if it overtook our commit
     return "", 204
+
+
+@bp.post("/twilio/inbound")
+def twilio_inbound():
+    """Twilio's incoming-SMS webhook: an opt-out keyword from a number stops every subscription of it."""
+    params, refusal = signed_twilio_params()
+    if refusal:
+        return refusal
+    if is_opt_out(params.get("Body", "")):
+        with operation() as session:
+            subscribers.opt_out(session, params.get("From", ""))
+    return Response(EMPTY_TWIML, mimetype="text/xml")

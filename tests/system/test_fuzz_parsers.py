@@ -44,7 +44,7 @@ from channels.sms import parse_status_callback
 from devtools.samples import ACK, BILLION_LAUGHS, QUADRATIC, make_key_and_cert, valid_cap
 from devtools.world import add_subscribers, wired_app, write_channels_file
 from tests.unit.alerts.test_exchange import cap_ack, reference_to, release_alert
-from web.api.exchange import NOT_CHARSETS
+from web.api.subscribers import NOT_CHARSETS
 
 PURE = settings(max_examples=300, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.large_base_example])

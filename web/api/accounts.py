@@ -1,0 +1,56 @@
+"""Who is asking: the user, the centres, the user's personal API tokens."""
+from __future__ import annotations
+
+from flask import g
+from sqlalchemy import select
+
+from alerts import accounts
+from alerts.models import ApiToken, Centre
+from web import db_session, operation
+from web.api.base import ResourceView, doc_errors, resource_blueprint
+from web.api.schemas import (
+    CentreSchema,
+    MeSchema,
+    TokenSchema,
+)
+
+bp = resource_blueprint("accounts", "The user, centres and API tokens")
+
+
+@bp.route("/me")
+class Me(ResourceView):
+
+    @bp.response(200, MeSchema)
+    def get(self):
+        user = g.user
+        return {"username": user.username, "display_name": user.display_name, "centre": user.centre.code,
+                "roles": sorted(user.roles)}
+
+
+@bp.route("/centres")
+class Centres(ResourceView):
+
+    @bp.response(200, CentreSchema(many=True))
+    def get(self):
+        return list(db_session().scalars(select(Centre).order_by(Centre.code)))
+
+
+@bp.route("/tokens")
+class Tokens(ResourceView):
+
+    @bp.response(200, TokenSchema(many=True))
+    def get(self):
+        """Your personal API tokens (never their secrets)."""
+        return list(db_session().scalars(select(ApiToken).where(ApiToken.user_id == g.user.id)
+                                         .order_by(ApiToken.id)))
+
+
+@bp.route("/tokens/<int:token_id>")
+class TokenItem(ResourceView):
+
+    @bp.response(204)
+    @doc_errors(bp, "404")
+    def delete(self, token_id):
+        """Revoke a token; it stops working at once."""
+        with operation() as session:
+            accounts.revoke_token(session, g.user, token_id)

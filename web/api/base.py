@@ -1,0 +1,80 @@
+"""What every API resource shares: the authenticated base view, the error responses it documents, and
+If-Match: the version an edit starts from (428 without it; the 412 with a diff is web.api.alerts.stale_response)."""
+from __future__ import annotations
+
+import re
+
+from flask import request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from alerts.errors import InvalidInput
+from web import PROBLEM, problem
+from web.api.schemas import ProblemSchema
+from web.auth import token_required
+
+ETAG = re.compile(r'^(?:W/)?"v(\d{1,9})"$')
+ETAG_HEADER = {"ETag": {"schema": {"type": "string"}, "description": 'The current version, e.g. "v3"'}}
+PROBLEMS = {"401": "Missing or invalid token", "403": "Your role may not do this",
+            "404": "Not found or not visible to you", "409": "Not possible in the alert's current state",
+            "412": "Someone saved first: the current version and a diff", "422": "Invalid input",
+            "428": "If-Match missing"}
+# acknowledgements and subscriber imports: what partner systems and bulk uploads get wrong
+EXCHANGE_PROBLEMS = {"400": "Unreadable CAP message (malformed, too large, DTD or entities, not CAP 1.2)",
+                     "401": "Missing or invalid token", "403": "Your role or centre may not do this",
+                     "404": "Not found or not released to your centre", "413": "Body too large",
+                     "415": "Unsupported content type",
+                     "422": "Invalid input; for an import, the per-line error report"}
+
+
+class ResourceView(MethodView):
+    """An API resource: a valid personal API token is required (the `bearer` security of every operation is
+    documented once, by web.api.ErrorResponses)."""
+
+    decorators = [token_required]
+
+
+def resource_blueprint(name: str, description: str) -> Blueprint:
+    return Blueprint(name, name, url_prefix="/api/v1", description=description)
+
+
+def etag(number: int) -> str:
+    return f'"v{number}"'
+
+
+def expected_version() -> int | None:
+    raw = request.headers.get("If-Match")
+    if raw is None:
+        return None
+    match = ETAG.match(raw.strip())
+    if not match:
+        raise InvalidInput(f"If-Match must be an ETag of this API such as \"v3\", not {raw!r}.")
+    return int(match.group(1))
+
+
+def require_if_match(what: str):
+    """(version, None), or (None, a 428 answer) when the request does not say which version it starts from."""
+    expected = expected_version()
+    if expected is None:
+        return None, problem(428, "Precondition Required",
+                             f'Send If-Match with the ETag of the version you {what} (e.g. "v3").')
+    return expected, None
+
+
+def doc_errors(bp: Blueprint, *codes: str, descriptions: dict[str, str] = PROBLEMS):
+    def decorate(view):
+        for code in codes:
+            view = bp.alt_response(code, schema=ProblemSchema, description=descriptions.get(code, ""),
+                                   content_type=PROBLEM)(view)
+        return view
+    return decorate
+
+
+def if_match(bp: Blueprint):
+    """State changes name the version they start from: If-Match is required (428 without), 412 when stale."""
+    def decorate(view):
+        view = bp.doc(parameters=[{"in": "header", "name": "If-Match", "required": True,
+                                   "schema": {"type": "string", "pattern": ETAG.pattern},
+                                   "description": 'ETag of the version you saw, e.g. "v3"'}])(view)
+        return doc_errors(bp, "412", "428")(view)
+    return decorate

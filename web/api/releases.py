@@ -1,0 +1,139 @@
+"""Release: previews per channel and language, the confirmation a spokesperson gives, scheduling, the
+release's delivery status, Updates and Cancels."""
+from __future__ import annotations
+
+from flask import g
+from sqlalchemy import select
+
+from alerts import authoring, release, updates
+from alerts.content import canonical_content
+from alerts.errors import NotFound
+from alerts.models import Alert, Release, utcnow
+from alerts.rendering import render_version
+from channels.specs import TextLimits
+from web import db_session, operation, services
+from web.api.alerts import ALERT_LINKS, alert_response
+from web.api.base import ETAG_HEADER, ResourceView, doc_errors, if_match, require_if_match, resource_blueprint
+from web.api.schemas import (
+    AlertSchema,
+    ConfirmationSchema,
+    DeriveSchema,
+    PreviewArgsSchema,
+    ReleaseInSchema,
+    ReleaseStatusSchema,
+    RenderingSchema,
+)
+
+bp = resource_blueprint("releases", "Previews, confirmation, release, Updates and Cancels")
+
+
+@bp.route("/alerts/<int:alert_id>/preview")
+class Preview(ResourceView):
+
+    @bp.arguments(PreviewArgsSchema, location="query")
+    @bp.response(200, RenderingSchema(many=True))
+    @doc_errors(bp, "403", "404", "422")
+    def get(self, args, alert_id):
+        """What every channel would send in every language, with counts and problems."""
+        session = db_session()
+        alert = authoring.get_alert(session, g.user, alert_id, "history")
+        version = authoring.get_version(session, alert, args.get("version"))
+        renderings = render_version(canonical_content(version), TextLimits.from_settings(services().settings))
+        return [{"language": r.language, "channel": r.channel, "text": r.text, "ok": r.ok,
+                 "problems": list(r.problems),
+                 "fits": [{"channel": f.channel, "length": f.length, "limit": f.limit, "encoding": f.encoding,
+                           "parts": f.parts, "max_parts": f.max_parts, "ok": f.ok} for f in r.fits]}
+                for r in renderings]
+
+
+def release_options() -> release.ReleaseOptions:
+    return release.ReleaseOptions.from_settings(services().settings)
+
+
+@bp.route("/alerts/<int:alert_id>/release/confirmation")
+class ReleaseConfirmation(ResourceView):
+
+    @bp.arguments(ReleaseInSchema)
+    @bp.response(200, ConfirmationSchema)
+    @doc_errors(bp, "404", "422")
+    def post(self, data, alert_id):
+        """What a release would do (mode, areas, languages, channels, recipients); changes nothing."""
+        session = db_session()
+        alert = authoring.get_alert(session, g.user, alert_id, "read")
+        version = authoring.get_version(session, alert)
+        content = canonical_content(version)
+        return release.confirmation(session, alert, content, data["channels"], data.get("at") or utcnow())
+
+
+@bp.route("/alerts/<int:alert_id>/release")
+class ReleaseItem(ResourceView):
+
+    @bp.arguments(ReleaseInSchema)
+    @bp.response(201, ReleaseStatusSchema)
+    @if_match(bp)
+    @doc_errors(bp, "403", "404", "409", "422")
+    def post(self, data, alert_id):
+        """Schedule the approved content (If-Match + content hash) at T, or now."""
+        expected, refusal = require_if_match("confirmed")
+        if refusal:
+            return refusal
+        with operation() as session:
+            planned = release.schedule_release(session, g.user, alert_id, expected, data["content_hash"],
+                                               data["channels"], data.get("at"), release_options())
+        return _release_status(session, planned)
+
+    @bp.response(200, ReleaseStatusSchema)
+    @doc_errors(bp, "404")
+    def get(self, alert_id):
+        """Per centre and channel: pending, sent, delivered, failed; lateness against T and skew."""
+        session = db_session()
+        alert = authoring.get_alert(session, g.user, alert_id, "read")
+        planned = session.scalar(select(Release).where(Release.alert_id == alert.id))
+        if planned is None:
+            raise NotFound("This alert has no release.")
+        return _release_status(session, planned)
+
+
+def _release_status(session, planned) -> dict:
+    alert = session.get(Alert, planned.alert_id)
+    version = authoring.get_version(session, alert, planned.version_number)
+    counts = release.delivery_counts(session, planned)
+    return {
+        "id": planned.id, "state": planned.state, "mode": planned.mode, "scheduled_for": planned.scheduled_for,
+        "fired_at": planned.fired_at, "late_ms": planned.late_ms, "skew_ms": release.skew_ms(session, planned),
+        "deliveries": {centre: {channel: dict(states) for channel, states in per.items()}
+                       for centre, per in counts.items()},
+        "confirmation": release.confirmation(session, alert, canonical_content(version), planned.channels,
+                                             planned.scheduled_for),
+    }
+
+
+@bp.route("/alerts/<int:alert_id>/derive")
+class Derive(ResourceView):
+
+    @bp.arguments(DeriveSchema)
+    @bp.response(201, AlertSchema, headers=ETAG_HEADER)
+    @bp.doc(responses={"201": ALERT_LINKS})
+    @doc_errors(bp, "403", "404", "409", "422")
+    def post(self, data, alert_id):
+        """Start an Update (a copy to edit) or a Cancel (pre-filled) of a released alert."""
+        with operation() as session:
+            source = authoring.get_alert(session, g.user, alert_id, "edit", lock=True)
+            derived = updates.derive_alert(session, g.user, source, data["msg_type"],
+                                           release_options().cap_sender_domain)
+        return alert_response(derived, 201)
+
+
+@bp.route("/alerts/<int:alert_id>/cancel")
+class PreparedCancel(ResourceView):
+
+    @bp.response(200, AlertSchema)
+    @doc_errors(bp, "404")
+    def get(self, alert_id):
+        """The Cancel prepared for a live alert when it was released, ready to approve."""
+        session = db_session()
+        source = authoring.get_alert(session, g.user, alert_id, "read")
+        cancel = updates.prepared_cancel(session, source)
+        if cancel is None:
+            raise NotFound("No Cancel is prepared for this alert.")
+        return alert_response(authoring.get_alert(session, g.user, cancel.id, "read"))
