@@ -18,19 +18,13 @@ import time
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import text
 
-from alerts.dispatch import (
-    Dispatcher,
-    DispatchOptions,
-    apply_held_reports,
-    reconcile_unknown,
-    recover_expired_leases,
-)
-from alerts.firing import expire_due, release_due
+from alerts.dispatch import Dispatcher, DispatchOptions
+from alerts.firing import LEADER_LOCK, expire_due, release_due
+from alerts.outcomes import apply_held_reports, reconcile_unknown, recover_expired_leases
 from alerts.release import ReleaseOptions
 from db import Database
 
 log = logging.getLogger("benelert.worker")
-LEADER_LOCK = 0x42E1E27  # advisory lock key: "Benelert scheduler"
 
 
 class Leadership:

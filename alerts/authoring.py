@@ -17,6 +17,7 @@ from alerts.content import canonical_content, diff, flatten
 from alerts.errors import InvalidInput, NotFound, StaleVersion
 from alerts.factory import build_version, new_alert, sync_centres
 from alerts.gazetteer import PLACES
+from alerts.hazards import HAZARDS
 from alerts.models import (
     Alert,
     AlertCentre,
@@ -29,7 +30,6 @@ from alerts.models import (
     VersionText,
     utcnow,
 )
-from alerts.phrasebook import HAZARDS
 from alerts.texts import TemplateInput, cancel_texts, merge_texts, template_texts
 from alerts.vocabulary import (
     CERTAINTIES,

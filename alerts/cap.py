@@ -22,7 +22,8 @@ import defusedxml.ElementTree as SafeET
 from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 from lxml import etree
 
-from alerts.phrasebook import HAZARDS, locale_for, translations_for
+from alerts.hazards import HAZARDS
+from alerts.phrasebook import locale_for, translations_for
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
 DSIG_NS = "http://www.w3.org/2000/09/xmldsig#"

@@ -8,7 +8,7 @@ SQLite).
 
 Cost per message, which is what bounds throughput (the sending threads share one interpreter lock): a claim
 fetches a batch of rows with their payload, mode and expiry in one query; in `run`, the sending threads'
-ledger writes are committed together by one writer (`_GroupCommit`) instead of two transactions per message;
+ledger writes are committed together by one writer (`LedgerWriter`) instead of two transactions per message;
 statements are built once, at import.
 """
 from __future__ import annotations
@@ -26,9 +26,9 @@ from datetime import datetime, timedelta
 from limits import parse as parse_limit
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
-from sqlalchemy import Connection, Row, and_, bindparam, delete, func, select, update
+from sqlalchemy import Connection, Row, and_, bindparam, func, select, update
 
-from alerts.models import Delivery, PartnerEndpoint, Payload, ProviderReport, Release, Version, utcnow
+from alerts.models import Delivery, PartnerEndpoint, Payload, Release, Version, utcnow
 from channels.base import Channel, Outcome, Receipt, Target
 from channels.base import Payload as SendPayload
 from db import Database
@@ -53,7 +53,6 @@ _DUE = (select(*_CLAIMED).select_from(_CLAIMED_FROM)
         .where(_LEDGER.c.state == "pending", _LEDGER.c.next_attempt_at <= _NOW)
         .order_by(_LEDGER.c.next_attempt_at).limit(bindparam("b_limit")))
 _DUE_SKIP_LOCKED = _DUE.with_for_update(skip_locked=True, of=_LEDGER)
-_BY_ID = select(*_CLAIMED).select_from(_CLAIMED_FROM).where(_LEDGER.c.id == bindparam("b_id"))
 _CLAIM = update(_LEDGER).where(_LEDGER.c.id.in_(bindparam("b_ids", expanding=True))).values(
     state="claimed", claimed_by=bindparam("b_name"), next_attempt_at=_UNTIL)
 _SENDING = update(_LEDGER).where(
@@ -110,9 +109,9 @@ def backoff(attempts: int, options: DispatchOptions, retry_after: float | None) 
 
 
 class Dispatcher:
-    """Claims batches of rows and sends them from a thread pool. `run_once` (and `deliver`) commit each
-    message's start and outcome in transactions of their own; `run` shares commits between its threads. The
-    partner endpoint is read at each start, as it can be disabled at any time."""
+    """Claims batches of rows and sends them from a thread pool. Every start and outcome goes through one ledger
+    writer (LedgerWriter), in `run` as in `run_once`. The partner endpoint is read at each start, as it can be
+    disabled at any time."""
 
     def __init__(self, db: Database, channels: Mapping[str, Channel], name: str, options: DispatchOptions):
         self.db, self.channels, self.name, self.options = db, channels, name, options
@@ -120,10 +119,8 @@ class Dispatcher:
         self._stop = threading.Event()
 
     # ---- claiming --------------------------------------------------------------------------------
-    def claim(self, limit: int) -> list[int]:
-        return [row.id for row in self._claim_rows(limit)]
-
-    def _claim_rows(self, limit: int) -> list[Row]:
+    def claim(self, limit: int) -> list[Row]:
+        """Lease up to `limit` due rows to this dispatcher (committed); the rows as the sending loop reads them."""
         now = utcnow()
         postgresql = self.db.dialect == "postgresql"
         with self.db.engine.begin() as connection:
@@ -138,12 +135,6 @@ class Dispatcher:
         return rows
 
     # ---- one message -----------------------------------------------------------------------------
-    def _start(self, delivery_id: int):
-        """Mark the row `sending` and commit, before any byte leaves. Returns what to send, or None."""
-        with self.db.engine.begin() as connection:
-            row = connection.execute(_BY_ID, {"b_id": delivery_id}).first()
-            return None if row is None else self._start_rows(connection, [row])[0]
-
     def _start_rows(self, connection: Connection, rows: list[Row]) -> list[tuple | None]:
         """Mark claimed rows `sending` in the caller's transaction (not yet committed); what to send for each,
         or None: expired, partner endpoint gone (both recorded), or no longer ours (its lease ran out)."""
@@ -214,14 +205,6 @@ class Dispatcher:
                     session.execute(update(PartnerEndpoint).where(PartnerEndpoint.url == row.target).values(
                         active=False, disabled_reason="the endpoint answered 410 Gone"))
 
-    def deliver(self, delivery_id: int) -> None:
-        self._send(delivery_id, self._start(delivery_id), self._finish)
-
-    def _deliver_row(self, row: Row) -> None:
-        with self.db.engine.begin() as connection:
-            work = self._start_rows(connection, [row])[0]
-        self._send(row.id, work, self._finish)
-
     def _send(self, delivery_id: int, work, finish: Callable[[int, Receipt], None]) -> None:
         if work is None:
             return
@@ -250,18 +233,24 @@ class Dispatcher:
 
     # ---- loops -----------------------------------------------------------------------------------
     def run_once(self, pool: ThreadPoolExecutor | None = None) -> int:
-        rows = self._claim_rows(self.options.batch)
-        if pool is None:
-            for row in rows:
-                self._deliver_row(row)
-        else:
-            list(pool.map(self._deliver_row, rows))
+        """Claim one batch and send it, through the same ledger writer as `run` (the group commit); returns how
+        many rows were claimed. For callers that step the dispatcher (tests, the browser test's worker)."""
+        rows = self.claim(self.options.batch)
+        ledger = LedgerWriter(self)
+        try:
+            if pool is None:
+                for row in rows:
+                    self._deliver_grouped(ledger, row)
+            else:
+                list(pool.map(lambda row: self._deliver_grouped(ledger, row), rows))
+        finally:
+            ledger.close()
         return len(rows)
 
     def run(self, idle_sleep: float = 0.02) -> None:
         """Keeps every sending thread busy: claims the next batch while the pool still has a thread's worth of
         rows queued, instead of waiting for a whole batch (and its slowest send) to finish; the threads' ledger
-        writes go through one group commit (see _GroupCommit)."""
+        writes go through one group commit (see LedgerWriter)."""
         threads, batch = self.options.threads, self.options.batch
         ready = threading.Condition()
         in_flight = 0
@@ -276,7 +265,7 @@ class Dispatcher:
                 if in_flight == threads or failures:
                     ready.notify()
 
-        ledger = _GroupCommit(self)
+        ledger = LedgerWriter(self)
         try:
             with ThreadPoolExecutor(threads, thread_name_prefix="send") as pool:
                 _start_threads(pool, threads)
@@ -290,7 +279,7 @@ class Dispatcher:
                     if pause > 0:  # nothing was due at the last look
                         self._stop.wait(pause)
                         continue
-                    rows = self._claim_rows(batch)
+                    rows = self.claim(batch)
                     with ready:
                         in_flight += len(rows)
                     for row in rows:
@@ -303,7 +292,7 @@ class Dispatcher:
         if failures:  # e.g. the database is gone: the loop stops, as before
             raise failures[0]
 
-    def _deliver_grouped(self, ledger: _GroupCommit, row: Row) -> None:
+    def _deliver_grouped(self, ledger: LedgerWriter, row: Row) -> None:
         self._send(row.id, ledger.start(row), ledger.finish)
 
     def stop(self) -> None:
@@ -341,7 +330,7 @@ _GATHER_GAP = 0.001  # the group commit writes once no request arrived for this 
 _GATHER_MAX = 0.005  # ... or this long after the first one
 
 
-class _GroupCommit:
+class LedgerWriter:
     """One writer for the ledger writes of a dispatcher's sending threads: whatever they asked for meanwhile is
     written in one transaction, so a commit is shared by many messages instead of two commits per message.
 
@@ -418,93 +407,3 @@ class _GroupCommit:
                 request.done.set()
 
 
-def recover_expired_leases(db: Database) -> dict[str, int]:
-    """Claimed-but-unsent rows of a dead dispatcher go back to `pending`; in-flight ones become `unknown`."""
-    now = utcnow()
-    with db.transaction() as session:
-        requeued = session.execute(update(Delivery).where(Delivery.state == "claimed", Delivery.next_attempt_at < now)
-                                   .values(state="pending", claimed_by=None)
-                                   .execution_options(synchronize_session=False)).rowcount
-        unknown = session.execute(update(Delivery).where(Delivery.state == "sending", Delivery.next_attempt_at < now)
-                                  .values(state="unknown", error="dispatcher stopped while sending: reconcile")
-                                  .execution_options(synchronize_session=False)).rowcount
-    return {"requeued": requeued, "unknown": unknown}
-
-
-def reconcile_unknown(db: Database, channels: Mapping[str, Channel], grace: timedelta = timedelta(seconds=60),
-                      limit: int = 200) -> dict[str, int]:
-    """Ask the provider about rows whose outcome is unknown (channels that can look a message up):
-    found → `sent`; provably absent → `pending` again; lookup failed → still `unknown`. Never a blind resend.
-
-    The provider is asked outside any transaction (on SQLite a transaction holds the one write lock, and 200
-    lookups take seconds); each verdict is then written only if the row is still unknown."""
-    now = utcnow()
-    counts = {"sent": 0, "requeued": 0, "unknown": 0}
-    able = [name for name, channel in channels.items() if hasattr(channel, "reconcile")]
-    with db.transaction() as session:
-        rows = session.execute(
-            select(Delivery.id, Delivery.channel, Delivery.idempotency_key, Delivery.language, Delivery.target,
-                   Delivery.centre_code, Delivery.first_attempt_at, Payload.body)
-            .join(Payload, Payload.id == Delivery.payload_id)
-            .where(Delivery.state == "unknown", Delivery.channel.in_(able), Delivery.first_attempt_at <= now - grace)
-            .order_by(Delivery.id).limit(limit)).all()
-    for row in rows:
-        receipt = channels[row.channel].reconcile(
-            SendPayload(body=row.body, idempotency_key=row.idempotency_key, language=row.language),
-            Target(address=row.target, account=row.centre_code), row.first_attempt_at)
-        if receipt.outcome is Outcome.SENT:
-            values = {"state": "sent", "provider_id": receipt.provider_id, "provider_status": receipt.provider_status,
-                      "sent_at": now, "error": "reconciled: the provider had it"}
-        elif receipt.outcome is Outcome.RETRY:
-            values = {"state": "pending", "next_attempt_at": now, "error": "reconciled: not sent, sending again"}
-        else:
-            counts["unknown"] += 1
-            continue
-        with db.transaction() as session:
-            changed = session.execute(update(Delivery).where(Delivery.id == row.id, Delivery.state == "unknown")
-                                      .values(**values).execution_options(synchronize_session=False)).rowcount
-        counts["sent" if values["state"] == "sent" else "requeued"] += changed
-    return counts
-
-
-def _apply_report(row: Delivery, status: str, now: datetime) -> None:
-    row.provider_status = status
-    if status == "delivered":
-        row.state, row.delivered_at = "delivered", now
-    elif status in ("undelivered", "failed") and row.state != "delivered":
-        row.state, row.error = "failed", f"provider reported {status}"
-
-
-def apply_status_callback(db: Database, provider_id: str, status: str) -> bool:
-    """A provider's delivery report (queued, sent, delivered, undelivered, failed) for a ledger row.
-    A report for an id no row carries yet is held (ProviderReport) for apply_held_reports; False then."""
-    now = utcnow()
-    with db.transaction() as session:
-        row = session.scalar(select(Delivery).where(Delivery.provider_id == provider_id))
-        if row is None:
-            session.add(ProviderReport(provider_id=provider_id, status=status, received_at=now))
-            return False
-        _apply_report(row, status, now)
-    return True
-
-
-def apply_held_reports(db: Database, keep: timedelta = timedelta(days=2), limit: int = 1000) -> dict[str, int]:
-    """Apply held reports, in the order received, to the rows that now carry their ids; drop the ones
-    older than `keep` that never matched (not ours, or a row lost to a crash: the metrics count them)."""
-    now = utcnow()
-    with db.transaction() as session:
-        pairs = session.execute(select(ProviderReport, Delivery)
-                                .join(Delivery, Delivery.provider_id == ProviderReport.provider_id)
-                                .order_by(ProviderReport.id).limit(limit)).all()
-        for report, row in pairs:
-            _apply_report(row, report.status, report.received_at)
-            session.delete(report)
-        expired = session.execute(delete(ProviderReport).where(ProviderReport.received_at < now - keep)
-                                  .execution_options(synchronize_session=False)).rowcount
-    return {"applied": len(pairs), "expired": expired}
-
-
-def ledger_counts(db: Database, release_id: int) -> dict[str, int]:
-    with db.transaction() as session:
-        return dict(session.execute(select(Delivery.state, func.count()).where(Delivery.release_id == release_id)
-                                    .group_by(Delivery.state)).all())

@@ -17,6 +17,9 @@ from alerts.release import ReleaseOptions
 from alerts.updates import derive_alert
 
 log = logging.getLogger("benelert.release")
+# The PostgreSQL advisory lock that makes one worker process the scheduler leader (worker.Leadership takes it;
+# the metrics count its holders): only the leader runs release_due and expire_due on its ticks.
+LEADER_LOCK = 0x42E1E27  # "Benelert scheduler"
 
 
 def _after_release(session: Session, release: Release, alert: Alert, options: ReleaseOptions) -> None:

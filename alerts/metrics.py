@@ -16,6 +16,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import and_, exists, func, literal_column, or_, select, text
 
+from alerts.firing import LEADER_LOCK
 from alerts.models import DELIVERY_STATES, Ack, Centre, Delivery, ProviderReport, Release, utcnow
 from alerts.vocabulary import STATUSES
 from channels.specs import CHANNELS
@@ -97,8 +98,6 @@ class LedgerCollector(Collector):
 
     @staticmethod
     def _leaders(connection) -> int:
-        from worker import LEADER_LOCK
-
         # a bigint advisory key shows as classid = high 32 bits, objid = low 32 bits, objsubid = 1
         return connection.execute(text(
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 "

@@ -12,8 +12,9 @@ from functools import lru_cache
 from typing import Any
 
 from alerts.errors import InvalidInput
+from alerts.hazards import HAZARDS, INSTRUCTIONS
 from alerts.models import TEXT_FIELDS, VersionText
-from alerts.phrasebook import HAZARDS, INSTRUCTIONS, render_cancel_texts, render_texts
+from alerts.phrasebook import render_cancel_texts, render_texts
 from alerts.vocabulary import LANGUAGES
 
 Key = tuple[str, str]  # (language, field)

@@ -201,7 +201,7 @@ class World:
                 Delivery.release_id == release_id, Delivery.state.in_(("pending", "claimed", "sending"))))
 
     def states(self, release_id: int) -> dict[str, int]:
-        from alerts.dispatch import ledger_counts
+        from alerts.outcomes import ledger_counts
 
         return ledger_counts(self.db, release_id)
 

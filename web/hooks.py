@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from alerts import subscribers
-from alerts.dispatch import apply_status_callback
+from alerts.outcomes import apply_status_callback
 from channels.sms import is_opt_out, parse_status_callback, verify_status_callback
 from web import operation, problem, services
 

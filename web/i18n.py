@@ -12,7 +12,8 @@ from flask import g, request
 from flask_babel import Babel, Domain
 from flask_babel import gettext as _
 
-from alerts.phrasebook import HAZARDS, PARTIAL_CATALOGS, translations_for
+from alerts.hazards import HAZARDS
+from alerts.phrasebook import PARTIAL_CATALOGS, translations_for
 from alerts.vocabulary import COMMON_LANGUAGE, LANGUAGES
 
 # the pages speak the languages whose catalogs are complete, English first (it answers a browser that asks for none)

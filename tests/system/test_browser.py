@@ -24,8 +24,9 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy import select
 
 from alerts import accounts, firing, release
-from alerts.dispatch import Dispatcher, DispatchOptions, apply_held_reports
+from alerts.dispatch import Dispatcher, DispatchOptions
 from alerts.models import Alert
+from alerts.outcomes import apply_held_reports
 from channels import build_channels
 from channels.specs import TextLimits
 from devtools.demo import ensure_centres

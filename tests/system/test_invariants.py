@@ -43,7 +43,7 @@ from sqlalchemy import func, select
 
 from alerts import audit, firing, release
 from alerts.content import canonical_content, content_hash
-from alerts.dispatch import Dispatcher, DispatchOptions, recover_expired_leases
+from alerts.dispatch import Dispatcher, DispatchOptions, LedgerWriter
 from alerts.models import (
     TEXT_FIELDS,
     Alert,
@@ -56,6 +56,7 @@ from alerts.models import (
     Subscriber,
     Version,
 )
+from alerts.outcomes import recover_expired_leases
 from alerts.rendering import render_channel
 from channels import build_channels
 from channels.specs import CHANNELS, PUBLIC_CHANNELS, TextLimits
@@ -628,7 +629,11 @@ class ReleaseWorkflow(RuleBasedStateMachine):
         """Claim a few rows, mark one `sending` and die before the request leaves; the leases run out."""
         dead = Dispatcher(self.w.db, self.w.channels, "dead", DispatchOptions(lease=timedelta(seconds=-1)))
         claimed = dead.claim(size)
-        started = dead._start(claimed[0]) if claimed else None
+        started = None
+        if claimed:  # the dispatcher's one ledger writer marks the first row sending, as before a send; then it dies
+            writer = LedgerWriter(dead)
+            started = writer.start(claimed[0])
+            writer.close()
         recovered = recover_expired_leases(self.w.db)
         note(f"a dispatcher claimed {claimed}, started {bool(started)} and died: {recovered}")
         assert recovered == {"requeued": len(claimed) - (1 if started else 0), "unknown": 1 if started else 0}

@@ -12,8 +12,9 @@ from sqlalchemy import select
 from alerts import authoring, review, updates
 from alerts.errors import DomainError, StaleVersion
 from alerts.gazetteer import PLACES, place_name
+from alerts.hazards import HAZARDS, INSTRUCTIONS
 from alerts.models import TEXT_FIELDS, Alert, Centre, utcnow
-from alerts.phrasebook import HAZARDS, INSTRUCTIONS, render_texts
+from alerts.phrasebook import render_texts
 from alerts.rendering import CHANNEL_LABELS
 from alerts.workflow import STATES
 from web import db_session, operation

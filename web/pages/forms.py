@@ -8,7 +8,7 @@ from wtforms import HiddenField, PasswordField, SelectField, StringField, TextAr
 from wtforms.validators import DataRequired, Length
 
 from alerts.content import canonical_content
-from alerts.phrasebook import HAZARDS
+from alerts.hazards import HAZARDS
 from alerts.vocabulary import CERTAINTIES, SEVERITIES, STATUSES, URGENCIES
 from web.i18n import hazard_name
 from web.pages.common import local_input, parse_local

@@ -10,14 +10,15 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, text
 
 from alerts import firing, release
-from alerts.dispatch import Dispatcher, DispatchOptions, recover_expired_leases
+from alerts.dispatch import Dispatcher, DispatchOptions
+from alerts.firing import LEADER_LOCK
 from alerts.metrics import error_code
+from alerts.outcomes import recover_expired_leases
 from app import create_app
 from channels import build_channels
 from channels.specs import TextLimits
 from devtools.world import add_subscribers, approved_alert, channels_config, start_fakes, wire_centres
 from settings import SettingsError, load_settings
-from worker import LEADER_LOCK
 
 OPTIONS = release.ReleaseOptions(limits=TextLimits(sms_max_segments=3))
 TOKEN = "m" * 40
@@ -198,7 +199,7 @@ def test_scheduler_leader_lock_is_a_metric_on_postgresql(app, client, database_u
 
 
 def test_held_provider_reports_are_counted_until_applied(app, db, client):
-    from alerts.dispatch import apply_held_reports, apply_status_callback
+    from alerts.outcomes import apply_held_reports, apply_status_callback
 
     assert value(scrape(client), "benelert_provider_reports_held") == 0
     assert apply_status_callback(db, "SM" + "a" * 32, "delivered") is False  # no row carries that id

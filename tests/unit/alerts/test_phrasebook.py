@@ -14,10 +14,8 @@ from babel.messages.pofile import write_po
 
 from alerts import phrasebook
 from alerts.gazetteer import KINDS, PLACES, place_name
+from alerts.hazards import COMMON_INSTRUCTIONS, HAZARDS, INSTRUCTIONS
 from alerts.phrasebook import (
-    COMMON_INSTRUCTIONS,
-    HAZARDS,
-    INSTRUCTIONS,
     PARTIAL_CATALOGS,
     locale_for,
     missing_msgids,

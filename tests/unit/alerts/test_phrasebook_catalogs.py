@@ -10,7 +10,8 @@ import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
-from alerts.phrasebook import COMMON_INSTRUCTIONS, INSTRUCTIONS, is_translated, phrasebook_msgids
+from alerts.hazards import COMMON_INSTRUCTIONS, INSTRUCTIONS
+from alerts.phrasebook import is_translated, phrasebook_msgids
 
 ROOT = Path(__file__).resolve().parents[3]
 TRANSLATIONS = ROOT / "translations"

@@ -11,15 +11,9 @@ import pytest
 from sqlalchemy import func, select, text, update
 
 from alerts import firing, release
-from alerts.dispatch import (
-    Dispatcher,
-    DispatchOptions,
-    apply_held_reports,
-    apply_status_callback,
-    ledger_counts,
-    recover_expired_leases,
-)
+from alerts.dispatch import Dispatcher, DispatchOptions, LedgerWriter
 from alerts.models import Delivery, ProviderReport, Release
+from alerts.outcomes import apply_held_reports, apply_status_callback, ledger_counts, recover_expired_leases
 from channels import build_channels
 from channels.base import Outcome, Receipt
 from channels.specs import TextLimits
@@ -206,8 +200,11 @@ def test_a_dispatcher_that_dies_leaves_rows_to_requeue_or_reconcile(world, api_a
     app, db, fakes, channels = world
     fire_sms_release(db, api_as, 10)
     dead = Dispatcher(db, channels, "dead", DispatchOptions(lease=timedelta(seconds=-1)))
-    claimed = dead.claim(10)
-    dead._start(claimed[0])  # marked sending, then the process "dies" before the provider answers
+    rows = dead.claim(10)
+    claimed = [row.id for row in rows]
+    writer = LedgerWriter(dead)  # the dispatcher's one ledger writer marks the row sending, as before a send,
+    writer.start(rows[0])  # then the process "dies" before the provider answers
+    writer.close()
     assert recover_expired_leases(db) == {"requeued": 9, "unknown": 1}
     drain(db, channels, "d2")
     with db.transaction() as session:
@@ -440,7 +437,7 @@ def test_cap_is_signed_when_a_key_is_configured(world, api_as, tmp_path):
 
 def test_a_provider_failing_a_fifth_of_requests_still_delivers_everything_once_within_the_rate(world, api_as):
 
-    from alerts.dispatch import reconcile_unknown
+    from alerts.outcomes import reconcile_unknown
 
     app, db, fakes, channels = world
     fakes.twilio.failure_rate, fakes.twilio.failure_statuses = 0.2, (429, 500)
