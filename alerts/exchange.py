@@ -1,5 +1,5 @@
-"""Exchange with partner centres, subscribers and the public: acknowledgements (JSON or CAP Ack), the
-published CAP messages, SMS subscriber imports and opt-outs.
+"""Exchange with partner centres and the public: which warnings a centre received, acknowledgements (JSON or
+CAP Ack) and the published CAP messages.
 
 Verb functions: the session and the acting user come in as arguments; no Flask here.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -16,7 +16,7 @@ from alerts import audit
 from alerts.access import require_role
 from alerts.cap import CapError, parse_cap, parse_cap_datetime
 from alerts.errors import DomainError, Forbidden, InvalidInput, NotFound
-from alerts.models import Ack, Alert, Centre, Delivery, Payload, Release, User, utcnow
+from alerts.models import Ack, Alert, AlertCentre, Centre, Delivery, Payload, Release, User, utcnow
 
 ACK_ROLES = ("partner", "spokesperson", "communicator")
 ACK_KINDS = ("received", "read")
@@ -44,17 +44,21 @@ def _released(session: Session, alert: Alert) -> Release | None:
     return session.scalar(select(Release).where(Release.alert_id == alert.id, Release.fired_at.is_not(None)))
 
 
-def shared_with(session: Session, release: Release, alert: Alert, centre_id: int) -> bool:
-    """Whether the centre got this release: it takes part, or the ledger holds a partner copy addressed to it.
+def _shared_with(centre: Centre):
+    """The one rule of who received a released alert, as SQL over Alert and Release: the centres taking part, and
+    the centres whose partner endpoints were sent its copy. The ledger, rather than today's endpoints, says who
+    was sent a copy: an endpoint added after the release got nothing to acknowledge, one disabled since did."""
+    partner_copy = exists().where(Delivery.release_id == Release.id, Delivery.channel == "partners",
+                                  Delivery.centre_code == centre.code)
+    takes_part = exists().where(AlertCentre.alert_id == Alert.id, AlertCentre.centre_id == centre.id)
+    return and_(Release.alert_id == Alert.id, Release.fired_at.is_not(None), or_(partner_copy, takes_part))
 
-    The ledger, rather than today's endpoints, says who was sent a copy: an endpoint added after the
-    release got nothing to acknowledge, and one disabled since did receive it.
-    """
-    if centre_id in alert.centre_ids:
-        return True
-    code = session.scalar(select(Centre.code).where(Centre.id == centre_id))
-    return session.scalar(select(func.count()).select_from(Delivery).where(
-        Delivery.release_id == release.id, Delivery.channel == "partners", Delivery.centre_code == code)) > 0
+
+def incoming_for(session: Session, centre: Centre, limit: int = 200) -> list[tuple[Alert, Release]]:
+    """The released alerts shared with `centre`, newest first."""
+    rows = session.execute(select(Alert, Release).where(_shared_with(centre))
+                           .order_by(Release.fired_at.desc()).limit(limit))
+    return [(alert, release) for alert, release in rows]
 
 
 def shared_alert(session: Session, actor: User, identifier: str) -> tuple[Alert, Release]:
@@ -62,12 +66,12 @@ def shared_alert(session: Session, actor: User, identifier: str) -> tuple[Alert,
 
     An unknown identifier and an alert not shared with the centre get the same answer: no existence leak.
     """
-    alert = session.scalar(select(Alert).where(Alert.identifier == identifier))  # NUL: refused by web/__init__.py first
-    release = _released(session, alert) if alert is not None else None
-    if release is None or not shared_with(session, release, alert, actor.centre_id):
+    row = session.execute(select(Alert, Release).where(Alert.identifier == identifier,  # NUL: refused by web/
+                                                       _shared_with(actor.centre))).first()
+    if row is None:
         raise NotFound(f"No alert with identifier {identifier!r} has been released to your centre "
                        f"({actor.centre.code}).")
-    return alert, release
+    return row[0], row[1]
 
 
 def _existing_ack(session: Session, alert: Alert, centre_id: int, kind: str) -> Ack | None:

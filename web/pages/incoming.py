@@ -3,33 +3,22 @@ from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import exists, or_, select
 
 from alerts import authoring, exchange
 from alerts.content import canonical_content
 from alerts.errors import DomainError
-from alerts.models import Alert, AlertCentre, Delivery, Release
+from alerts.models import Alert
 from web import db_session, operation
 from web.auth import login_required
 from web.pages import bp
 from web.pages.common import show_refusal
 
 
-def _incoming(dbs, centre_id: int, code: str) -> list[tuple[Alert, Release]]:
-    partner_copy = exists().where(Delivery.release_id == Release.id, Delivery.channel == "partners",
-                                  Delivery.centre_code == code)
-    takes_part = exists().where(AlertCentre.alert_id == Alert.id, AlertCentre.centre_id == centre_id)
-    rows = dbs.execute(select(Alert, Release).join(Release, Release.alert_id == Alert.id)
-                       .where(Release.fired_at.is_not(None), or_(partner_copy, takes_part))
-                       .order_by(Release.fired_at.desc()).limit(200)).all()
-    return [(alert, planned) for alert, planned in rows]
-
-
 @bp.get("/incoming")
 @login_required
 def incoming():
     dbs = db_session()
-    rows = _incoming(dbs, g.user.centre_id, g.user.centre.code)
+    rows = exchange.incoming_for(dbs, g.user.centre)
     acked = {(ack["centre"], ack["kind"], alert.id) for alert, _planned in rows
              for ack in _ack_report(dbs, alert)["acks"]}
     return render_template("pages/incoming.html", rows=rows, acked=acked)
