@@ -1,6 +1,7 @@
-"""Coordinated release: plan one moment T for every channel of every centre, then, at T, write the
-whole delivery ledger in one transaction (set-based for SMS subscribers) — once, however often the
-trigger fires. Exercise and Test releases reach partner centres and sandbox targets only."""
+"""Coordinated release, before T: the options a deployment sets, what a spokesperson confirms (mode, moment,
+areas, languages, channels, recipients) and scheduling, which checks the approvals, the channels and every text
+that will be sent. At T, alerts/firing.py fires it and alerts/ledger.py writes its ledger. Exercise and Test
+releases reach partner centres and sandbox targets only."""
 from __future__ import annotations
 
 import logging
