@@ -9,7 +9,7 @@ from alerts.content import canonical_content
 from alerts.errors import NotFound, StaleVersion
 from alerts.models import Alert
 from web import db_session, operation, problem, services
-from web.api.base import ETAG_HEADER, ResourceView, doc_errors, etag, if_match, require_if_match, resource_blueprint
+from web.api.base import ETAG_HEADER, ResourceView, doc_errors, etag, if_match, resource_blueprint
 from web.api.schemas import (
     AlertCreateSchema,
     AlertEditSchema,
@@ -162,13 +162,10 @@ class AlertItem(MethodView):
     @bp.arguments(AlertEditSchema)
     @bp.response(200, AlertSchema, headers=ETAG_HEADER)
     @bp.doc(responses={"200": ALERT_LINKS})
-    @if_match(bp)
+    @if_match(bp, "edited")
     @doc_errors(bp, "403", "404", "409", "422")
-    def patch(self, data, alert_id):
+    def patch(self, data, alert_id, expected):
         """Edit the alert: a new version on top of the one named in If-Match, never over someone else's."""
-        expected, refusal = require_if_match("edited")
-        if refusal:
-            return refusal
         summary = data.pop("summary", "")
         try:
             with operation() as session:
@@ -184,13 +181,10 @@ class Invitations(ResourceView):
 
     @bp.arguments(InviteSchema)
     @bp.response(200, AlertSchema, headers=ETAG_HEADER)
-    @if_match(bp)
+    @if_match(bp, "invited on")
     @doc_errors(bp, "403", "404", "409", "422")
-    def post(self, data, alert_id):
+    def post(self, data, alert_id, expected):
         """Invite another centre; its languages become required. Needs If-Match like an edit."""
-        expected, refusal = require_if_match("invited on")
-        if refusal:
-            return refusal
         try:
             with operation() as session:
                 authoring.invite_centre(session, g.user, alert_id, expected, data["centre"])

@@ -1,8 +1,9 @@
 """What every API resource shares: the authenticated base view, the error responses it documents, and
-If-Match: the version an edit starts from (428 without it; the 412 with a diff is web.api.alerts.stale_response)."""
+If-Match: the version a change starts from (428 without it; the 412 with a diff is web.api.alerts.stale_response)."""
 from __future__ import annotations
 
 import re
+from functools import wraps
 
 from flask import request
 from flask.views import MethodView
@@ -52,15 +53,6 @@ def expected_version() -> int | None:
     return int(match.group(1))
 
 
-def require_if_match(what: str):
-    """(version, None), or (None, a 428 answer) when the request does not say which version it starts from."""
-    expected = expected_version()
-    if expected is None:
-        return None, problem(428, "Precondition Required",
-                             f'Send If-Match with the ETag of the version you {what} (e.g. "v3").')
-    return expected, None
-
-
 def doc_errors(bp: Blueprint, *codes: str, descriptions: dict[str, str] = PROBLEMS):
     def decorate(view):
         for code in codes:
@@ -70,11 +62,21 @@ def doc_errors(bp: Blueprint, *codes: str, descriptions: dict[str, str] = PROBLE
     return decorate
 
 
-def if_match(bp: Blueprint):
-    """State changes name the version they start from: If-Match is required (428 without), 412 when stale."""
+def if_match(bp: Blueprint, what: str):
+    """A state change names the version it starts from: the view gets it as `expected`, from If-Match; without
+    one the answer is 428 and the view does not run. A stale version is the verb's StaleVersion: 412 (alerts) or
+    409. Documented on the operation."""
     def decorate(view):
-        view = bp.doc(parameters=[{"in": "header", "name": "If-Match", "required": True,
-                                   "schema": {"type": "string", "pattern": ETAG.pattern},
-                                   "description": 'ETag of the version you saw, e.g. "v3"'}])(view)
-        return doc_errors(bp, "412", "428")(view)
+        @wraps(view)
+        def checked(*args, **kwargs):
+            expected = expected_version()
+            if expected is None:
+                return problem(428, "Precondition Required",
+                               f'Send If-Match with the ETag of the version you {what} (e.g. "v3").')
+            return view(*args, expected=expected, **kwargs)
+
+        checked = bp.doc(parameters=[{"in": "header", "name": "If-Match", "required": True,
+                                      "schema": {"type": "string", "pattern": ETAG.pattern},
+                                      "description": 'ETag of the version you saw, e.g. "v3"'}])(checked)
+        return doc_errors(bp, "412", "428")(checked)
     return decorate

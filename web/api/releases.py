@@ -13,7 +13,7 @@ from alerts.rendering import render_version
 from channels.specs import TextLimits
 from web import db_session, operation, services
 from web.api.alerts import ALERT_LINKS, alert_response
-from web.api.base import ETAG_HEADER, ResourceView, doc_errors, if_match, require_if_match, resource_blueprint
+from web.api.base import ETAG_HEADER, ResourceView, doc_errors, if_match, resource_blueprint
 from web.api.schemas import (
     AlertSchema,
     ConfirmationSchema,
@@ -70,13 +70,10 @@ class ReleaseItem(ResourceView):
 
     @bp.arguments(ReleaseInSchema)
     @bp.response(201, ReleaseStatusSchema)
-    @if_match(bp)
+    @if_match(bp, "confirmed")
     @doc_errors(bp, "403", "404", "409", "422")
-    def post(self, data, alert_id):
+    def post(self, data, alert_id, expected):
         """Schedule the approved content (If-Match + content hash) at T, or now."""
-        expected, refusal = require_if_match("confirmed")
-        if refusal:
-            return refusal
         with operation() as session:
             planned = release.schedule_release(session, g.user, alert_id, expected, data["content_hash"],
                                                data["channels"], data.get("at"), release_options())

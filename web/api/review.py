@@ -6,7 +6,7 @@ from flask import g
 from alerts import authoring, review
 from web import db_session, operation
 from web.api.alerts import alert_response
-from web.api.base import ETAG_HEADER, ResourceView, doc_errors, if_match, require_if_match, resource_blueprint
+from web.api.base import ETAG_HEADER, ResourceView, doc_errors, if_match, resource_blueprint
 from web.api.schemas import (
     AlertSchema,
     ApprovalsSchema,
@@ -35,13 +35,10 @@ class Readiness(ResourceView):
 class Submit(ResourceView):
 
     @bp.response(200, AlertSchema, headers=ETAG_HEADER)
-    @if_match(bp)
+    @if_match(bp, "submit")
     @doc_errors(bp, "403", "404", "409", "422")
-    def post(self, alert_id):
+    def post(self, alert_id, expected):
         """Submit the current version (If-Match) for approval; refused with the list of problems."""
-        expected, refusal = require_if_match("submit")
-        if refusal:
-            return refusal
         with operation() as session:
             alert = review.submit_alert(session, g.user, alert_id, expected)
         return alert_response(alert)
@@ -60,13 +57,10 @@ class Approvals(ResourceView):
 
     @bp.arguments(DecisionInSchema)
     @bp.response(200, ApprovalsSchema)
-    @if_match(bp)
+    @if_match(bp, "reviewed")
     @doc_errors(bp, "403", "404", "409", "422")
-    def post(self, data, alert_id):
+    def post(self, data, alert_id, expected):
         """Approve or reject for your centre the exact content you reviewed (its hash, If-Match)."""
-        expected, refusal = require_if_match("reviewed")
-        if refusal:
-            return refusal
         with operation() as session:
             alert = review.decide(session, g.user, alert_id, expected, data["content_hash"], data["decision"],
                                   data["reason"])
