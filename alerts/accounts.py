@@ -77,9 +77,8 @@ def find_user(session: Session, username: str) -> User:
     return user
 
 
-class ThrottleUnavailable(DomainError):
-    status = 503
-    title = "Login unavailable"
+class ThrottleUnavailable(DomainError, status=503, title="Login unavailable"):
+    pass
 
 
 class LoginThrottle:

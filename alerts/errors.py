@@ -1,4 +1,5 @@
-"""Domain errors: the web layers turn them into problem+json or readable messages."""
+"""Domain errors: the web layers turn them into problem+json or readable messages, with the class's status and
+title (`class Gone(DomainError, status=410, title="Gone")`)."""
 from __future__ import annotations
 
 
@@ -6,34 +7,32 @@ class DomainError(Exception):
     status = 400
     title = "Bad request"
 
+    def __init_subclass__(cls, status: int | None = None, title: str | None = None, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.status = status or cls.status
+        cls.title = title or cls.title
+
     def __init__(self, detail: str, **extra):
         super().__init__(detail)
         self.detail = detail
         self.extra = extra
 
 
-class InvalidInput(DomainError):
-    status = 422
-    title = "Invalid input"
+class InvalidInput(DomainError, status=422, title="Invalid input"):
+    pass
 
 
-class NotFound(DomainError):
-    status = 404
-    title = "Not found"
+class NotFound(DomainError, status=404, title="Not found"):
+    pass
 
 
-class Forbidden(DomainError):
-    status = 403
-    title = "Forbidden"
+class Forbidden(DomainError, status=403, title="Forbidden"):
+    pass
 
 
-class Conflict(DomainError):
-    status = 409
-    title = "Conflict"
+class Conflict(DomainError, status=409, title="Conflict"):
+    pass
 
 
-class StaleVersion(DomainError):
+class StaleVersion(DomainError, status=412, title="Stale version"):
     """An edit named a version that is no longer current; `extra` carries the current one and a diff."""
-
-    status = 412
-    title = "Stale version"

@@ -24,11 +24,8 @@ ACK_MAX_BYTES = 64 * 1024  # a CAP Ack is a few hundred bytes; anything near thi
 CAP_CHANNELS = ("national", "partners")  # their payloads hold the exact CAP XML that was sent
 
 
-class InvalidCap(DomainError):
+class InvalidCap(DomainError, status=400, title="Invalid CAP message"):
     """An incoming CAP message we refuse to read: malformed, oversized, with a DTD or not CAP 1.2."""
-
-    status = 400
-    title = "Invalid CAP message"
 
 
 # --- Acks ----------------------------------------------------------------------------------------------

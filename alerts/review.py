@@ -13,10 +13,8 @@ from alerts.errors import Conflict, Forbidden, InvalidInput, StaleVersion
 from alerts.models import TEXT_FIELDS, Alert, Approval, User, Version, utcnow
 
 
-class NotReady(InvalidInput):
+class NotReady(InvalidInput, title="Not ready for approval"):
     """Submission refused: `extra["problems"]` lists every blocking problem."""
-
-    title = "Not ready for approval"
 
 
 def readiness(alert: Alert, version: Version) -> list[Problem]:

@@ -25,9 +25,9 @@ from web.pages.common import (
     base_version,
     current_alert,
     parse_local,
+    perform,
     release_of,
     renderings_by_language,
-    show_refusal,
     user_timezone,
     version_number,
 )
@@ -229,29 +229,20 @@ def detail(alert_id):
 @login_required
 def comment(alert_id):
     form = CommentForm()
-    dbs = db_session()
-    try:
-        with operation():
-            authoring.add_comment(dbs, g.user, alert_id, form.body.data or "", form.field.data or None)
-        flash(_("Comment added."), "ok")
-    except DomainError as error:
-        show_refusal(error)
-    return redirect(url_for("pages.detail", alert_id=alert_id) + "#comments")
+    return perform(lambda session: authoring.add_comment(session, g.user, alert_id, form.body.data or "",
+                                                         form.field.data or None),
+                   _("Comment added."), url_for("pages.detail", alert_id=alert_id) + "#comments")
 
 
 @bp.post("/alerts/<int:alert_id>/invite")
 @login_required
 def invite(alert_id):
     form = InviteForm()
-    dbs = db_session()
     code = (form.centre.data or "").strip().upper()
-    try:
-        with operation():
-            authoring.invite_centre(dbs, g.user, alert_id, version_number(form.base_version.data) or None, code)
-        flash(_("%(centre)s invited; its languages are now required.", centre=code), "ok")
-    except DomainError as error:
-        show_refusal(error)
-    return redirect(url_for("pages.detail", alert_id=alert_id))
+    return perform(lambda session: authoring.invite_centre(session, g.user, alert_id,
+                                                           version_number(form.base_version.data) or None, code),
+                   _("%(centre)s invited; its languages are now required.", centre=code),
+                   url_for("pages.detail", alert_id=alert_id))
 
 
 @bp.get("/alerts/<int:alert_id>/diff")

@@ -2,12 +2,15 @@
 its renderings, and a domain refusal turned into a message."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import abort, flash, g, request
+from flask import Response, abort, flash, g, redirect, request
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from alerts import authoring, release
 from alerts.content import canonical_content
@@ -15,7 +18,7 @@ from alerts.errors import DomainError
 from alerts.models import Alert, Release
 from alerts.rendering import render_version
 from channels.specs import TextLimits
-from web import MAX_ID, services
+from web import MAX_ID, operation, services
 
 
 def user_timezone() -> ZoneInfo:
@@ -75,3 +78,16 @@ def current_alert(dbs, alert_id: int):
     alert = authoring.get_alert(dbs, g.user, alert_id, "read")
     version = authoring.get_version(dbs, alert)
     return alert, version, canonical_content(version)
+
+
+def perform(verb: Callable[[Session], Any], done: str | Callable[[Any], str], then: str) -> Response:
+    """A form's one operation: `verb(session)` inside operation(); the message `done` (or `done(result)`) when it
+    went through, the refusal when it did not; then a redirect to `then`."""
+    try:
+        with operation() as session:
+            result = verb(session)
+    except DomainError as error:
+        show_refusal(error)
+    else:
+        flash(done(result) if callable(done) else done, "ok")
+    return redirect(then)

@@ -1,17 +1,16 @@
 """Partner centres' pages: the warnings shared with their centre and their acknowledgements."""
 from __future__ import annotations
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import g, render_template, request, url_for
 from flask_babel import gettext as _
 
 from alerts import authoring, exchange
 from alerts.content import canonical_content
-from alerts.errors import DomainError
 from alerts.models import Alert
-from web import db_session, operation
+from web import db_session
 from web.auth import login_required
 from web.pages import bp
-from web.pages.common import show_refusal
+from web.pages.common import perform
 
 
 @bp.get("/incoming")
@@ -43,15 +42,9 @@ def _ack_report(dbs, alert: Alert) -> dict:
 @bp.post("/incoming/<identifier>/ack")
 @login_required
 def acknowledge(identifier):
-    dbs = db_session()
-    kind = request.form.get("kind", "received")
-    try:
-        with operation():
-            results = exchange.acknowledge(dbs, g.user, identifier, kind, via="page")
-        if any(result.created for result in results):
-            flash(_("Acknowledged for %(centre)s.", centre=g.user.centre.code), "ok")
-        else:
-            flash(_("%(centre)s had already acknowledged this warning.", centre=g.user.centre.code), "ok")
-    except DomainError as error:
-        show_refusal(error)
-    return redirect(url_for("pages.incoming_detail", identifier=identifier))
+    kind, centre = request.form.get("kind", "received"), g.user.centre.code
+    return perform(lambda session: exchange.acknowledge(session, g.user, identifier, kind, via="page"),
+                   lambda results: _("Acknowledged for %(centre)s.", centre=centre)
+                   if any(result.created for result in results)
+                   else _("%(centre)s had already acknowledged this warning.", centre=centre),
+                   url_for("pages.incoming_detail", identifier=identifier))

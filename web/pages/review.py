@@ -20,6 +20,7 @@ from web.pages.common import (
     base_version,
     current_alert,
     parse_local,
+    perform,
     release_of,
     release_options,
     renderings_by_language,
@@ -31,14 +32,9 @@ from web.pages.common import (
 @bp.post("/alerts/<int:alert_id>/submit")
 @login_required
 def submit(alert_id):
-    dbs = db_session()
-    try:
-        with operation():
-            review.submit_alert(dbs, g.user, alert_id, base_version())
-        flash(_("Submitted: the spokespersons of every centre can now review it."), "ok")
-    except DomainError as error:
-        show_refusal(error)
-    return redirect(url_for("pages.detail", alert_id=alert_id))
+    return perform(lambda session: review.submit_alert(session, g.user, alert_id, base_version()),
+                   _("Submitted: the spokespersons of every centre can now review it."),
+                   url_for("pages.detail", alert_id=alert_id))
 
 
 def _configured_channels(alert: Alert) -> dict[str, list[str]]:
@@ -71,17 +67,13 @@ def review_page(alert_id):
 @bp.post("/alerts/<int:alert_id>/decision")
 @login_required
 def decide(alert_id):
-    dbs = db_session()
-    decision = request.form.get("decision", "")
-    try:
-        with operation():
-            review.decide(dbs, g.user, alert_id, base_version(), request.form.get("content_hash"), decision,
-                          request.form.get("reason", ""))
-        flash(_("Approved for %(centre)s.", centre=g.user.centre.code) if decision == "approve"
-              else _("Rejected for %(centre)s; the alert is back in draft.", centre=g.user.centre.code), "ok")
-    except DomainError as error:
-        show_refusal(error)
-    return redirect(url_for("pages.review_page", alert_id=alert_id))
+    decision, centre = request.form.get("decision", ""), g.user.centre.code
+    return perform(lambda session: review.decide(session, g.user, alert_id, base_version(),
+                                                 request.form.get("content_hash"), decision,
+                                                 request.form.get("reason", "")),
+                   _("Approved for %(centre)s.", centre=centre) if decision == "approve"
+                   else _("Rejected for %(centre)s; the alert is back in draft.", centre=centre),
+                   url_for("pages.review_page", alert_id=alert_id))
 
 
 @bp.route("/alerts/<int:alert_id>/release", methods=["GET", "POST"])
