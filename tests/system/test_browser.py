@@ -36,7 +36,7 @@ from tests.conftest import PASSWORD
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-SHOTS = Path(__file__).resolve().parent.parent / "test-output" / "screenshots"
+SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
 SANDBOX = {"sms": "+32470000099", "x": "SANDBOX"}
 SMS_SEGMENTS = 3
 TIMEOUT = 20_000  # ms

@@ -20,7 +20,7 @@ from sqlalchemy import create_engine, text
 
 from tests.conftest import PG_BASE
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SERVER = PG_BASE.replace("+psycopg", "").rsplit("/", 1)[0]  # the test server, without a database
 
 

@@ -13,7 +13,7 @@ import requests
 
 from tests.system.test_topology import free_port
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 PROBE = """
 import gc, sys

@@ -25,7 +25,7 @@ from devtools.world import (
     write_channels_file,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
