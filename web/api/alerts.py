@@ -136,6 +136,9 @@ class Alerts(ResourceView):
 
 @bp.route("/alerts/<int:alert_id>")
 class AlertItem(MethodView):
+    """Not a ResourceView: GET checks the token in the same statement that reads the alert's head (the hot read
+    path, alerts.reads); PATCH takes the usual token check."""
+
     @bp.response(200, AlertSchema, headers=ETAG_HEADER)
     @bp.doc(responses={"200": ALERT_LINKS})
     @doc_errors(bp, "404")
