@@ -1,28 +1,16 @@
 """The Mastodon channel (channels/mastodon.py): the real Mastodon.py client against the local fake."""
 from __future__ import annotations
 
-import socket
-
 import pytest
 
-from channels.base import Outcome, Payload, Target
+from channels.base import Outcome, Target
 from channels.mastodon import MastodonChannel
 from devtools.fakes.mastodon import FakeMastodon
+from tests.unit.channels.messages import closed_port_url, post
 
 BE_TOKEN, LU_TOKEN, MASTODON_TOKEN = "access-be", "user-token-lu", "mastodon-token"
 BE = Target("@CrisiscenterBE", account="be-ncc")
 LU = Target("@CGDIS", account="lu-cgdis")
-
-
-def closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
-
-
-def post(text: str = "Storm warning for Liège province: stay indoors.", key: str = "row-1", language: str = "fr"):
-    return Payload(body=text, idempotency_key=key, language=language)
 
 
 # --- Mastodon ---------------------------------------------------------------------------------------

@@ -6,18 +6,12 @@ import hashlib
 import hmac
 import itertools
 import json
-import os
 import random
-import socket
 import time
-from datetime import UTC, datetime
 
 import pytest
-import requests
 
-from alerts.cap import build_cap
-from channels.base import Outcome, Payload, Target
-from channels.national import NationalChannel
+from channels.base import Outcome, Target
 from channels.partners import (
     GONE,
     PartnerChannel,
@@ -27,69 +21,9 @@ from channels.partners import (
     retry_delay,
     with_jitter,
 )
-from devtools.fakes.cap_receiver import CapReceiver
 from devtools.fakes.webhook_receiver import WebhookReceiver
+from tests.unit.channels.messages import CAP, SUMMARY, closed_port_url, new_secret, webhook_payload
 
-CONTENT = {
-    "status": "Actual", "msg_type": "Alert", "hazard": "flood", "urgency": "Immediate", "severity": "Severe",
-    "certainty": "Likely", "onset": "2026-11-22T13:00:00Z", "expires": None, "web": "", "participants": ["BE", "NL"],
-    "areas": [{"description": "Luik", "place": "be-liege", "polygons": [], "geocodes": []}],
-    "texts": {
-        "nl": {"headline": {"body": "Overstromingen: Luik", "status": "human"},
-               "instruction": {"body": "Ga naar een hogere verdieping.", "status": "human"}},
-        "fr": {"headline": {"body": "Inondations : Liège", "status": "human"},
-               "instruction": {"body": "Montez à un étage supérieur.", "status": "human"}},
-    },
-}
-CAP = build_cap({"identifier": "BE-2026-0007"}, CONTENT, sender="benelert@be.crisis",
-                sent=datetime(2026, 11, 22, 13, 30, tzinfo=UTC), timezone="Europe/Brussels",
-                languages=["nl", "fr"]).decode("utf-8")
-SUMMARY = {"identifier": "BE-2026-0007", "hazard": "flood", "severity": "Severe", "centres": ["BE", "NL"]}
-
-
-def cap_payload(body: str = CAP) -> Payload:
-    return Payload(body=body, idempotency_key="dlv-42-national-be", content_type="application/cap+xml")
-
-
-def webhook_payload(**metadata) -> Payload:
-    return Payload(body=CAP, idempotency_key="msg_dlv-43-partners-nl", content_type="application/cap+xml",
-                   metadata={"summary": SUMMARY, **metadata})
-
-
-def new_secret(size: int = 32) -> str:
-    return "whsec_" + base64.b64encode(os.urandom(size)).decode()
-
-
-def closed_port_url() -> str:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}/nothing-listens"
-
-
-@pytest.fixture
-def session():
-    with requests.Session() as session:
-        yield session
-
-
-@pytest.fixture
-def national(session):
-    return NationalChannel(session, timeout=0.5, connect_timeout=0.5)
-
-
-@pytest.fixture
-def partners(session):
-    return PartnerChannel(session, timeout=0.5, allow_private=True)
-
-
-@pytest.fixture
-def cap_fake():
-    with CapReceiver() as fake:
-        yield fake
-
-
-# --- National -------------------------------------------------------------------------------------------
 
 def test_partner_delivery_is_verified_by_the_standardwebhooks_library(partners):
     secret = new_secret()
