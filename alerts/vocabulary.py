@@ -4,11 +4,10 @@ from __future__ import annotations
 from settings import COMMON_LANGUAGE, LANGUAGES
 
 STATUSES = ("Actual", "Exercise", "Test")
-MSG_TYPES = ("Alert", "Update", "Cancel")
 URGENCIES = ("Immediate", "Expected", "Future", "Past", "Unknown")
 SEVERITIES = ("Extreme", "Severe", "Moderate", "Minor", "Unknown")
 CERTAINTIES = ("Observed", "Likely", "Possible", "Unlikely", "Unknown")
-__all__ = ["CERTAINTIES", "COMMON_LANGUAGE", "LANGUAGES", "MSG_TYPES", "SEVERITIES", "STATUSES", "URGENCIES",
+__all__ = ["CERTAINTIES", "COMMON_LANGUAGE", "LANGUAGES", "SEVERITIES", "STATUSES", "URGENCIES",
            "parse_polygon"]
 
 
