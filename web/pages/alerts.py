@@ -15,7 +15,6 @@ from alerts.gazetteer import PLACES, place_name
 from alerts.hazards import HAZARDS, INSTRUCTIONS
 from alerts.models import TEXT_FIELDS, Alert, Centre, utcnow
 from alerts.phrasebook import render_texts
-from alerts.rendering import CHANNEL_LABELS
 from alerts.workflow import STATES
 from web import db_session, operation
 from web.auth import login_required
@@ -64,7 +63,7 @@ def _render_edit(alert, version, values, status=200, conflict=None):
     preview = renderings_by_language(preview_content(version, values))
     return render_template("pages/edit.html", alert=alert, version=version, form=form, values=values,
                            languages=languages, text_fields=TEXT_FIELDS, statuses=statuses,
-                           conflict=conflict, preview=preview, channel_labels=CHANNEL_LABELS), status
+                           conflict=conflict, preview=preview), status
 
 
 @bp.route("/alerts/<int:alert_id>/edit", methods=["GET", "POST"])
@@ -110,8 +109,7 @@ def preview(alert_id):
     alert = authoring.get_alert(dbs, g.user, alert_id, "history")
     base = authoring.get_version(dbs, alert, base_version())
     content = preview_content(base, submitted_values(base))
-    return render_template("pages/_preview.html", preview=renderings_by_language(content),
-                           channel_labels=CHANNEL_LABELS)
+    return render_template("pages/_preview.html", preview=renderings_by_language(content))
 
 
 def _place_choices() -> list[tuple[str, list]]:

@@ -10,7 +10,7 @@ from alerts import authoring, release, review, updates
 from alerts.errors import DomainError
 from alerts.gazetteer import PLACES, place_name
 from alerts.models import Alert, utcnow
-from alerts.rendering import CHANNEL_LABELS, channel_problems
+from alerts.rendering import channel_problems
 from channels.specs import PUBLIC_CHANNELS, TextLimits
 from web import db_session, operation, services
 from web.auth import login_required
@@ -58,7 +58,7 @@ def review_page(alert_id):
     decisions = review.decisions(dbs, alert, version)
     return render_template("pages/review.html", alert=alert, version=version, content=content,
                            confirmation=confirmation, renderings=renderings_by_language(content),
-                           channel_labels=CHANNEL_LABELS, approvals=review.approval_state(dbs, alert, version),
+                           approvals=review.approval_state(dbs, alert, version),
                            decisions=decisions, fits=_channel_fits(alert, content), channels=channels,
                            planned=release_of(dbs, alert), cancel=updates.prepared_cancel(dbs, alert),
                            place_label=lambda code: place_name(code, select_locale()) if code in PLACES else code)
