@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, func, select, text  # noqa: E402
 
+from bench.api import percentile  # noqa: E402
 from bench.dispatch_world import PG, SENDER, Fakes, World  # noqa: E402
 
 NATIONAL_SCALE = 1_223_699
@@ -176,9 +177,6 @@ def finished(states: dict[str, int]) -> bool:
     return bool(states) and not set(states) & {"pending", "claimed", "sending"}
 
 
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
 
 
 def phase_skew(world: World, args) -> dict:

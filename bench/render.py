@@ -22,6 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from alerts.phrasebook import render_texts  # noqa: E402
 from alerts.rendering import render_channel, render_version  # noqa: E402
+from bench.api import percentile  # noqa: E402
 from channels.specs import TextLimits  # noqa: E402
 
 LANGUAGES = ("nl", "fr", "de", "en")
@@ -51,9 +52,6 @@ def timed_ms(function, *args, **kwargs) -> float:
     return (time.perf_counter_ns() - start) / 1e6
 
 
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
 def main() -> None:

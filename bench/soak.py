@@ -38,8 +38,7 @@ from sqlalchemy import create_engine, func, select, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.api import free_port  # noqa: E402
-from bench.dispatch import percentile  # noqa: E402
+from bench.api import free_port, percentile  # noqa: E402
 from bench.dispatch_world import PG, SECRET_KEY, Fakes, World  # noqa: E402
 
 CENTRES = ("BE", "NL", "LU", "DE-NW")
