@@ -154,7 +154,8 @@ def build_cap(
     """The CAP 1.2 document of one version: one <info> per language, elements in schema order.
 
     `alert_info`: identifier, references (see the module docstring), optionally note (overrides the
-    Exercise/Test note) and sender_names ({language: name} for <senderName>, e.g. the lead centre's names).
+    Exercise/Test note), scope with its restriction (a heads-up to partner centres) and sender_names
+    ({language: name} for <senderName>, e.g. the lead centre's names).
     `content` is `alerts.content.canonical_content(version)`; the lead centre (participants[0]) gives
     the country of derived language tags (nl + BE -> nl-BE) unless `language_tags` names them.
     """
@@ -171,7 +172,9 @@ def build_cap(
     _sub(root, "sent", cap_datetime(sent, timezone))
     _sub(root, "status", content["status"])
     _sub(root, "msgType", msg_type)
-    _sub(root, "scope", "Public")
+    _sub(root, "scope", alert_info.get("scope") or "Public")
+    if alert_info.get("restriction"):  # required by CAP when the scope is Restricted
+        _sub(root, "restriction", alert_info["restriction"])
     note = alert_info.get("note") or NOTES.get(content["status"])
     if note:
         _sub(root, "note", note)

@@ -4,14 +4,19 @@ partner webhooks. Written in English, the centres' common working language."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:
+    from alerts.release import ReleaseOptions
 
 from alerts import audit, workflow
 from alerts.access import STAFF
 from alerts.errors import Forbidden, NotFound
 from alerts.factory import new_alert
+from alerts.ledger import stage_ledger
 from alerts.models import Ack, Alert, PartnerEndpoint, Release, User, VersionText, utcnow
 
 HEADLINE = "Communication test of the cross-border warning network"
@@ -19,7 +24,7 @@ DESCRIPTION = "This is a test of the Benelert partner network. It is not a warni
 INSTRUCTION = "Please acknowledge receipt of this test message."
 
 
-def start_communication_test(session: Session, actor: User) -> Alert:
+def start_communication_test(session: Session, actor: User, options: ReleaseOptions) -> Alert:
     if not actor.has_role("spokesperson", "admin"):
         raise Forbidden("A communication test is started by a spokesperson or an administrator.")
     now = utcnow()
@@ -30,10 +35,12 @@ def start_communication_test(session: Session, actor: User) -> Alert:
     alert, version = new_alert(session, actor, [actor.centre], values, texts, [], summary="communication test",
                                kind="test-")
     workflow.advance(alert, "start_test", actor)
-    session.add(Release(alert_id=alert.id, version_number=1, content_hash=version.content_hash, mode="Test",
-                        scheduled_for=now, channels={actor.centre.code: ["partners"]}, state="scheduled",
-                        created_by_id=actor.id))
+    release = Release(alert_id=alert.id, version_number=1, content_hash=version.content_hash, mode="Test",
+                      scheduled_for=now, channels={actor.centre.code: ["partners"]}, state="scheduled",
+                      created_by_id=actor.id)
+    session.add(release)
     session.flush()
+    stage_ledger(session, release, alert, version, options, now)
     audit.record(session, actor, "drill.start", "alert", alert.id, content_hash=version.content_hash)
     return alert
 

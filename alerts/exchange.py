@@ -193,6 +193,7 @@ class Published:
 
 
 def _published_query():
+    # the first CAP payload is the public one (alerts/ledger.py writes a heads-up's payload after it)
     first_cap = (select(func.min(Payload.id)).where(Payload.release_id == Release.id,
                                                     Payload.channel.in_(CAP_CHANNELS))
                  .correlate(Release).scalar_subquery())

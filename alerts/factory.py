@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alerts.content import canonical_content, content_hash
@@ -51,3 +52,16 @@ def new_alert(session: Session, author: User, centres: list[Centre], values: dic
     session.add(version)
     session.flush()
     return alert, version
+
+
+def system_author(session: Session, centre: Centre) -> User:
+    """The author of what the system prepares for `centre` (the prepared Cancel): an account nobody can log in
+    with (inactive, no password, no role), so that the four-eyes rule lets any spokesperson approve it."""
+    username = f"system:{centre.code.lower()}"
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        user = User(username=username, display_name=f"Benelert (prepared for {centre.code})", centre=centre,
+                    password_hash=None, active=False)
+        session.add(user)
+        session.flush()
+    return user

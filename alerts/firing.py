@@ -1,5 +1,7 @@
-"""At T: each due release fires once, however often and by however many workers the trigger runs: re-checked,
-its ledger written, the alert released, in one savepoint; one that cannot go out is marked failed, loudly."""
+"""At T: each due release fires once, however often and by however many workers the trigger runs. Its ledger was
+staged when it was scheduled (alerts/ledger.py) and the dispatchers send it as it falls due; firing is a state
+flip: re-checked, the alert released, an Update or Cancel ends what it refers to, a live alert gets its Cancel
+prepared. One that cannot go out is marked failed, loudly, and its untouched rows removed."""
 from __future__ import annotations
 
 import logging
@@ -11,10 +13,11 @@ from sqlalchemy.orm import Session
 
 from alerts import audit, workflow
 from alerts.authoring import get_version
-from alerts.ledger import write_ledger
-from alerts.models import Alert, Release, User, Version, utcnow
+from alerts.factory import system_author
+from alerts.ledger import unstage
+from alerts.models import Alert, Release, Version, utcnow
 from alerts.release import ReleaseOptions
-from alerts.updates import derive_alert
+from alerts.updates import derive_alert, end_referenced
 
 log = logging.getLogger("benelert.release")
 # The PostgreSQL advisory lock that makes one worker process the scheduler leader (worker.Leadership takes it;
@@ -23,21 +26,17 @@ LEADER_LOCK = 0x42E1E27  # "Benelert scheduler"
 
 
 def _after_release(session: Session, release: Release, alert: Alert, options: ReleaseOptions) -> None:
-    """A released Cancel ends its source alert; a live alert gets its Cancel ready for approval at once."""
-    if alert.msg_type == "Cancel" and alert.source_alert_id:
-        source = session.get(Alert, alert.source_alert_id)  # locked and refreshed by _fire
-        source_mode = session.scalar(select(Release.mode).where(Release.alert_id == source.id))
-        # an expired source stays expired; only a Cancel that reached the same audience ends it
-        if workflow.allowed(source.state, "cancel") and source_mode == release.mode:
-            workflow.advance(source, "cancel", workflow.WORKER)
-        audit.record(session, "worker", "alert.cancelled", "alert", source.id, detail={"by": alert.id})
-    elif release.mode == "Actual":
-        author = session.get(User, release.created_by_id)
-        cancel = derive_alert(session, author, alert, "Cancel", options.cap_sender_domain)
+    """A released Update or Cancel ends the alerts it refers to; a live alert gets its Cancel ready for approval
+    at once, prepared by the system (not by the spokesperson who released, who may therefore approve it)."""
+    if alert.source_alert_id:
+        end_referenced(session, alert, release.mode, workflow.WORKER)
+    if release.mode == "Actual" and alert.msg_type != "Cancel":
+        cancel = derive_alert(session, system_author(session, alert.lead_centre), alert, "Cancel",
+                              options.cap_sender_domain)
         workflow.advance(cancel, "submit", workflow.WORKER)  # complete from the phrasebook: ready
         audit.record(session, "worker", "alert.submit", "alert", cancel.id,
                      content_hash=get_version(session, cancel).content_hash,
-                     detail={"version": 1, "prepared_cancel_of": alert.id})
+                     detail={"version": 1, "prepared_cancel_of": alert.id, "prepared_by": "system"})
 
 
 class ReleaseRefused(Exception):
@@ -50,9 +49,11 @@ def _fire(session: Session, release: Release, options: ReleaseOptions, worker: s
     if claimed != 1:
         return False
     alert = session.get(Alert, release.alert_id, with_for_update={"of": Alert}, populate_existing=True)
-    if alert.source_alert_id is not None:  # a Cancel ends its source: take that row now, before the audit head,
-        session.get(Alert, alert.source_alert_id,  # in the order every verb takes them (no deadlock with derive)
-                    with_for_update={"of": Alert}, populate_existing=True)
+    source_id = alert.source_alert_id
+    while source_id is not None:  # an Update or Cancel ends what it refers to: take those rows now, before the
+        source = session.get(Alert, source_id,  # audit head, in the order every verb takes them (no deadlock)
+                             with_for_update={"of": Alert}, populate_existing=True)
+        source_id = source.source_alert_id
     # What was approved and scheduled is what goes out, or nothing does: the verbs hold the alert's row, so
     # these hold already; checked again here because a public warning is the one thing not to get wrong.
     if alert.state != "scheduled":
@@ -63,7 +64,6 @@ def _fire(session: Session, release: Release, options: ReleaseOptions, worker: s
     version = get_version(session, alert, release.version_number)
     if version.content_hash != release.content_hash:
         raise ReleaseRefused("the version's content is not the content that was scheduled")
-    write_ledger(session, release, alert, version, options, now)
     late_ms = int((now - release.scheduled_for).total_seconds() * 1000)
     session.execute(update(Release).where(Release.id == release.id).values(
         state="released", fired_at=now, late_ms=late_ms, fired_by=worker[:80])
@@ -77,6 +77,7 @@ def _fire(session: Session, release: Release, options: ReleaseOptions, worker: s
 
 
 def _mark_failed(session: Session, release_id: int, alert_id: int, worker: str, reason: str) -> None:
+    unstage(session, session.get(Release, release_id))
     session.execute(update(Release).where(Release.id == release_id, Release.state == "scheduled")
                     .values(state="failed", fired_by=worker[:80]).execution_options(synchronize_session=False))
     audit.record(session, worker, "release.failed", "alert", alert_id, detail={"release": release_id,
@@ -88,8 +89,8 @@ def release_due(session: Session, options: ReleaseOptions, worker: str = "worker
     """Fire every scheduled release whose moment has come. Safe to call any number of times, from any
     number of workers: each release is locked and fired once; a missed moment fires late, marked so.
 
-    Each release fires inside its own savepoint: one that cannot go out (refused, or an error while writing
-    its ledger) is rolled back alone and marked failed, loudly (error log, audit, the releases metric),
+    Each release fires inside its own savepoint: one that cannot go out (refused, or an error) is rolled back
+    alone, marked failed, loudly (error log, audit, the releases metric), its untouched ledger rows removed,
     and does not hold up the others, on this tick or any later one."""
     now = now or utcnow()
     query = select(Release).where(Release.state == "scheduled", Release.scheduled_for <= now).order_by(

@@ -1,16 +1,21 @@
-"""The delivery ledger of a release, written at T in one transaction: one row per message (set-based for SMS
-subscribers), each with the exact payload that was approved, before anything is sent."""
+"""The delivery ledger of a release, staged when the release is scheduled, in the scheduling transaction: one row
+per message (set-based for SMS subscribers, one per phone number whatever the centres it subscribed with), each
+with the exact payload that was approved, due at T. At T nothing is written: the dispatchers' lanes (sms, main)
+claim the rows as they fall due. Withdrawing the release removes its staged rows in one transaction (unstage).
+
+Partner centres get a heads-up at scheduling, when every centre has approved: a restricted CAP copy (scope
+Restricted, a note with the planned moment), due at once; the public copy follows at T."""
 from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import String, cast, insert, literal, select
+from sqlalchemy import String, cast, delete, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from alerts.authoring import required_languages
-from alerts.cap import build_cap, sign_cap
+from alerts.cap import build_cap, cap_datetime, sign_cap
 from alerts.content import canonical_content
 from alerts.models import (
     Alert,
@@ -22,10 +27,15 @@ from alerts.models import (
     Subscriber,
     Version,
 )
-from alerts.release import ReleaseOptions
 from alerts.rendering import render_channel
 from alerts.subscribers import places_of, subscriber_filter
 from channels.specs import CHANNELS
+
+if TYPE_CHECKING:
+    from alerts.release import ReleaseOptions
+
+
+HEADS_UP = "alert.heads_up"  # the partners' payload type of the restricted copy sent at scheduling
 
 
 def _key(*parts: Any) -> str:
@@ -47,38 +57,44 @@ def _deliveries(session: Session, rows: list[dict]) -> None:
 
 
 def _sms_ledger(session: Session, release: Release, centre: Centre, content: dict, payloads: dict[str, Payload],
-                now: datetime) -> None:
-    """One row per subscriber in the areas, in SQL; subscribers of other languages get English."""
+                due: datetime, now: datetime, first: bool) -> None:
+    """One row per subscriber in the areas, in SQL; subscribers of other languages get English. A number that an
+    earlier centre of this release already has a row for gets none (`first`: no centre came before)."""
     places = places_of(content)
     if not places:
         return
     fallback = payloads.get("en")
+    taken = select(Delivery.target).where(Delivery.release_id == release.id, Delivery.channel == "sms")
     for language, payload in payloads.items():
         clause = Subscriber.language == language
         if payload is fallback:
             clause = Subscriber.language.not_in([lang for lang in payloads if lang != "en"])
         selection = select(
-            literal(release.id), literal(payload.id), literal("sms"), literal(centre.code), literal(language),
-            Subscriber.phone,
+            literal(release.id), literal(payload.id), literal("sms"), literal("sms"), literal(centre.code),
+            literal(language), Subscriber.phone,
             literal(f"r{release.id}-sms-", String) + cast(Subscriber.id, String),
-            literal("pending"), literal(0), literal(now, type_=Delivery.next_attempt_at.type),
+            literal("pending"), literal(0), literal(due, type_=Delivery.next_attempt_at.type),
             literal(now, type_=Delivery.created_at.type),
         ).where(subscriber_filter(centre.id, places, clause))
+        if not first:
+            selection = selection.where(Subscriber.phone.not_in(taken))
         session.execute(insert(Delivery).from_select(
-            ["release_id", "payload_id", "channel", "centre_code", "language", "target", "idempotency_key", "state",
-             "attempts", "next_attempt_at", "created_at"], selection))
+            ["release_id", "payload_id", "channel", "lane", "centre_code", "language", "target", "idempotency_key",
+             "state", "attempts", "next_attempt_at", "created_at"], selection))
 
 
-def _row(release: Release, payload: Payload, centre: str, target: str, now: datetime) -> dict:
-    return {"release_id": release.id, "payload_id": payload.id, "channel": payload.channel, "centre_code": centre,
-            "language": payload.language, "target": target, "state": "pending", "attempts": 0,
-            "idempotency_key": _key(release.id, payload.channel, centre, payload.language, target),
-            "next_attempt_at": now, "created_at": now}
+def _row(release: Release, payload: Payload, centre: str, target: str, due: datetime, now: datetime) -> dict:
+    return {"release_id": release.id, "payload_id": payload.id, "channel": payload.channel, "lane": "main",
+            "centre_code": centre, "language": payload.language, "target": target, "state": "pending", "attempts": 0,
+            "idempotency_key": _key(release.id, payload.channel, centre, payload.language, target, payload.id),
+            "next_attempt_at": due, "created_at": now}
 
 
-def write_ledger(session: Session, release: Release, alert: Alert, version: Version, options: ReleaseOptions,
+def stage_ledger(session: Session, release: Release, alert: Alert, version: Version, options: ReleaseOptions,
                  now: datetime) -> None:
+    """Write the release's payloads and ledger rows, due at its moment (now, if that has passed)."""
     content = canonical_content(version)
+    due = max(release.scheduled_for, now)
     live = release.mode == "Actual"
     sandbox = options.sandbox or {}
     centres = {row.centre.code: row.centre for row in alert.centre_rows}
@@ -86,13 +102,17 @@ def write_ledger(session: Session, release: Release, alert: Alert, version: Vers
     # every required language is complete for an approved alert; a communication test is English only
     languages = [lang for lang in required_languages([centres[c] for c in content["participants"] if c in centres])
                  if lang in content["texts"] and all(t["body"] for t in content["texts"][lang].values())]
-    cap_xml = build_cap({"identifier": alert.identifier, "references": alert.references,
-                         "sender_names": lead.names}, content, sender=cap_sender(lead, options.cap_sender_domain),
+
+    def cap(**extra) -> str:
+        xml = build_cap({"identifier": alert.identifier, "references": alert.references, "sender_names": lead.names,
+                         **extra}, content, sender=cap_sender(lead, options.cap_sender_domain),
                         sent=release.scheduled_for, timezone=lead.timezone, languages=languages)
-    if options.cap_signing:
-        cap_xml = sign_cap(cap_xml, *options.cap_signing)
-    cap = cap_xml.decode("utf-8")
+        return (sign_cap(xml, *options.cap_signing) if options.cap_signing else xml).decode("utf-8")
+
+    public_cap = cap()
     rows: list[dict] = []
+    fan_outs: list[tuple[Centre, dict[str, Payload]]] = []  # SMS to subscribers, written after the main lane
+    # the main lane's rows first: national systems, partner copies and social posts, then the SMS fan-out
     for code, names in release.channels.items():
         centre = centres[code]
         config = centre.channels or {}
@@ -104,27 +124,58 @@ def write_ledger(session: Session, release: Release, alert: Alert, version: Vers
             if not target and not (live and spec.to_subscribers):
                 continue  # no sandbox target for this channel: an exercise does not use it
             if spec.sends == "cap":
-                payload = _payload(session, release, name, code, None, cap, "application/cap+xml")
-                rows.append(_row(release, payload, code, target, now))
+                payload = _payload(session, release, name, code, None, public_cap, "application/cap+xml")
+                rows.append(_row(release, payload, code, target, due, now))
                 continue
             per_language = {lang: _payload(session, release, name, code, lang,
                                            render_channel(content, lang, spec.text, options.limits).text)
                             for lang in centre.languages + ["en"] if lang in content["texts"]}
-            if spec.to_subscribers and live:
-                _sms_ledger(session, release, centre, content, per_language, now)
+            if not (spec.to_subscribers and live):
+                rows += [_row(release, payload, code, target, due, now) for payload in per_language.values()]
             else:
-                rows += [_row(release, payload, code, target, now) for payload in per_language.values()]
+                fan_outs.append((centre, per_language))
     summary = {"identifier": alert.identifier, "mode": release.mode, "msg_type": alert.msg_type,
                "hazard": content["hazard"], "areas": [a["description"] for a in content["areas"]],
                "headlines": {lang: t["headline"]["body"] for lang, t in content["texts"].items()},
                "sent": release.scheduled_for.isoformat(), "lead": lead.code}
     if any("partners" in names for names in release.channels.values()):
-        payload = _payload(session, release, "partners", lead.code, None, cap, "application/cap+xml",
+        endpoints = session.scalars(select(PartnerEndpoint).where(PartnerEndpoint.active)).all()
+        # the public copy's payload before the heads-up's: the published CAP is the release's first CAP payload
+        payload = _payload(session, release, "partners", lead.code, None, public_cap, "application/cap+xml",
                            {"type": "alert.published", "summary": summary})
-        for endpoint in session.scalars(select(PartnerEndpoint).where(PartnerEndpoint.active)):
-            rows.append(_row(release, payload, endpoint.centre.code, endpoint.url, now))
+        rows += [_row(release, payload, e.centre.code, e.url, due, now) for e in endpoints]
+        if live and release.scheduled_for > now:
+            moment = cap_datetime(release.scheduled_for, lead.timezone)
+            heads_up = _payload(session, release, "partners", lead.code, None, cap(
+                identifier=f"{alert.identifier}-heads-up", scope="Restricted",
+                restriction="Partner crisis centres only: not for publication before the public release.",
+                note=f"Heads-up: approved by every centre taking part; public release planned at {moment}."),
+                "application/cap+xml", {"type": HEADS_UP, "summary": {**summary, "planned": moment}})
+            rows += [_row(release, heads_up, e.centre.code, e.url, now, now) for e in endpoints]
     _deliveries(session, rows)
+    for index, (centre, per_language) in enumerate(fan_outs):
+        _sms_ledger(session, release, centre, content, per_language, due, now, first=index == 0)
+
+
+def unstage(session: Session, release: Release) -> int:
+    """Remove the rows of `release` that nothing has touched yet, and the payloads no row uses any more (a
+    withdrawal before T, or the release of an alert that another Update or Cancel ended). Returns the count."""
+    removed = session.execute(delete(Delivery).where(Delivery.release_id == release.id, Delivery.state == "pending",
+                                                     Delivery.attempts == 0)
+                              .execution_options(synchronize_session=False)).rowcount
+    used = select(Delivery.payload_id).where(Delivery.release_id == release.id)
+    session.execute(delete(Payload).where(Payload.release_id == release.id, Payload.id.not_in(used))
+                    .execution_options(synchronize_session=False))
+    return removed
 
 
 def cap_sender(centre: Centre, domain: str) -> str:
     return f"{centre.code.lower()}@{domain}"
+
+
+def withdraw(session: Session, release: Release) -> int:
+    """The release will not go out: its untouched rows are removed (unstage) and it is marked withdrawn."""
+    removed = unstage(session, release)
+    session.execute(update(Release).where(Release.id == release.id).values(state="withdrawn")
+                    .execution_options(synchronize_session="fetch"))
+    return removed

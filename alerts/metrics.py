@@ -22,7 +22,7 @@ from alerts.vocabulary import STATUSES
 from channels.specs import CHANNELS
 from db import Database
 
-RELEASE_STATES = ("scheduled", "releasing", "released", "failed")
+RELEASE_STATES = ("scheduled", "releasing", "released", "failed", "withdrawn")
 OPEN_STATES = ("pending", "claimed", "sending")  # not sent yet, or sending now
 # The provider's code, when a ledger row's error text carries one (the adapters' own formats).
 _ERROR_CODE = re.compile(r"^(?:Twilio error (\d+)|(?:X|Mastodon) answered (\d{3})|HTTP (\d{3})|(duplicate) content)")

@@ -320,11 +320,16 @@ class Delivery(Base):
     """The ledger: one row per outgoing message, written before anything is sent."""
 
     __tablename__ = "deliveries"
-    __table_args__ = (Index("ix_deliveries_due", "state", "next_attempt_at"),)
+    # Each lane is claimed on its own (alerts/dispatch.py), in the order its rows fell due.
+    __table_args__ = (Index("ix_deliveries_lane_due", "lane", "state", "next_attempt_at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    release_id: Mapped[int] = mapped_column(ForeignKey("releases.id", ondelete="CASCADE"), index=True)
-    payload_id: Mapped[int] = mapped_column(ForeignKey("payloads.id"))
+    # No foreign keys on the ledger: a national release writes 1.2 million rows, and PostgreSQL checks a foreign
+    # key with a trigger per row, which doubles the write. The ledger is written (alerts/ledger.py) and removed
+    # (unstage) only with its release and payloads, in one transaction; tests/unit/alerts/test_ledger.py checks.
+    release_id: Mapped[int] = mapped_column(Integer, index=True)
+    payload_id: Mapped[int] = mapped_column(Integer)
     channel: Mapped[str] = mapped_column(String(20))
+    lane: Mapped[str] = mapped_column(String(8), default="main")  # sms | main (national, partners, social)
     centre_code: Mapped[str] = mapped_column(String(16))
     language: Mapped[str | None] = mapped_column(String(8))
     target: Mapped[str] = mapped_column(String(500))

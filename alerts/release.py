@@ -1,7 +1,7 @@
 """Coordinated release, before T: the options a deployment sets, what a spokesperson confirms (mode, moment,
-areas, languages, channels, recipients) and scheduling, which checks the approvals, the channels and every text
-that will be sent. At T, alerts/firing.py fires it and alerts/ledger.py writes its ledger. Exercise and Test
-releases reach partner centres and sandbox targets only."""
+areas, languages, channels, recipients), scheduling, which checks the approvals, the channels and every text
+that will be sent and stages the ledger (alerts/ledger.py), and withdrawal before T. At T, alerts/firing.py
+flips the release to released. Exercise and Test releases reach partner centres and sandbox targets only."""
 from __future__ import annotations
 
 import logging
@@ -16,12 +16,14 @@ from sqlalchemy.orm import Session
 from alerts import audit, workflow
 from alerts.authoring import get_alert, get_version, required_languages
 from alerts.content import canonical_content
-from alerts.errors import Conflict, InvalidInput
+from alerts.errors import Conflict, Forbidden, InvalidInput, StaleVersion
+from alerts.ledger import HEADS_UP, stage_ledger, withdraw
 from alerts.models import (
     Alert,
     Centre,
     Delivery,
     PartnerEndpoint,
+    Payload,
     Release,
     User,
     utcnow,
@@ -138,16 +140,56 @@ def schedule_release(session: Session, actor: User, alert_id: int, expected: int
     content = canonical_content(version)
     channels = _check_channels(alert, channels)
     _check_renderings(alert, content, channels, options)
-    release = Release(alert_id=alert.id, version_number=version.number, content_hash=version.content_hash,
-                      mode=version.status, scheduled_for=at, channels=channels, state="scheduled",
-                      created_by_id=actor.id)
+    # an alert has one release: a withdrawn one is planned anew (its heads-up rows, if sent, stay on record)
+    release = session.scalar(select(Release).where(Release.alert_id == alert.id)) or Release(alert_id=alert.id)
+    plan = {"version_number": version.number, "content_hash": version.content_hash, "mode": version.status,
+            "scheduled_for": at, "channels": channels, "state": "scheduled", "created_by_id": actor.id,
+            "created_at": now}
+    for name, value in plan.items():
+        setattr(release, name, value)
     session.add(release)
     workflow.advance(alert, "schedule", actor)
     alert.updated_at = now
     session.flush()
+    stage_ledger(session, release, alert, version, options, now)
     audit.record(session, actor, "release.schedule", "alert", alert.id, content_hash=version.content_hash,
                  detail={"release": release.id, "at": at.isoformat(), "mode": version.status, "channels": channels})
     return release
+
+
+def withdraw_release(session: Session, actor: User, alert_id: int, expected: int | None, reason: str) -> Release:
+    """Stop a scheduled release before T (a spokesperson of a centre taking part, with a reason): its staged
+    ledger rows are removed in this transaction and the alert is approved again, to reschedule or to edit."""
+    alert = get_alert(session, actor, alert_id, "read", lock=True)
+    workflow.check(alert, "withdraw", actor)
+    if actor.centre_id not in {row.centre_id for row in alert.centre_rows}:
+        raise Forbidden("Only a spokesperson of a centre taking part can withdraw this release.")
+    if expected is not None and expected != alert.current_version:
+        raise StaleVersion("The alert changed since you looked: reload and withdraw again.",
+                           current_version=alert.current_version)
+    if not reason.strip():
+        raise InvalidInput("Say why the release is withdrawn.", field="reason")
+    release = session.scalar(select(Release).where(Release.alert_id == alert.id, Release.state == "scheduled")
+                             .with_for_update())
+    now = utcnow()
+    if release is None or release.scheduled_for <= now:
+        raise Conflict("The release moment has passed: the warning is going out. Cancel it once it is released.")
+    removed = withdraw(session, release)
+    if _public_rows_left(session, release):  # a dispatcher took them at T, while this waited for their locks
+        raise Conflict("The release moment has passed: the warning is going out. Cancel it once it is released.")
+    workflow.advance(alert, "withdraw", actor)
+    alert.updated_at = now
+    audit.record(session, actor, "release.withdraw", "alert", alert.id, content_hash=release.content_hash,
+                 detail={"release": release.id, "at": release.scheduled_for.isoformat(), "reason": reason.strip(),
+                         "rows_removed": removed})
+    return release
+
+
+def _public_rows_left(session: Session, release: Release) -> bool:
+    """Whether any row of the public release survived unstage (the heads-up to partners may have gone out)."""
+    payload_ids = select(Delivery.payload_id).where(Delivery.release_id == release.id).distinct()
+    metas = session.scalars(select(Payload.meta).where(Payload.id.in_(payload_ids))).all()
+    return any((meta or {}).get("type") != HEADS_UP for meta in metas)
 
 
 def delivery_counts(session: Session, release: Release) -> dict[str, dict[str, Counter]]:

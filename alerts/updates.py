@@ -1,15 +1,16 @@
-"""Updates and Cancels of a released alert: new alerts that refer to it as CAP demands."""
+"""Updates and Cancels of a released alert: new alerts that refer to it as CAP demands; once released, they end
+what they refer to."""
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from alerts import audit
+from alerts import audit, workflow
 from alerts.authoring import get_version, scalar_values
 from alerts.cap import cap_datetime
 from alerts.errors import Conflict, InvalidInput
 from alerts.factory import new_alert
-from alerts.ledger import cap_sender
+from alerts.ledger import cap_sender, withdraw
 from alerts.models import (
     Alert,
     Area,
@@ -63,3 +64,41 @@ def derive_alert(session: Session, author: User, source: Alert, msg_type: str, d
     audit.record(session, author, f"alert.{msg_type.lower()}.prepare", "alert", alert.id,
                  content_hash=version.content_hash, detail={"source": source.id, "references": alert.references})
     return alert
+
+
+IN_THE_WORKS = ("draft", "in_review", "approved", "scheduled")
+
+
+def end_referenced(session: Session, alert: Alert, mode: str, actor) -> list[int]:
+    """`alert`, a released Update or Cancel, ends every alert it refers to (its source, the source's source...)
+    that reached the same audience (a Cancel cancels, an Update supersedes them), and closes the other Updates
+    and Cancels of those alerts still in the works, such as their prepared Cancels. The caller holds the rows
+    of `alert` and its sources. Returns the ids of the alerts ended."""
+    action = "cancel" if alert.msg_type == "Cancel" else "supersede"
+    ended = []
+    source_id = alert.source_alert_id
+    while source_id is not None:
+        source = session.get(Alert, source_id)
+        source_mode = session.scalar(select(Release.mode).where(Release.alert_id == source.id,
+                                                                Release.state == "released"))
+        if workflow.allowed(source.state, action) and source_mode == mode:  # an expired alert stays expired
+            workflow.advance(source, action, actor)
+            audit.record(session, actor, f"alert.{workflow.PAST[action]}", "alert", source.id,
+                         detail={"by": alert.id})
+            ended.append(source.id)
+        for other in session.scalars(select(Alert).where(Alert.source_alert_id == source.id, Alert.id != alert.id,
+                                                         Alert.state.in_(IN_THE_WORKS))
+                                     .order_by(Alert.id).with_for_update(of=Alert)).all():
+            _close(session, other, alert, actor)
+        source_id = source.source_alert_id
+    return ended
+
+
+def _close(session: Session, other: Alert, by: Alert, actor) -> None:
+    if other.state == "scheduled":  # its staged ledger goes with it
+        planned = session.scalar(select(Release).where(Release.alert_id == other.id, Release.state == "scheduled"))
+        if planned is not None:
+            withdraw(session, planned)
+    workflow.advance(other, "close", actor)
+    audit.record(session, actor, "alert.close", "alert", other.id,
+                 detail={"by": by.id, "reason": f"{by.msg_type} {by.identifier} ended what it referred to"})

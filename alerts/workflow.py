@@ -34,18 +34,32 @@ TRANSITIONS: dict[tuple[str, str], Transition] = {
     ("approved", "schedule"): _t("scheduled", "spokesperson"),
     # a communication test: a Test to the partner centres only, never public, so it needs no review
     ("draft", "start_test"): _t("scheduled", "spokesperson", "admin"),
-    ("scheduled", "release"): _t("released", WORKER),  # T reached: the ledger is written in the same transaction
+    # before T the spokesperson of a centre taking part may stop it: its staged ledger goes, it can be edited again
+    ("scheduled", "withdraw"): _t("approved", "spokesperson"),
+    ("scheduled", "release"): _t("released", WORKER),  # T reached: its ledger was staged when it was scheduled
     ("released", "expire"): _t("expired", WORKER),
-    ("released", "cancel"): _t("cancelled", WORKER),  # when its Cancel is released to the same audience
+    ("released", "cancel"): _t("cancelled", WORKER),  # when a Cancel referring to it is released
+    ("released", "supersede"): _t("superseded", WORKER),  # when an Update referring to it is released
+    # an Update or Cancel still in the works (e.g. the prepared Cancel) of an alert that another one ended
+    ("draft", "close"): _t("closed", WORKER),
+    ("in_review", "close"): _t("closed", WORKER),
+    ("approved", "close"): _t("closed", WORKER),
+    ("scheduled", "close"): _t("closed", WORKER),
 }
 
-STATES = ("draft", "in_review", "approved", "scheduled", "released", "expired", "cancelled")
+# action -> every role that may take it in some state
+ACTION_ROLES: dict[str, frozenset[str]] = {}
+for (_, _action), _step in TRANSITIONS.items():
+    ACTION_ROLES[_action] = ACTION_ROLES.get(_action, frozenset()) | _step.roles
+
+STATES = ("draft", "in_review", "approved", "scheduled", "released", "expired", "cancelled", "superseded", "closed")
 # States in which an alert is shared with partner users of the centres taking part.
-SHARED_STATES = frozenset({"approved", "scheduled", "released", "expired", "cancelled"})
+SHARED_STATES = frozenset({"approved", "scheduled", "released", "expired", "cancelled", "superseded"})
 
 PAST = {"edit": "edited", "submit": "submitted", "approve": "approved", "approve_all": "approved",
         "reject": "rejected", "schedule": "scheduled", "start_test": "started as a communication test",
-        "release": "released", "expire": "expired", "cancel": "cancelled"}
+        "release": "released", "expire": "expired", "cancel": "cancelled", "withdraw": "withdrawn",
+        "supersede": "superseded", "close": "closed"}
 
 
 def transition(state: str, action: str) -> Transition:
@@ -60,16 +74,18 @@ def allowed(state: str, action: str) -> bool:
 
 
 def check(alert, action: str, actor) -> Transition:
-    """The transition `actor` (a User, or WORKER) would take: Conflict in the wrong state, Forbidden for a role
-    the table does not name. Changes nothing: for verbs that write the new state themselves (an edit's
-    compare-and-set on the version number)."""
-    step = transition(alert.state, action)
+    """The transition `actor` (a User, or WORKER) would take: Forbidden for a role the table does not name (first,
+    whatever the state, when no state lets the role take the action), Conflict in the wrong state. Changes
+    nothing: for verbs that write the new state themselves (an edit's compare-and-set on the version number)."""
     roles = frozenset({WORKER}) if actor == WORKER else actor.roles
-    if not roles & step.roles:
-        names = " or ".join(sorted(step.roles - {WORKER}))
+    needed = ACTION_ROLES.get(action, frozenset())
+    if roles & needed:
+        needed = transition(alert.state, action).roles
+    if not roles & needed:
+        names = " or ".join(sorted(needed - {WORKER}))
         raise Forbidden(f"This needs the role {names}: your role does not allow this alert to be "
                         f"{PAST.get(action, action)}.")
-    return step
+    return transition(alert.state, action)
 
 
 def advance(alert, action: str, actor) -> Transition:

@@ -46,6 +46,13 @@ def services() -> Services:
     return current_app.extensions["benelert"]
 
 
+def release_options():
+    """The deployment's release options (text limits, sandbox targets, CAP sender and signing)."""
+    from alerts.release import ReleaseOptions
+
+    return ReleaseOptions.from_settings(services().settings)
+
+
 def db_session() -> Session:
     """The request's session. Reads use it as they like; only operation() commits it."""
     if "db_session" not in g:

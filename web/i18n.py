@@ -92,8 +92,9 @@ def hazard_name(code: str) -> str:
 def state_label(state: str) -> str:
     return {"draft": _("draft"), "in_review": _("in review"), "approved": _("approved"),
             "scheduled": _("scheduled"), "releasing": _("releasing"), "released": _("released"),
-            "expired": _("expired"), "cancelled": _("cancelled"),
-            "failed": _("failed: not sent")}.get(state, state)
+            "expired": _("expired"), "cancelled": _("cancelled"), "superseded": _("superseded by an update"),
+            "closed": _("closed: not needed any more"), "failed": _("failed: not sent"),
+            "withdrawn": _("withdrawn before it was sent")}.get(state, state)
 
 
 def channel_name(name: str) -> str:

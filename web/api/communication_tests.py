@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import g
 
 from alerts import drills
-from web import db_session, operation
+from web import db_session, operation, release_options
 from web.api.base import ResourceView, doc_errors, resource_blueprint
 from web.api.schemas import (
     DrillReportSchema,
@@ -21,7 +21,7 @@ class CommunicationTests(ResourceView):
     def post(self):
         """Send a Test message to every partner centre now (partner webhooks only, never the public)."""
         with operation() as session:
-            alert = drills.start_communication_test(session, g.user)
+            alert = drills.start_communication_test(session, g.user, release_options())
         return drills.communication_test_report(session, g.user, alert.id)
 
 

@@ -11,7 +11,7 @@ from alerts.errors import NotFound
 from alerts.models import Alert, Release, utcnow
 from alerts.rendering import render_version
 from channels.specs import TextLimits
-from web import db_session, operation, services
+from web import db_session, operation, release_options, services
 from web.api.alerts import ALERT_LINKS, alert_response
 from web.api.base import ETAG_HEADER, ResourceView, doc_errors, if_match, resource_blueprint
 from web.api.schemas import (
@@ -22,6 +22,7 @@ from web.api.schemas import (
     ReleaseInSchema,
     ReleaseStatusSchema,
     RenderingSchema,
+    WithdrawSchema,
 )
 
 bp = resource_blueprint("releases", "Previews, confirmation, release, Updates and Cancels")
@@ -45,9 +46,6 @@ class Preview(ResourceView):
                            "parts": f.parts, "max_parts": f.max_parts, "ok": f.ok} for f in r.fits]}
                 for r in renderings]
 
-
-def release_options() -> release.ReleaseOptions:
-    return release.ReleaseOptions.from_settings(services().settings)
 
 
 @bp.route("/alerts/<int:alert_id>/release/confirmation")
@@ -103,6 +101,21 @@ def _release_status(session, planned) -> dict:
         "confirmation": release.confirmation(session, alert, canonical_content(version), planned.channels,
                                              planned.scheduled_for),
     }
+
+
+@bp.route("/alerts/<int:alert_id>/release/withdraw")
+class ReleaseWithdrawal(ResourceView):
+
+    @bp.arguments(WithdrawSchema)
+    @bp.response(200, ReleaseStatusSchema)
+    @if_match(bp, "saw")
+    @doc_errors(bp, "403", "404", "409", "422")
+    def post(self, data, alert_id, expected):
+        """Withdraw a scheduled release before T (a spokesperson of a centre taking part, with a reason): nothing
+        of it is sent, and the alert is approved again, to reschedule or to edit."""
+        with operation() as session:
+            withdrawn = release.withdraw_release(session, g.user, alert_id, expected, data["reason"])
+        return _release_status(session, withdrawn)
 
 
 @bp.route("/alerts/<int:alert_id>/derive")

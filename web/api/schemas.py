@@ -134,6 +134,11 @@ class DeriveSchema(Schema):
     msg_type = fields.String(required=True, validate=validate.OneOf(("Update", "Cancel")))
 
 
+class WithdrawSchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500),
+                           metadata={"description": "Why the release is withdrawn (kept in the audit trail)"})
+
+
 class AlertSummarySchema(Schema):
     id = fields.Integer()
     source_alert_id = fields.Integer(allow_none=True, metadata={"description": "The alert an Update/Cancel refers to"})

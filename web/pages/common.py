@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from alerts import authoring, release
+from alerts import authoring
 from alerts.content import canonical_content
 from alerts.errors import DomainError
 from alerts.models import Alert, Release
@@ -57,9 +57,6 @@ def show_refusal(error: DomainError) -> None:
         abort(404)
     flash(error.detail, "error")
 
-
-def release_options() -> release.ReleaseOptions:
-    return release.ReleaseOptions.from_settings(services().settings)
 
 
 def release_of(dbs, alert: Alert) -> Release | None:

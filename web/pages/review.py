@@ -12,7 +12,7 @@ from alerts.gazetteer import PLACES, place_name
 from alerts.models import Alert, utcnow
 from alerts.rendering import channel_problems
 from channels.specs import PUBLIC_CHANNELS, TextLimits
-from web import db_session, operation, services
+from web import db_session, operation, release_options, services
 from web.auth import login_required
 from web.i18n import local_time, select_locale
 from web.pages import bp
@@ -22,7 +22,6 @@ from web.pages.common import (
     parse_local,
     perform,
     release_of,
-    release_options,
     renderings_by_language,
     show_refusal,
     user_timezone,
@@ -106,6 +105,16 @@ def release_page(alert_id):
     return render_template("pages/release.html", alert=alert, version=version, content=content, channels=channels,
                            fits=fits, confirmation=confirmation, default_at=default_at,
                            timezone=g.user.centre.timezone), status
+
+
+@bp.post("/alerts/<int:alert_id>/release/withdraw")
+@login_required
+def withdraw(alert_id):
+    """Stop a scheduled release before T; the alert is approved again, to reschedule or to edit."""
+    return perform(lambda session: release.withdraw_release(session, g.user, alert_id, base_version(),
+                                                            request.form.get("reason", "")),
+                   _("Release withdrawn: nothing of it will be sent. Reschedule it or edit the alert."),
+                   url_for("pages.detail", alert_id=alert_id))
 
 
 @bp.post("/alerts/<int:alert_id>/derive")

@@ -105,6 +105,8 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", A + "/release"): page(READERS, on=("draft", "approved")),
     ("POST", A + "/release"): page(SPOKESPERSON, on=("approved",), ok=(409,),
                                    send={"content_hash": WRONG_HASH, "base_version": "1", "channel-BE": "partners"}),
+    ("POST", A + "/release/withdraw"): page(SPOKESPERSON, on=("released",), ok=(302,),
+                                            send={"base_version": "1", "reason": "later"}),
     ("POST", A + "/derive"): page(COMMUNICATOR, on=("released",), ok=(302,), send={"msg_type": "Update"}),
     ("GET", A + "/deliveries"): page(READERS, on=("released",)),
     ("GET", A + "/deliveries/live"): page(READERS, on=("released",)),
@@ -138,6 +140,8 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", API + A + "/release"): api(SPOKESPERSON, on=("approved",), ok=(409,), headers=V1,
                                         send={"content_hash": WRONG_HASH, "channels": {"BE": ["partners"]}}),
     ("GET", API + A + "/release"): api(READERS, on=("released",)),
+    ("POST", API + A + "/release/withdraw"): api(SPOKESPERSON, on=("released",), ok=(409,), headers=V1,
+                                                 send={"reason": "later"}),
     ("POST", API + A + "/derive"): api(COMMUNICATOR, on=("released",), ok=(201,), send={"msg_type": "Update"}),
     ("GET", API + A + "/cancel"): api(READERS, on=("released",), target_shared=False),  # the Cancel is in review
     ("GET", API + A + "/acks"): api(READERS),

@@ -211,8 +211,12 @@ def test_feed_lists_only_live_released_alerts_and_serves_the_bytes_sent(world, a
     assert message.status_code == 200 and message.mimetype == "application/cap+xml"
     assert len(fakes.cap.messages) == 1  # BE's national system; the exercise had no sandbox national target
     assert message.data == fakes.cap.messages[0]
-    partner_copies = [d.payload["data"]["cap"].encode("utf-8") for d in fakes.partners[0].deliveries]
+    partner_copies = [d.payload["data"]["cap"].encode("utf-8") for d in fakes.partners[0].deliveries
+                      if d.payload["type"] == "alert.published"]
     assert message.data in partner_copies and len(partner_copies) == 2  # live and exercise copies
+    [heads_up] = [d.payload for d in fakes.partners[0].deliveries if d.payload["type"] == "alert.heads_up"]
+    assert later["identifier"] in heads_up["data"]["cap"] and "<scope>Restricted</scope>" in heads_up["data"]["cap"]
+    assert heads_up["data"]["cap"].encode() not in [client.get(f"/cap/{later['identifier']}.xml").data]
     again = client.get(link, headers={"If-None-Match": message.headers["ETag"]})
     assert again.status_code == 304
     assert client.get("/cap/feed.atom", headers={"If-None-Match": feed.headers["ETag"]}).status_code == 304

@@ -410,24 +410,22 @@ def check_communication_test(db, fakes, channels, receiver, api_as):
     assert api_as("BE", "communicator").post("/communication-tests").status_code == 403
 
 
-def test_cap_is_signed_when_a_key_is_configured(world, api_as, tmp_path):
-    from dataclasses import replace
-
+def test_cap_is_signed_when_a_key_is_configured(world, make_app, make_user, tmp_path):
     from alerts.cap import verify_cap_signature
     from devtools.samples import make_key_and_cert
     from settings import load_settings
 
-    app, db, fakes, channels = world
+    _, db, fakes, channels = world
     key, cert = make_key_and_cert()
     (tmp_path / "key.pem").write_bytes(key)
     (tmp_path / "cert.pem").write_bytes(cert)
-    settings = load_settings({"env": "test", "cap_sign_key_file": str(tmp_path / "key.pem"),
-                              "cap_sign_cert_file": str(tmp_path / "cert.pem")})
-    options = replace(OPTIONS, cap_signing=release.ReleaseOptions.from_settings(settings).cap_signing)
-    alert = approved_alert(api_as)
-    schedule(api_as, alert, {"BE": ["national"]})
+    # the ledger is staged, signed, when the release is scheduled: by an app of a deployment with a key
+    signing = make_app(cap_sign_key_file=str(tmp_path / "key.pem"), cap_sign_cert_file=str(tmp_path / "cert.pem"))
+    alert = approved_alert(lambda centre, *roles: Api(signing.test_client(), make_user(centre, *roles)[1]))
+    schedule(lambda centre, *roles: Api(signing.test_client(), make_user(centre, *roles)[1]), alert,
+             {"BE": ["national"]})
     with db.transaction() as session:
-        firing.release_due(session, options, "w1")
+        firing.release_due(session, OPTIONS, "w1")
     drain(db, channels)
     [received] = fakes.cap.messages  # the receiver validated it against the CAP 1.2 XSD
     assert alert["identifier"].encode() in verify_cap_signature(received, cert)

@@ -42,8 +42,14 @@ def test_advance_checks_the_state_and_the_role():
     alert = Alert(state="in_review")
     with pytest.raises(Forbidden, match="needs the role spokesperson"):
         workflow.advance(alert, "approve", Someone())
-    with pytest.raises(Conflict, match="cannot be scheduled"):
+    with pytest.raises(Forbidden, match="needs the role spokesperson"):  # no state lets a communicator schedule
         workflow.advance(alert, "schedule", Someone())
+
+    class Spokesperson:
+        roles = frozenset({"spokesperson"})
+
+    with pytest.raises(Conflict, match="cannot be scheduled"):
+        workflow.advance(alert, "schedule", Spokesperson())
     assert alert.state == "in_review"
     workflow.advance(alert, "edit", Someone())
     assert alert.state == "draft"
@@ -61,10 +67,26 @@ def _edit(api, alert_id, number, web):
     return api.patch(f"/alerts/{alert_id}", json={"web": web}, headers=if_match(number)).status_code
 
 
-def _schedule(api_as, alert_id, number, content_hash):
-    answer = api_as("BE", "spokesperson").post(f"/alerts/{alert_id}/release", headers=if_match(number),
-                                               json={"content_hash": content_hash, "channels": {"BE": ["partners"]}})
+def _schedule(api_as, alert_id, number, content_hash, at=None):
+    body = {"content_hash": content_hash, "channels": {"BE": ["partners"]}}
+    if at is not None:
+        body["at"] = at.isoformat()
+    answer = api_as("BE", "spokesperson").post(f"/alerts/{alert_id}/release", headers=if_match(number), json=body)
     assert answer.status_code == 201, answer.get_json()
+
+
+def _derive_update(api_as, source_id, state):
+    """An Update of `source_id` taken to `state` (draft, in_review, approved or scheduled an hour ahead)."""
+    be = api_as("BE", "communicator")
+    update = be.post(f"/alerts/{source_id}/derive", json={"msg_type": "Update"}).get_json()
+    if state != "draft":
+        assert be.post(f"/alerts/{update['id']}/submit", headers=if_match(1)).status_code == 200
+    if state in ("approved", "scheduled"):
+        _approve(api_as, update["id"], 1, update["version"]["content_hash"])
+    if state == "scheduled":
+        _schedule(api_as, update["id"], 1, update["version"]["content_hash"], datetime.now(UTC) + timedelta(hours=1))
+    assert be.get(f"/alerts/{update['id']}").get_json()["state"] == state
+    return update
 
 
 def test_every_row_of_the_table_is_taken_by_a_verb(api_as, db, monkeypatch):
@@ -97,11 +119,21 @@ def test_every_row_of_the_table_is_taken_by_a_verb(api_as, db, monkeypatch):
     assert be.post(f"/alerts/{alert_id}/submit", headers=if_match(4)).status_code == 200
     current = be.get(f"/alerts/{alert_id}").get_json()["version"]
     _approve(api_as, alert_id, 4, current["content_hash"])
+    _schedule(api_as, alert_id, 4, current["content_hash"], datetime.now(UTC) + timedelta(hours=1))
+    withdrawn = api_as("NL", "spokesperson").post(f"/alerts/{alert_id}/release/withdraw", headers=if_match(4),
+                                                  json={"reason": "the river peaks later"})  # scheduled, withdraw
+    assert withdrawn.status_code == 200, withdrawn.get_json()
     _schedule(api_as, alert_id, 4, current["content_hash"])
     with db.transaction() as session:
         assert firing.release_due(session, release.ReleaseOptions(), "w1")  # scheduled, release; the Cancel: submit
-    with db.transaction() as session:
-        cancel = session.scalar(select(Alert).where(Alert.source_alert_id == alert_id))
+    others = [_derive_update(api_as, alert_id, state) for state in ("draft", "approved", "scheduled")]
+    update = _derive_update(api_as, alert_id, "approved")
+    _schedule(api_as, update["id"], 1, update["version"]["content_hash"])
+    with db.transaction() as session:  # released, supersede; the prepared Cancel and the other Updates: close
+        assert firing.release_due(session, release.ReleaseOptions(), "w1")
+        assert session.get(Alert, alert_id).state == "superseded"
+        assert {session.get(Alert, other["id"]).state for other in others} == {"closed"}
+        cancel = session.scalar(select(Alert).where(Alert.source_alert_id == update["id"]))
         cancel_id = cancel.id
     cancel_json = be.get(f"/alerts/{cancel_id}").get_json()
     assert cancel_json["state"] == "in_review"
@@ -109,7 +141,7 @@ def test_every_row_of_the_table_is_taken_by_a_verb(api_as, db, monkeypatch):
     _schedule(api_as, cancel_id, 1, cancel_json["version"]["content_hash"])
     with db.transaction() as session:
         assert firing.release_due(session, release.ReleaseOptions(), "w1")  # released, cancel
-        assert session.get(Alert, alert_id).state == "cancelled"
+        assert session.get(Alert, update["id"]).state == "cancelled"
 
     exercise = approved_alert(api_as, status="Exercise")  # an exercise: no Cancel is prepared for it
     _schedule(api_as, exercise["id"], 1, exercise["version"]["content_hash"])
