@@ -40,7 +40,7 @@ def start_communication_test(session: Session, actor: User, options: ReleaseOpti
                       created_by_id=actor.id)
     session.add(release)
     session.flush()
-    stage_ledger(session, release, alert, version, options, now)
+    stage_ledger(session, release, alert, version, options, now, centres=[actor.centre.code])
     audit.record(session, actor, "drill.start", "alert", alert.id, content_hash=version.content_hash)
     return alert
 

@@ -16,7 +16,7 @@ from alerts.authoring import get_version
 from alerts.factory import system_author
 from alerts.ledger import unstage
 from alerts.models import Alert, Release, Version, utcnow
-from alerts.release import ReleaseOptions
+from alerts.release import ReleaseOptions, awaiting
 from alerts.updates import derive_alert, end_referenced
 
 log = logging.getLogger("benelert.release")
@@ -70,8 +70,12 @@ def _fire(session: Session, release: Release, options: ReleaseOptions, worker: s
         .execution_options(synchronize_session=False))
     workflow.advance(alert, "release", workflow.WORKER)
     alert.updated_at = now
+    unconfirmed = sorted(awaiting(release))
     audit.record(session, worker, "release.fire", "alert", alert.id, content_hash=release.content_hash,
-                 detail={"release": release.id, "late_ms": late_ms, "mode": release.mode})
+                 detail={"release": release.id, "late_ms": late_ms, "mode": release.mode, "unconfirmed": unconfirmed})
+    if unconfirmed:  # their channels go out only when (if) their spokesperson confirms: loudly, not quietly
+        log.error("release %s of alert %s fired without the consent of %s: their channels are not sent",
+                  release.id, alert.id, ", ".join(unconfirmed))
     _after_release(session, release, alert, options)
     return True
 

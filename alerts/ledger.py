@@ -8,6 +8,7 @@ Restricted, a note with the planned moment), due at once; the public copy follow
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -91,16 +92,19 @@ def _row(release: Release, payload: Payload, centre: str, target: str, due: date
 
 
 def stage_ledger(session: Session, release: Release, alert: Alert, version: Version, options: ReleaseOptions,
-                 now: datetime) -> None:
-    """Write the release's payloads and ledger rows, due at its moment (now, if that has passed)."""
+                 now: datetime, centres: Collection[str], partner_copies: bool = True) -> None:
+    """Write payloads and ledger rows of the release, due at its moment (now, if that has passed): the channels of
+    `centres` (those that consented: alerts/release.py) and, with `partner_copies`, the partner centres' copies."""
     content = canonical_content(version)
     due = max(release.scheduled_for, now)
     live = release.mode == "Actual"
     sandbox = options.sandbox or {}
-    centres = {row.centre.code: row.centre for row in alert.centre_rows}
+    staged = set(centres)
+    taking_part = {row.centre.code: row.centre for row in alert.centre_rows}
     lead = alert.lead_centre
     # every required language is complete for an approved alert; a communication test is English only
-    languages = [lang for lang in required_languages([centres[c] for c in content["participants"] if c in centres])
+    languages = [lang for lang in required_languages([taking_part[c] for c in content["participants"]
+                                                      if c in taking_part])
                  if lang in content["texts"] and all(t["body"] for t in content["texts"][lang].values())]
 
     def cap(**extra) -> str:
@@ -114,7 +118,9 @@ def stage_ledger(session: Session, release: Release, alert: Alert, version: Vers
     fan_outs: list[tuple[Centre, dict[str, Payload]]] = []  # SMS to subscribers, written after the main lane
     # the main lane's rows first: national systems, partner copies and social posts, then the SMS fan-out
     for code, names in release.channels.items():
-        centre = centres[code]
+        if code not in staged:
+            continue
+        centre = taking_part[code]
         config = centre.channels or {}
         for name in names:
             spec = CHANNELS[name]
@@ -138,7 +144,7 @@ def stage_ledger(session: Session, release: Release, alert: Alert, version: Vers
                "hazard": content["hazard"], "areas": [a["description"] for a in content["areas"]],
                "headlines": {lang: t["headline"]["body"] for lang, t in content["texts"].items()},
                "sent": release.scheduled_for.isoformat(), "lead": lead.code}
-    if any("partners" in names for names in release.channels.values()):
+    if partner_copies and any("partners" in names for names in release.channels.values()):
         endpoints = session.scalars(select(PartnerEndpoint).where(PartnerEndpoint.active)).all()
         # the public copy's payload before the heads-up's: the published CAP is the release's first CAP payload
         payload = _payload(session, release, "partners", lead.code, None, public_cap, "application/cap+xml",
@@ -153,8 +159,10 @@ def stage_ledger(session: Session, release: Release, alert: Alert, version: Vers
                 "application/cap+xml", {"type": HEADS_UP, "summary": {**summary, "planned": moment}})
             rows += [_row(release, heads_up, e.centre.code, e.url, now, now) for e in endpoints]
     _deliveries(session, rows)
+    first = session.scalar(select(Delivery.id).where(Delivery.release_id == release.id, Delivery.channel == "sms")
+                           .limit(1)) is None
     for index, (centre, per_language) in enumerate(fan_outs):
-        _sms_ledger(session, release, centre, content, per_language, due, now, first=index == 0)
+        _sms_ledger(session, release, centre, content, per_language, due, now, first=first and index == 0)
 
 
 def unstage(session: Session, release: Release) -> int:

@@ -296,6 +296,8 @@ class Release(Base):
     fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     late_ms: Mapped[int | None] = mapped_column(Integer)
     fired_by: Mapped[str | None] = mapped_column(String(80))
+    # centre code -> {"user", "at"}: the spokespersons who confirmed their centre's public channels and the moment
+    consents: Mapped[dict] = mapped_column(JSON, default=dict)
 
 
 class Payload(Base):

@@ -4,6 +4,8 @@ that will be sent and stages the ledger (alerts/ledger.py), and withdrawal befor
 flips the release to released. Exercise and Test releases reach partner centres and sandbox targets only."""
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections import Counter
 from dataclasses import dataclass
@@ -144,16 +146,68 @@ def schedule_release(session: Session, actor: User, alert_id: int, expected: int
     release = session.scalar(select(Release).where(Release.alert_id == alert.id)) or Release(alert_id=alert.id)
     plan = {"version_number": version.number, "content_hash": version.content_hash, "mode": version.status,
             "scheduled_for": at, "channels": channels, "state": "scheduled", "created_by_id": actor.id,
-            "created_at": now}
+            "created_at": now, "consents": {actor.centre.code: _consent(actor, now)}}  # a new plan: new consents
     for name, value in plan.items():
         setattr(release, name, value)
     session.add(release)
     workflow.advance(alert, "schedule", actor)
     alert.updated_at = now
     session.flush()
-    stage_ledger(session, release, alert, version, options, now)
+    stage_ledger(session, release, alert, version, options, now, centres=set(channels) - awaiting(release))
     audit.record(session, actor, "release.schedule", "alert", alert.id, content_hash=version.content_hash,
-                 detail={"release": release.id, "at": at.isoformat(), "mode": version.status, "channels": channels})
+                 detail={"release": release.id, "at": at.isoformat(), "mode": version.status, "channels": channels,
+                         "plan": plan_hash(release), "awaiting": sorted(awaiting(release))})
+    return release
+
+
+# --- Each centre consents to its own public channels ---------------------------------------------------------
+
+def _consent(actor: User, now: datetime) -> dict:
+    return {"user": actor.username, "at": now.isoformat()}
+
+
+def plan_hash(release: Release) -> str:
+    """What a centre confirms: the content, the moment and every centre's channels."""
+    plan = {"content_hash": release.content_hash, "at": release.scheduled_for.isoformat(),
+            "channels": {code: sorted(names) for code, names in sorted(release.channels.items())}}
+    return hashlib.sha256(json.dumps(plan, sort_keys=True).encode()).hexdigest()
+
+
+def awaiting(release: Release) -> set[str]:
+    """The centres whose public channels are in a live release's plan and whose spokesperson has not confirmed
+    them and the moment yet: nothing goes out on their channels until they do. (An Exercise or Test reaches
+    sandbox targets and partner centres only, which are the network's, not a centre's public.)"""
+    if release.mode != "Actual":
+        return set()
+    return {code for code, names in release.channels.items()
+            if any(CHANNELS[name].public for name in names)} - set(release.consents or {})
+
+
+def confirm_release(session: Session, actor: User, alert_id: int, plan: str | None, options: ReleaseOptions
+                    ) -> Release:
+    """A spokesperson confirms their centre's channels and the moment of the plan they saw (`plan`, its hash):
+    that centre's rows are staged, due at T (at once, if T has passed: the dashboard shows them late)."""
+    alert = get_alert(session, actor, alert_id, "read", lock=True)
+    if not actor.has_role("spokesperson"):
+        raise Forbidden("This needs the role spokesperson: a centre's channels are confirmed by its spokesperson.")
+    release = session.scalar(select(Release).where(Release.alert_id == alert.id).with_for_update())
+    if release is None or release.state not in ("scheduled", "released") or alert.state not in ("scheduled",
+                                                                                                   "released"):
+        raise Conflict("This alert has no scheduled release to confirm.")
+    code = actor.centre.code
+    if code not in awaiting(release):
+        raise Conflict(f"{code} has nothing to confirm in this release: its channels are not in the plan, or it "
+                       "confirmed them already.")
+    if plan != plan_hash(release):
+        raise Conflict("The plan changed since you looked (content, moment or channels): reload and confirm again.",
+                       current_plan=plan_hash(release))
+    now = utcnow()
+    release.consents = {**(release.consents or {}), code: _consent(actor, now)}
+    stage_ledger(session, release, alert, get_version(session, alert, release.version_number), options, now,
+                 centres=[code], partner_copies=False)
+    audit.record(session, actor, "release.confirm", "alert", alert.id, content_hash=release.content_hash,
+                 detail={"release": release.id, "centre": code, "plan": plan,
+                         "late_ms": max(0, int((now - release.scheduled_for).total_seconds() * 1000))})
     return release
 
 

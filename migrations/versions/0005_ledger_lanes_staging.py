@@ -1,4 +1,5 @@
-"""the ledger in lanes (sms, main), staged at scheduling: no per-row foreign-key triggers on the ledger
+"""the ledger in lanes (sms, main), staged at scheduling: no per-row foreign-key triggers on the ledger; each
+centre's consent to its public channels in a release
 
 Revision ID: 0005
 Revises: 0004
@@ -23,9 +24,15 @@ def upgrade() -> None:
     op.execute("UPDATE deliveries SET lane = 'sms' WHERE channel = 'sms'")
     with op.batch_alter_table('deliveries', schema=None) as batch_op:
         batch_op.alter_column('lane', server_default=None)
+    with op.batch_alter_table('releases', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('consents', sa.JSON(), nullable=False, server_default='{}'))
+    with op.batch_alter_table('releases', schema=None) as batch_op:
+        batch_op.alter_column('consents', server_default=None)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('releases', schema=None) as batch_op:
+        batch_op.drop_column('consents')
     with op.batch_alter_table('deliveries', schema=None) as batch_op:
         batch_op.drop_index('ix_deliveries_lane_due')
         batch_op.create_index('ix_deliveries_due', ['state', 'next_attempt_at'], unique=False)

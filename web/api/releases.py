@@ -17,6 +17,7 @@ from web.api.base import ETAG_HEADER, ResourceView, doc_errors, if_match, resour
 from web.api.schemas import (
     AlertSchema,
     ConfirmationSchema,
+    ConsentSchema,
     DeriveSchema,
     PreviewArgsSchema,
     ReleaseInSchema,
@@ -100,7 +101,23 @@ def _release_status(session, planned) -> dict:
                        for centre, per in counts.items()},
         "confirmation": release.confirmation(session, alert, canonical_content(version), planned.channels,
                                              planned.scheduled_for),
+        "plan": release.plan_hash(planned), "consents": planned.consents or {},
+        "awaiting": sorted(release.awaiting(planned)),
     }
+
+
+@bp.route("/alerts/<int:alert_id>/release/consents")
+class ReleaseConsents(ResourceView):
+
+    @bp.arguments(ConsentSchema)
+    @bp.response(200, ReleaseStatusSchema)
+    @doc_errors(bp, "403", "404", "409", "422")
+    def post(self, data, alert_id):
+        """Confirm your centre's channels and the moment of a live release's plan (its hash): until its
+        spokesperson does, nothing goes out on a centre's public channels. Its rows are staged now."""
+        with operation() as session:
+            confirmed = release.confirm_release(session, g.user, alert_id, data["plan"], release_options())
+        return _release_status(session, confirmed)
 
 
 @bp.route("/alerts/<int:alert_id>/release/withdraw")

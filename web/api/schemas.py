@@ -299,6 +299,16 @@ class ReleaseStatusSchema(Schema):
     skew_ms = fields.Integer(allow_none=True, metadata={"description": "First attempt, first to last channel"})
     deliveries = fields.Dict(metadata={"description": "centre -> channel -> state -> count"})
     confirmation = fields.Nested(ConfirmationSchema)
+    plan = fields.String(metadata={"description": "Hash of content, moment and channels: what a centre confirms"})
+    consents = fields.Dict(metadata={"description": "centre -> {user, at}: who confirmed their centre's channels"})
+    awaiting = fields.List(fields.String(), metadata={
+        "description": "Centres whose public channels wait for their spokesperson's confirmation: nothing goes out "
+                       "on them until then"})
+
+
+class ConsentSchema(Schema):
+    plan = fields.String(required=True, validate=validate.Length(equal=64),
+                         metadata={"description": "The plan hash of the release status you confirm"})
 
 
 class DrillPartnerSchema(Schema):

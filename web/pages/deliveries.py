@@ -55,7 +55,8 @@ def _dashboard(alert_id: int) -> dict:
     return {"alert": alert, "planned": planned, "counts": counts, "late": late,
             "skew": release.skew_ms(dbs, planned), "chart": _chart(dbs, planned),
             "states": ("pending", "sending", "sent", "delivered", "failed", "unknown"),
-            "cancel": updates.prepared_cancel(dbs, alert), "now": utcnow()}
+            "cancel": updates.prepared_cancel(dbs, alert), "now": utcnow(),
+            "plan": release.plan_hash(planned), "awaiting": sorted(release.awaiting(planned))}
 
 
 @bp.get("/alerts/<int:alert_id>/deliveries")

@@ -107,6 +107,16 @@ def release_page(alert_id):
                            timezone=g.user.centre.timezone), status
 
 
+@bp.post("/alerts/<int:alert_id>/release/consents")
+@login_required
+def confirm(alert_id):
+    """A spokesperson confirms their centre's channels and the moment of the plan shown."""
+    return perform(lambda session: release.confirm_release(session, g.user, alert_id, request.form.get("plan"),
+                                                           release_options()),
+                   _("Confirmed: %(centre)s's channels go out at the planned moment.", centre=g.user.centre.code),
+                   url_for("pages.deliveries", alert_id=alert_id))
+
+
 @bp.post("/alerts/<int:alert_id>/release/withdraw")
 @login_required
 def withdraw(alert_id):

@@ -62,6 +62,15 @@ def schedule(api_as, alert, channels, at=None):
     return spokes.post(f"/alerts/{alert['id']}/release", json=body, headers={"If-Match": '"v1"'})
 
 
+def confirm(api_as, alert_id, centre):
+    """`centre`'s spokesperson confirms its channels and the moment of the plan it sees."""
+    spokes = api_as(centre, "spokesperson")
+    plan = spokes.get(f"/alerts/{alert_id}/release").get_json()["plan"]
+    answer = spokes.post(f"/alerts/{alert_id}/release/consents", json={"plan": plan})
+    assert answer.status_code == 200, answer.get_json()
+    return answer.get_json()
+
+
 def fire_sms_release(db, api_as, subscribers: int) -> None:
     """An approved alert released now by SMS to `subscribers` BE numbers: its ledger rows are written."""
     add_subscribers(db, "BE", subscribers)
@@ -87,6 +96,9 @@ def test_live_release_writes_the_ledger_once_and_everything_arrives_once(world, 
     body = planned.get_json()
     assert body["confirmation"]["mode"] == "Actual" and "PUBLIC" in body["confirmation"]["headline"]
     assert body["confirmation"]["recipients"]["BE"]["sms"] == 40
+    assert body["awaiting"] == ["NL"] and list(body["consents"]) == ["BE"]  # BE's spokesperson scheduled it
+    assert set(body["deliveries"]) == {"BE", "LU"}  # nothing of NL's before its spokesperson confirms
+    assert confirm(api_as, alert["id"], "NL")["awaiting"] == []
     with db.transaction() as session:
         assert firing.release_due(session, OPTIONS, "w1") != []
     with db.transaction() as session:
@@ -296,6 +308,7 @@ def test_a_live_alert_gets_a_ready_cancel_which_ends_it_through_the_same_approva
     app, db, fakes, channels = world
     alert = approved_alert(api_as)
     schedule(api_as, alert, {"BE": ["x", "national"], "NL": ["national"]})
+    confirm(api_as, alert["id"], "NL")
     with db.transaction() as session:
         firing.release_due(session, OPTIONS, "w1")
     drain(db, channels)
@@ -315,7 +328,7 @@ def test_a_live_alert_gets_a_ready_cancel_which_ends_it_through_the_same_approva
     assert edited.get_json()["version"]["texts"]["en"]["headline"]["body"] == "Warning lifted: Flooding in Limburg"
     assert be.post(f"/alerts/{cancel['id']}/submit", headers={"If-Match": '"v2"'}).status_code == 200
     cancel = be.get(f"/alerts/{cancel['id']}").get_json()
-    # the spokesperson who scheduled the release authored the Cancel: four-eyes needs two others
+    # edited by a communicator: that person is the author now, and every centre approves again
     for centre in ("BE", "NL"):
         response = api_as(centre, "spokesperson").post(
             f"/alerts/{cancel['id']}/approvals", headers={"If-Match": '"v2"'},
@@ -325,6 +338,7 @@ def test_a_live_alert_gets_a_ready_cancel_which_ends_it_through_the_same_approva
     planned = spokes.post(f"/alerts/{cancel['id']}/release", headers={"If-Match": '"v2"'}, json={
         "content_hash": cancel["version"]["content_hash"], "channels": {"BE": ["x", "national"], "NL": ["national"]}})
     assert planned.status_code == 201, planned.get_json()
+    confirm(api_as, cancel["id"], "NL")
     with db.transaction() as session:
         firing.release_due(session, OPTIONS, "w1")
     drain(db, channels)
