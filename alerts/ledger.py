@@ -116,6 +116,9 @@ def stage_ledger(session: Session, release: Release, alert: Alert, version: Vers
     public_cap = cap()
     rows: list[dict] = []
     fan_outs: list[tuple[Centre, dict[str, Payload]]] = []  # SMS to subscribers, written after the main lane
+    sent_once = {tuple(row) for row in session.execute(  # (channel, target, text) of the rows staged already
+        select(Delivery.channel, Delivery.target, Payload.sha256).join(Payload, Payload.id == Delivery.payload_id)
+        .where(Delivery.release_id == release.id, Delivery.lane == "main"))}
     # the main lane's rows first: national systems, partner copies and social posts, then the SMS fan-out
     for code, names in release.channels.items():
         if code not in staged:
@@ -126,9 +129,9 @@ def stage_ledger(session: Session, release: Release, alert: Alert, version: Vers
             spec = CHANNELS[name]
             if not spec.public:
                 continue  # partner copies: one for the whole release, below
-            target = spec.target(live, config.get(name, {}).get("target", ""), sandbox.get(name, ""))
+            target = spec.target(live, config.get(name, {}), sandbox.get(name, ""))
             if not target and not (live and spec.to_subscribers):
-                continue  # no sandbox target for this channel: an exercise does not use it
+                continue  # no test target for this channel: an exercise does not use it (the confirmation says)
             if spec.sends == "cap":
                 payload = _payload(session, release, name, code, None, public_cap, "application/cap+xml")
                 rows.append(_row(release, payload, code, target, due, now))
@@ -137,7 +140,11 @@ def stage_ledger(session: Session, release: Release, alert: Alert, version: Vers
                                            render_channel(content, lang, spec.text, options.limits).text)
                             for lang in centre.languages + ["en"] if lang in content["texts"]}
             if not (spec.to_subscribers and live):
-                rows += [_row(release, payload, code, target, due, now) for payload in per_language.values()]
+                # one message per text and target: two centres' exercise posts to one sandbox account are one post
+                for payload in per_language.values():
+                    if (name, target, payload.sha256) not in sent_once:
+                        sent_once.add((name, target, payload.sha256))
+                        rows.append(_row(release, payload, code, target, due, now))
             else:
                 fan_outs.append((centre, per_language))
     summary = {"identifier": alert.identifier, "mode": release.mode, "msg_type": alert.msg_type,

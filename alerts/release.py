@@ -103,12 +103,34 @@ def configured_channels(centre: Centre) -> list[str]:
     return [name for name in PUBLIC_CHANNELS if name in (centre.channels or {})]
 
 
-def confirmation(session: Session, alert: Alert, content: dict, channels: dict[str, list[str]], at: datetime) -> dict:
-    """What a spokesperson confirms: mode, moment, areas, languages, channels, recipients — per mode."""
+def confirmation(session: Session, alert: Alert, content: dict, channels: dict[str, list[str]], at: datetime,
+                 options: ReleaseOptions) -> dict:
+    """What a spokesperson confirms: mode, moment, areas, languages, channels, and exactly who will receive — per
+    centre and channel the number of messages' recipients (subscribers live; the sandbox number, the sandbox or
+    centre's test account, the national test endpoint in an Exercise or Test) — and, for a channel chosen that
+    will get nothing, why."""
     mode = content["status"]
+    live = mode == "Actual"
+    sandbox = options.sandbox or {}
     centres = _taking_part(alert, channels)
-    recipients = {code: {"sms": sms_recipients(session, centres[code], places_of(content))
-                         if "sms" in names else 0} for code, names in channels.items()}
+    recipients: dict[str, dict[str, int]] = {}
+    not_sent: dict[str, dict[str, str]] = {}
+    for code, names in channels.items():
+        per = recipients.setdefault(code, {"sms": 0})
+        for name in names:
+            spec = CHANNELS[name]
+            if not spec.public:
+                continue
+            if live and spec.to_subscribers:
+                per[name] = sms_recipients(session, centres[code], places_of(content))
+            elif spec.target(live, (centres[code].channels or {}).get(name, {}), sandbox.get(name, "")):
+                per[name] = 1
+            else:
+                per[name] = 0
+                not_sent.setdefault(code, {})[name] = (
+                    f"{code} has no test endpoint for its national alert system: it gets nothing in an {mode}."
+                    if spec.sends == "cap" else f"No sandbox {spec.label} target is configured: nothing is sent "
+                    f"on it in an {mode}.")
     partners = session.scalar(select(func.count()).select_from(PartnerEndpoint).where(PartnerEndpoint.active))
     headline = {
         "Actual": "LIVE: this warning goes to the PUBLIC",
@@ -117,7 +139,8 @@ def confirmation(session: Session, alert: Alert, content: dict, channels: dict[s
     }[mode]
     return {"mode": mode, "headline": headline, "at": at, "areas": [a["description"] for a in content["areas"]],
             "languages": list(content["texts"]), "channels": channels, "recipients": recipients,
-            "partner_endpoints": partners or 0}
+            "not_sent": not_sent,
+            "partner_endpoints": partners if any("partners" in names for names in channels.values()) else 0}
 
 
 def schedule_release(session: Session, actor: User, alert_id: int, expected: int | None, content_hash: str | None,

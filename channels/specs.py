@@ -54,10 +54,13 @@ class ChannelSpec:
     public: bool  # reaches the public: configured per centre; in an Exercise or Test only its sandbox target
     to_subscribers: bool = False  # live, it goes to each subscriber in the area, not to one configured target
 
-    def target(self, live: bool, configured: str, sandbox: str) -> str:
-        """Where a release goes on this channel: the centre's configured target when live, the deployment's
-        sandbox target in an Exercise or Test; '' means it does not go out on this channel."""
-        return configured if live else sandbox
+    def target(self, live: bool, config: dict, sandbox: str) -> str:
+        """Where a release goes on this channel, from the centre's configuration of it: its `target` when live; in
+        an Exercise or Test its `test_target` (a national system's test endpoint, a centre's own sandbox account),
+        else the deployment's sandbox target; '' means it does not go out on this channel."""
+        if live:
+            return config.get("target", "")
+        return config.get("test_target") or ("" if self.sends == "cap" else sandbox)
 
 
 CHANNELS: dict[str, ChannelSpec] = {c.name: c for c in (

@@ -41,8 +41,10 @@ def wire_demo_channels(session: Session, wiring: dict) -> None:
     """Point the demo centres at the local stand-ins (devtools/fakes/run.py) and add demo subscribers."""
     centres = {c.code: c for c in session.scalars(select(Centre))}
     for code, centre in centres.items():
-        centre.channels = {"sms": {}, "x": {"target": code}, "mastodon": {"target": code},
-                           "national": {"target": wiring["national"]}}
+        national = {"target": wiring["national"]}
+        if code != "DE-NW":  # DE-NW shows a centre without a national test endpoint: its exercises say so
+            national["test_target"] = wiring["national"]
+        centre.channels = {"sms": {}, "x": {"target": code}, "mastodon": {"target": code}, "national": national}
     session.execute(delete(PartnerEndpoint))
     for partner in wiring["partners"]:
         session.add(PartnerEndpoint(centre_id=centres[partner["centre"]].id, url=partner["url"],

@@ -61,7 +61,8 @@ class ReleaseConfirmation(ResourceView):
         alert = authoring.get_alert(session, g.user, alert_id, "read")
         version = authoring.get_version(session, alert)
         content = canonical_content(version)
-        return release.confirmation(session, alert, content, data["channels"], data.get("at") or utcnow())
+        return release.confirmation(session, alert, content, data["channels"], data.get("at") or utcnow(),
+                                    release_options())
 
 
 @bp.route("/alerts/<int:alert_id>/release")
@@ -100,7 +101,7 @@ def _release_status(session, planned) -> dict:
         "deliveries": {centre: {channel: dict(states) for channel, states in per.items()}
                        for centre, per in counts.items()},
         "confirmation": release.confirmation(session, alert, canonical_content(version), planned.channels,
-                                             planned.scheduled_for),
+                                             planned.scheduled_for, release_options()),
         "plan": release.plan_hash(planned), "consents": planned.consents or {},
         "awaiting": sorted(release.awaiting(planned)),
     }

@@ -285,7 +285,11 @@ class ConfirmationSchema(Schema):
     areas = fields.List(fields.String())
     languages = fields.List(fields.String())
     channels = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
-    recipients = fields.Dict(keys=fields.String(), values=fields.Dict(keys=fields.String(), values=fields.Integer()))
+    recipients = fields.Dict(keys=fields.String(), values=fields.Dict(keys=fields.String(), values=fields.Integer()),
+                             metadata={"description": "centre -> channel -> how many will receive it: subscribers "
+                                                      "live; in an Exercise or Test only sandbox and test targets"})
+    not_sent = fields.Dict(keys=fields.String(), values=fields.Dict(keys=fields.String(), values=fields.String()),
+                           metadata={"description": "centre -> channel chosen that will get nothing -> why"})
     partner_endpoints = fields.Integer()
 
 

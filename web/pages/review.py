@@ -53,7 +53,7 @@ def review_page(alert_id):
     dbs = db_session()
     alert, version, content = current_alert(dbs, alert_id)
     channels = _configured_channels(alert)
-    confirmation = release.confirmation(dbs, alert, content, channels, utcnow())
+    confirmation = release.confirmation(dbs, alert, content, channels, utcnow(), release_options())
     decisions = review.decisions(dbs, alert, version)
     return render_template("pages/review.html", alert=alert, version=version, content=content,
                            confirmation=confirmation, renderings=renderings_by_language(content),
@@ -100,7 +100,7 @@ def release_page(alert_id):
         else:
             flash(_("Release scheduled for %(at)s.", at=local_time(planned.scheduled_for)), "ok")
             return redirect(url_for("pages.deliveries", alert_id=alert_id))
-    confirmation = release.confirmation(dbs, alert, content, channels, utcnow())
+    confirmation = release.confirmation(dbs, alert, content, channels, utcnow(), release_options())
     default_at = (utcnow() + timedelta(minutes=5)).astimezone(user_timezone()).strftime("%Y-%m-%dT%H:%M:%S")
     return render_template("pages/release.html", alert=alert, version=version, content=content, channels=channels,
                            fits=fits, confirmation=confirmation, default_at=default_at,

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from alerts import firing, release
+from alerts import firing
 from alerts.dispatch import Dispatcher, DispatchOptions
-from alerts.models import Alert, AuditEvent, Delivery, Release, Subscriber
+from alerts.models import Alert, AuditEvent, Centre, Delivery, Release, Subscriber
 from channels import build_channels
 from devtools.demo import ensure_centres
 from devtools.world import Api, add_subscribers, approved_alert, channels_config, start_fakes, wire_centres
@@ -268,3 +268,31 @@ def test_a_release_refused_at_t_leaves_no_row_to_send(world, api_as):
         session.execute(update(Release).values(content_hash="0" * 64))
     assert fire(db) == []
     assert rows(db) == []
+
+
+def test_an_exercise_confirmation_counts_exactly_the_targets_that_will_receive(world, api_as):
+    db, fakes, channels = world
+    add_subscribers(db, "BE", 17)
+    with db.transaction() as session:  # BE has a test endpoint of its national system; NL has none
+        be = session.scalar(select(Centre).where(Centre.code == "BE"))
+        be.channels = {**be.channels, "national": {**be.channels["national"], "test_target": fakes.cap.url}}
+    alert = approved_alert(api_as, status="Exercise")
+    plan = {"BE": ["sms", "national", "x", "partners"], "NL": ["national", "x"]}
+    asked = api_as("BE", "spokesperson").post(f"/alerts/{alert['id']}/release/confirmation",
+                                              json={"content_hash": alert["version"]["content_hash"], "channels": plan})
+    confirmation = asked.get_json()
+    assert confirmation["recipients"] == {"BE": {"sms": 1, "national": 1, "x": 1}, "NL": {"sms": 0, "national": 0,
+                                                                                        "x": 1}}
+    assert list(confirmation["not_sent"]) == ["NL"] and "test endpoint" in confirmation["not_sent"]["NL"]["national"]
+    assert confirmation["partner_endpoints"] == 1
+    assert schedule(api_as, alert, plan).status_code == 201
+    fire(db)
+    drain(db, channels)
+    assert list(fakes.twilio.per_to) == ["+32470000099"]  # the sandbox number, never the 17 subscribers
+    [cap] = fakes.cap.messages  # BE's test endpoint, an Exercise
+    assert b"<status>Exercise</status>" in cap
+    # BE's and NL's identical posts to the one sandbox account are one post each: none refused as a duplicate
+    assert len(fakes.x.posts) == len({post["text"] for post in fakes.x.posts})
+    with db.transaction() as session:
+        assert set(session.scalars(select(Delivery.state))) == {"sent"} or set(
+            session.scalars(select(Delivery.state))) <= {"sent", "delivered"}
