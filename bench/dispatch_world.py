@@ -2,6 +2,11 @@
 provider is not in our process: in-process fakes would take the dispatcher's GIL and measure themselves), and a
 private schema with the app, centres wired to those fakes, users, subscribers and approved alerts.
 
+Releases are scheduled through the domain (alerts.release.schedule_release, what POST /alerts/<id>/release calls,
+without the API's answer, whose status counts would be timed too), which stages the ledger; in a live release
+every other centre whose public channels are in the plan then confirms it (confirm_release, as its spokesperson
+does through POST /alerts/<id>/release/consents), which stages that centre's rows.
+
 Run as a script, it is that child: it starts the fakes, prints their addresses as one JSON line and answers
 `counts` on stdin."""
 from __future__ import annotations
@@ -10,6 +15,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -24,6 +30,14 @@ SENDER = "+3225551234"
 SECRET_KEY = "d" * 48
 PARTNER_ENDPOINTS = 26
 POLYGON = ["50.75,5.60 50.95,5.60 50.95,5.90 50.75,5.60"]
+
+
+def release_options():
+    """The deployment's release options as the bench's app has them (SMS up to 3 segments)."""
+    from alerts.release import ReleaseOptions
+    from channels.specs import TextLimits
+
+    return ReleaseOptions(limits=TextLimits(sms_max_segments=3))
 
 
 # ---- the provider fakes, in a child process ----------------------------------------------------------------
@@ -111,6 +125,22 @@ class World:
         with self.db.transaction() as session:
             ensure_centres(session)
         self._tokens: dict[tuple[str, str], str] = {}
+        self._spokespeople: dict[str, int] = {}  # centre -> the user id of its bench spokesperson
+        self._places: dict[str, float] = {}  # place -> seconds its subscribers took to set up (once per run)
+        self.last_schedule: dict = {}  # timings of the last `schedule`
+
+    def spokesperson(self, centre: str) -> int:
+        """The id of a spokesperson of `centre` (one per centre, made at first use)."""
+        from alerts import accounts
+
+        if centre not in self._spokespeople:
+            with self.db.transaction() as session:
+                user = accounts.create_user(session, "bench", username=f"bench-{centre.lower()}-speaker",
+                                            display_name=f"Bench speaker {centre}", centre_code=centre,
+                                            roles=["spokesperson"], password=None)
+                session.flush()
+                self._spokespeople[centre] = user.id
+        return self._spokespeople[centre]
 
     def api(self, centre: str, role: str):
         """An API client for a new user of that centre and role (approvals need distinct people)."""
@@ -177,6 +207,16 @@ class World:
             connection.execute(text("ANALYZE subscriber_areas"))
             connection.commit()
 
+    def national(self, centre: str, place: str, count: int, prefix: str) -> float:
+        """`count` subscribers of `centre` in `place`, set up once per run (phases 3 and 4 share the national-scale
+        set); the seconds the setup took (0 when it was done already)."""
+        if place not in self._places:
+            started = time.perf_counter()
+            self.add_subscribers(centre, place, count, prefix)
+            self._places[place] = time.perf_counter() - started
+            return self._places[place]
+        return 0.0
+
     def approved_alert(self, places: list[str], participants: list[str], tag: str) -> dict:
         from devtools.world import SHORT_TEXTS, approved_alert
 
@@ -184,14 +224,32 @@ class World:
         areas = [{"description": place, "place": place, "polygons": POLYGON} for place in places]
         return approved_alert(self.api, texts=texts, participants=participants, areas=areas)
 
-    def schedule(self, alert: dict, channels: dict, at: datetime | None = None) -> int:
-        body = {"content_hash": alert["version"]["content_hash"], "channels": channels}
-        if at is not None:
-            body["at"] = at.isoformat()
-        response = self.api("BE", "spokesperson").post(f"/alerts/{alert['id']}/release", json=body,
-                                                       headers={"If-Match": '"v1"'})
-        assert response.status_code == 201, response.get_json()
-        return response.get_json()["id"]
+    def schedule(self, alert: dict, channels: dict, at: datetime | None = None, by: str = "BE") -> int:
+        """Schedule `alert` on `channels` at `at` (now if None) as a spokesperson of `by`, then confirm as a
+        spokesperson of each other centre the plan awaits (a live release): every centre's rows are staged when
+        this returns. Each step is its own transaction, timed with its commit: self.last_schedule."""
+        from alerts.models import Release, User
+        from alerts.release import awaiting, confirm_release, plan_hash, schedule_release
+
+        options = release_options()
+        speaker = self.spokesperson(by)
+        started = time.perf_counter()
+        with self.db.transaction() as session:
+            release = schedule_release(session, session.get(User, speaker), alert["id"],
+                                       alert["version"]["number"], alert["version"]["content_hash"], channels, at,
+                                       options)
+            release_id, waiting = release.id, sorted(awaiting(release))
+        timings = {"schedule_s": time.perf_counter() - started, "confirm_s": {}}
+        for code in waiting:
+            speaker = self.spokesperson(code)
+            began = time.perf_counter()
+            with self.db.transaction() as session:
+                plan = plan_hash(session.get(Release, release_id))
+                confirm_release(session, session.get(User, speaker), alert["id"], plan, options)
+            timings["confirm_s"][code] = time.perf_counter() - began
+        timings["total_s"] = time.perf_counter() - started
+        self.last_schedule = timings
+        return release_id
 
     def open_rows(self, release_id: int) -> int:
         from alerts.models import Delivery
@@ -199,6 +257,30 @@ class World:
         with self.db.transaction() as session:
             return session.scalar(select(func.count()).select_from(Delivery).where(
                 Delivery.release_id == release_id, Delivery.state.in_(("pending", "claimed", "sending"))))
+
+    def remove_pending(self, release_id: int, lane: str | None = None) -> int:
+        """Delete the release's rows still pending (of one lane): what a withdrawal would leave unsent."""
+        clause = " AND lane = :lane" if lane else ""
+        with self.db.engine.begin() as connection:
+            return connection.execute(text(f"DELETE FROM deliveries WHERE release_id = :id AND state = 'pending'"
+                                           f"{clause}"), {"id": release_id, "lane": lane}).rowcount
+
+    def vacuum(self, table: str = "deliveries") -> float:
+        """VACUUM ANALYZE `table` (seconds): what autovacuum does between releases (it may be off on the bench's
+        server); without it each claim would walk the index entries of every row deleted or sent so far."""
+        started = time.perf_counter()
+        with self.db.engine.connect() as connection:
+            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+            connection.execute(text(f"VACUUM ANALYZE {table}"))
+        return time.perf_counter() - started
+
+    def checkpoint(self) -> None:
+        """CHECKPOINT before a timed write, so that each starts with the same WAL state (needs a superuser)."""
+        try:
+            with self.db.engine.connect() as connection:
+                connection.execution_options(isolation_level="AUTOCOMMIT").execute(text("CHECKPOINT"))
+        except Exception:  # noqa: BLE001 - not a superuser: the timings are only less even
+            pass
 
     def states(self, release_id: int) -> dict[str, int]:
         from alerts.outcomes import ledger_counts
