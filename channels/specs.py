@@ -57,10 +57,10 @@ class ChannelSpec:
     def target(self, live: bool, config: dict, sandbox: str) -> str:
         """Where a release goes on this channel, from the centre's configuration of it: its `target` when live; in
         an Exercise or Test its `test_target` (a national system's test endpoint, a centre's own sandbox account),
-        else the deployment's sandbox target; '' means it does not go out on this channel."""
+        else the deployment's sandbox target (a shared CAP test sink, say); '' means it does not go out on it."""
         if live:
             return config.get("target", "")
-        return config.get("test_target") or ("" if self.sends == "cap" else sandbox)
+        return config.get("test_target") or sandbox
 
 
 CHANNELS: dict[str, ChannelSpec] = {c.name: c for c in (

@@ -3,12 +3,8 @@ a release missed while no worker ran fires at start-up, marked late; two workers
 a dispatcher killed with SIGKILL mid-release leaves nothing sent twice."""
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
-from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,44 +15,10 @@ from alerts.models import AuditEvent, Delivery, Release
 from devtools.world import (
     add_subscribers,
     approved_alert,
-    channels_config,
-    start_fakes,
     wire_centres,
-    write_channels_file,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def fakes():
-    with ExitStack() as stack:
-        yield start_fakes(stack)
-
-
-@pytest.fixture
-def spawn(database_url, fakes, tmp_path):
-    processes: list[subprocess.Popen] = []
-    path = write_channels_file(tmp_path, channels_config(fakes))
-
-    def start(name: str, *args: str) -> subprocess.Popen:
-        env = {**os.environ, "BENELERT_ENV": "test", "BENELERT_SECRET_KEY": "w" * 40,
-               "BENELERT_DATABASE_URL": database_url, "BENELERT_CHANNELS_FILE": path,
-               "BENELERT_SMS_MAX_SEGMENTS": "3", "BENELERT_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
-        with tmp_path.joinpath(f"{name}.log").open("w") as log:  # the child keeps its own descriptor
-            process = subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "worker", "--name", name,
-                                        *args], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log)
-        processes.append(process)
-        return process
-
-    yield start
-    for process in processes:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
 
 
 def schedule_at(api_as, alert, at, channels):
