@@ -14,6 +14,7 @@ import signal
 import socket
 import threading
 import time
+from datetime import timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import text
@@ -23,6 +24,7 @@ from alerts.firing import LEADER_LOCK, expire_due, release_due
 from alerts.outcomes import apply_held_reports, reconcile_unknown, recover_expired_leases
 from alerts.release import ReleaseOptions
 from db import Database
+from settings import setting
 
 log = logging.getLogger("benelert.worker")
 
@@ -71,6 +73,8 @@ class Worker:
         self.db, self.release_options, self.channels = db, release_options, channels
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self.leadership = Leadership(db)
+        self.reconcile_grace = timedelta(seconds=setting("reconcile_grace_seconds"))
+        self.reconcile_every = setting("reconcile_every_seconds")
         self.scheduler = BackgroundScheduler(timezone="UTC")
         self.tick = tick
         self.dispatchers = [Dispatcher(db, channels, f"{self.name}/{i}", dispatch_options) for i in range(dispatchers)]
@@ -107,7 +111,7 @@ class Worker:
 
     def reconcile(self) -> None:
         if self.leadership.is_leader():
-            result = reconcile_unknown(self.db, self.channels)
+            result = reconcile_unknown(self.db, self.channels, grace=self.reconcile_grace)
             if any(result.values()):
                 log.info("reconciled unknown outcomes", extra=result)
 
@@ -122,8 +126,8 @@ class Worker:
         self.scheduler.add_job(self.recover, "interval", seconds=5, id="recover", max_instances=1, coalesce=True)
         self.scheduler.add_job(self.apply_reports, "interval", seconds=2, id="reports", max_instances=1,
                                coalesce=True)
-        self.scheduler.add_job(self.reconcile, "interval", seconds=30, id="reconcile", max_instances=1,
-                               coalesce=True)
+        self.scheduler.add_job(self.reconcile, "interval", seconds=self.reconcile_every, id="reconcile",
+                               max_instances=1, coalesce=True)
         self.scheduler.start()
         for dispatcher in self.dispatchers:
             thread = threading.Thread(target=self._keep_dispatching, args=(dispatcher,), name=dispatcher.name,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Container, Mapping
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
@@ -28,11 +28,46 @@ MAX_VALIDITY_SECONDS = 36000  # Twilio accepts ValidityPeriod 1..36000
 DEFAULT_TIMEOUT = 10.0
 # Twilio's default opt-out keywords (an exact, single-word reply, any case)
 OPT_OUT_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"})
+RECONCILE_PAGE_SIZE = 50
 MESSAGE_SID = re.compile(r"(SM|MM)[0-9a-fA-F]{32}")  # Twilio's message SIDs: prefix and 32 hex digits
 # Statuses Twilio reports for an outbound message, in its status callbacks and on the Message resource
 MESSAGE_STATUSES = frozenset({
     "accepted", "scheduled", "canceled", "queued", "sending", "sent", "delivered", "undelivered", "failed", "read",
 })
+
+# Twilio's published Smart Encoding replacements (twilio.com/docs/messaging/services/smart-encoding-char-list),
+# grouped by what the characters become; every kind of space becomes a space (runs are collapsed).
+_SMART_GROUPS = {
+    '"': "\u00ab\u00bb\u201c\u201d\u02ba\u02ee\u201f\u275d\u275e\u301d\u301e\uff02\u201e",
+    "'": "\u2018\u2019\u02bb\u02c8\u02bc\u02bd\u02b9\u201b\uff07\u00b4\u02ca\u0060\u02cb\u275b\u275c\u0313"
+         "\u0314\ufe10\ufe11\u2017",
+    "/": "\u00f7\u29f8\u0337\u0338\u2044\u2215\uff0f", "\\": "\u29f9\u29f5\u20e5\ufe68\uff3c",
+    "_": "\u0332\uff3f", "|": "\u20d2\u20d3\u2223\uff5c\u23b8\u23b9\u23d0\u239c\u239f",
+    "-": "\u23bc\u23bd\u2015\ufe63\uff0d\u2010\u2043\u2013\u2014\u2022", "@": "\ufe6b\uff20", "$": "\ufe69\uff04",
+    "!": "\u01c3\ufe15\ufe57\uff01", "#": "\ufe5f\uff03", "%": "\ufe6a\uff05", "&": "\ufe60\uff06",
+    ",": "\u201a\u0326\ufe50\ufe51\uff0c\uff64\u3001", "(": "\u2768\u276a\ufe59\uff08\u27ee\u2985",
+    ")": "\u2769\u276b\ufe5a\uff09\u27ef\u2986",
+    "*": "\u204e\u2217\u229b\u2722\u2723\u2724\u2725\u2731\u2732\u2733\u273a\u273b\u273c\u273d\u2743\u2749"
+         "\u274a\u274b\u29c6\ufe61\uff0a",
+    "+": "\u02d6\ufe62\uff0b", ".": "\u3002\ufe52\uff0e\uff61", ":": "\u02d0\u02f8\u2982\ua789\ufe13\uff1a",
+    ";": "\u204f\ufe14\ufe54\uff1b", "<": "\ufe64\uff1c\u2039", "=": "\u0347\ua78a\ufe66\uff1d",
+    ">": "\ufe65\uff1e\u203a", "?": "\ufe16\ufe56\uff1f", "^": "\u02c6\u0302\uff3e\u1dcd",
+    "{": "\u2774\ufe5b\uff5b", "}": "\u2775\ufe5c\uff5d", "[": "\uff3b", "]": "\uff3d",
+    "~": "\u02dc\u02f7\u0303\u0330\u0334\u223c\uff5e",
+    " ": "\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000\u008d"
+         "\u009f\u0080\u0090\u009b\u0009\u2028\u2029",
+    "": "\u0010\u0000\u0003\u0004\u0017\u0019\u0011\u0012\u0013\u0014\u2060\u200b\ufeff",
+}
+_SMALL_CAPITALS = "\u1d00\u0299\u1d04\u1d05\u1d07\ua730\u0262\u029c\u026a\u1d0a\u1d0b\u029f\u1d0d\u0274\u1d0f\u1d18 " \
+                  "\u0280\ua731\u1d1b\u1d1c\u1d20\u1d21 \u028f\u1d22"  # A..Z; none for Q and X
+SMART_ENCODING = str.maketrans({
+    **{char: target for target, chars in _SMART_GROUPS.items() for char in chars},
+    **{chr(0xFF10 + digit): str(digit) for digit in range(10)},  # fullwidth digits
+    **{chr(0xFF21 + letter): chr(0x41 + letter) for letter in range(26)},  # fullwidth capitals
+    **{char: chr(0x41 + letter) for letter, char in enumerate(_SMALL_CAPITALS) if char != " "},
+    "\u00bc": "1/4", "\u00bd": "1/2", "\u00be": "3/4", "\u203c": "!!", "\u2026": "...",
+})
+_SPACES = re.compile(" {2,}")
 
 
 class BaseUrlHttpClient(TwilioHttpClient):
@@ -175,16 +210,30 @@ class SmsChannel:
             return Receipt(transport_error_outcome(exc), error=f"Twilio request failed: {exc}")
         return Receipt(Outcome.SENT, provider_id=message.sid, provider_status=message.status)
 
-    def reconcile(self, payload: Payload, target: Target, since: datetime) -> Receipt:
-        """After an unknown outcome: SENT when the provider has this text for this number, else RETRY.
+    def reconcile(self, payload: Payload, target: Target, since: datetime,
+                  taken: Container[str] = frozenset()) -> Receipt:
+        """After an unknown outcome: SENT with the provider's message that is this row's, RETRY when the provider
+        provably has none, UNKNOWN when the lookup failed. Called only after a grace period.
 
-        Called only after a grace period, so that a message still being processed is not missed."""
+        This row's message went to this number from this row's sender, with this text (as Smart Encoding may have
+        rewritten it), and was created at or after `since`, the row's first attempt; its sid is not in `taken`
+        (ids on other ledger rows). Of several, the oldest: the one nearest the attempt. Twilio's DateSent filter
+        is not used: it is empty while a message is queued, which a big release's messages are for minutes."""
+        sender = self.senders.get(target.account) or self.senders.get("")
+        wanted = smart_encoded(payload.body)
+        floor = since.astimezone(UTC).replace(microsecond=0)  # Twilio's DateCreated has whole seconds
+        found = []
         try:
-            messages = self.client.messages.list(to=target.address, date_sent_after=since, limit=50)
-        except (TwilioRestException, requests.RequestException) as exc:
+            # newest first by DateCreated: paging stops at the first message older than the first attempt
+            for message in self.client.messages.stream(to=target.address, page_size=RECONCILE_PAGE_SIZE):
+                if message.date_created is not None and message.date_created < floor:
+                    break
+                if _from_sender(message, sender) and smart_encoded(message.body or "") == wanted:
+                    found.append(message)
+        except (TwilioRestException, TwilioServiceException, requests.RequestException) as exc:
             return Receipt(Outcome.UNKNOWN, error=f"reconciliation lookup failed: {exc}")
-        for message in messages:
-            if message.body == payload.body:
+        for message in reversed(found):
+            if message.sid not in taken:
                 return Receipt(Outcome.SENT, provider_id=message.sid, provider_status=message.status)
         return Receipt(Outcome.RETRY, error="not at the provider: safe to send again")
 
@@ -204,6 +253,20 @@ class SmsChannel:
     def _http_client_headers(self) -> Mapping[str, str]:
         last_headers = getattr(self.client.http_client, "last_headers", None)
         return last_headers() if last_headers else {}
+
+
+def _from_sender(message, sender: str | None) -> bool:
+    if not sender:
+        return True
+    if _is_messaging_service(sender):
+        return message.messaging_service_sid == sender
+    return message.from_ == sender
+
+
+def smart_encoded(text: str) -> str:
+    """`text` as Twilio's Smart Encoding may deliver it (each listed character replaced, any run of spaces one
+    space), for comparing a message Twilio has with the text that was sent: both sides go through it."""
+    return _SPACES.sub(" ", text.translate(SMART_ENCODING)).strip(" ")
 
 
 def _seconds(value: str | None) -> float | None:

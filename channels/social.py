@@ -1,4 +1,5 @@
-"""X (Twitter) channel: one post per payload through the real `tweepy.Client.create_tweet`.
+"""X (Twitter) channel: one post per payload through the real `tweepy.Client.create_tweet`; after an unknown
+outcome, `reconcile` looks the post up among the account's posts (GET /2/users/:id/tweets).
 
 tweepy builds every URL from the hard-coded "https://api.twitter.com" and sets no timeout, so the client's
 `requests` session gets a transport adapter (`route_session`) that adds a timeout and, when a base URL is
@@ -7,8 +8,13 @@ over the api.twitter.com URL, exactly as X would check it; nothing in tweepy is 
 """
 from __future__ import annotations
 
+import html
+import re
+import threading
 import time
-from collections.abc import Mapping
+import unicodedata
+from collections.abc import Container, Mapping
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -21,6 +27,12 @@ from channels.textfit import Fit, x_fit
 
 DEFAULT_TIMEOUT = 10.0
 DUPLICATE_ERROR = "duplicate content: X already has this post; reconcile"
+DUPLICATE_OF_ANOTHER = "X refused a duplicate of a post that another delivery made"
+DUPLICATE_OF_EARLIER = "X has this text from before this delivery's first attempt: posting it again would be refused"
+# How far before a row's first attempt reconciliation looks for an identical post (X refuses a post that repeats a
+# recent one of the account; how recent is not published).
+DUPLICATE_LOOKBACK = timedelta(days=1)
+_URL = re.compile(r"https?://\S+")
 _OAUTH1_FIELDS = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
 _ACCOUNT_FIELDS = (*_OAUTH1_FIELDS, "bearer_token")
 
@@ -110,6 +122,8 @@ class XChannel:
 
     def __init__(self, clients: Mapping[str, tweepy.Client]):
         self.clients = dict(clients)
+        self._user_ids: dict[str, str] = {}  # account -> its X user id (GET /2/users/me), asked once
+        self._lock = threading.Lock()
 
     @classmethod
     def from_config(cls, config: Mapping[str, str]) -> XChannel:
@@ -153,6 +167,64 @@ class XChannel:
         except requests.RequestException as exc:
             return Receipt(transport_error_outcome(exc), error=f"X request failed: {exc}")
         return Receipt(Outcome.SENT, provider_id=str(response.data["id"]), provider_status="posted")
+
+    def reconcile(self, payload: Payload, target: Target, since: datetime,
+                  taken: Container[str] = frozenset()) -> Receipt:
+        """After an unknown outcome (a timeout, or X refusing a duplicate): look the account's posts up.
+
+        SENT with the oldest post of this text created at or after `since` (the row's first attempt) whose id is
+        not in `taken` (ids on other ledger rows); FAILED when X has this text only as another delivery's post or
+        from before this row's first attempt (X would refuse it again as a duplicate); RETRY when X has no such
+        post; UNKNOWN when the lookup failed."""
+        account = target.account or target.address
+        client = self.clients.get(account)
+        if client is None:
+            return Receipt(Outcome.FAILED, error=f"no X account configured for {account!r}")
+        floor = since.astimezone(UTC).replace(microsecond=0)  # X's start_time has whole seconds
+        wanted = comparable_text(payload.body)
+        ours, earlier = [], []
+        try:
+            user_auth = client.consumer_key is not None
+            user_id = self._user_id(account, client, user_auth)
+            token = None
+            while True:  # newest first, back to DUPLICATE_LOOKBACK before the first attempt
+                response = client.get_users_tweets(user_id, start_time=floor - DUPLICATE_LOOKBACK, max_results=100,
+                                                   tweet_fields=["created_at"], pagination_token=token,
+                                                   user_auth=user_auth)
+                for post in response.data or []:
+                    if comparable_text(post.text) == wanted:
+                        recent = post.created_at is None or post.created_at >= floor
+                        (ours if recent else earlier).append(str(post.id))
+                token = (response.meta or {}).get("next_token")
+                if not token:
+                    break
+        except tweepy.HTTPException as exc:
+            return Receipt(Outcome.UNKNOWN, error=f"reconciliation lookup failed: {_describe(exc)}")
+        except requests.RequestException as exc:
+            return Receipt(Outcome.UNKNOWN, error=f"reconciliation lookup failed: X request failed: {exc}")
+        for post_id in reversed(ours):  # the oldest first: the nearest to the attempt
+            if post_id not in taken:
+                return Receipt(Outcome.SENT, provider_id=post_id, provider_status="posted")
+        if ours or any(post_id in taken for post_id in earlier):
+            return Receipt(Outcome.FAILED, error=DUPLICATE_OF_ANOTHER)
+        if earlier:
+            return Receipt(Outcome.FAILED, error=DUPLICATE_OF_EARLIER)
+        return Receipt(Outcome.RETRY, error="not on X: safe to post again")
+
+    def _user_id(self, account: str, client: tweepy.Client, user_auth: bool) -> str:
+        with self._lock:
+            known = self._user_ids.get(account)
+        if known is None:
+            known = str(client.get_me(user_auth=user_auth).data.id)
+            with self._lock:
+                self._user_ids[account] = known
+        return known
+
+
+def comparable_text(text: str) -> str:
+    """A post's text as compared with what was sent: X returns &, < and > HTML-escaped and every link as its
+    own t.co link, so both sides are unescaped, NFC-normalised, stripped and have their links masked."""
+    return _URL.sub("<link>", unicodedata.normalize("NFC", html.unescape(text))).strip()
 
 
 def _describe(exc: tweepy.HTTPException) -> str:

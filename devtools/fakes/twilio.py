@@ -1,4 +1,7 @@
-"""Fake Twilio Messages API (2010-04-01): create and fetch messages, then signed status callbacks."""
+"""Fake Twilio Messages API (2010-04-01): create, fetch and list messages, then signed status callbacks.
+
+As at Twilio, a message's DateSent is empty until it is sent (while it is queued), and the list is newest first by
+DateCreated, filtered by To, From and DateSent, paged by PageSize with a next_page_uri."""
 from __future__ import annotations
 
 import base64
@@ -9,9 +12,9 @@ import threading
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from email.utils import format_datetime
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import requests
 from werkzeug.exceptions import HTTPException
@@ -36,6 +39,28 @@ def twilio_error(status: int, code: int, message: str, headers: dict[str, str] |
     body = {"code": code, "message": message, "more_info": f"https://www.twilio.com/docs/errors/{code}",
             "status": status}
     return json_response(body, status, headers)
+
+
+def _parse_date_sent(raw: str) -> tuple[datetime, datetime]:
+    """The [start, end) a DateSent value names: a whole GMT day (YYYY-MM-DD) or one instant (to the second)."""
+    if len(raw) == 10:
+        day = datetime.combine(date.fromisoformat(raw), time(), UTC)
+        return day, day + timedelta(days=1)
+    instant = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    instant = instant.replace(tzinfo=UTC) if instant.tzinfo is None else instant.astimezone(UTC)
+    return instant, instant + timedelta(seconds=1)
+
+
+def _sent_matches(sent: datetime | None, name: str, value: tuple[datetime, datetime]) -> bool:
+    if sent is None:
+        return False
+    sent = sent.replace(microsecond=0)  # Twilio keeps whole seconds
+    start, end = value
+    if name == "DateSent<":
+        return sent < end
+    if name == "DateSent>":
+        return sent >= start
+    return start <= sent < end
 
 
 class FakeTwilio(FakeServer):
@@ -74,6 +99,16 @@ class FakeTwilio(FakeServer):
         """Messages accepted for one recipient."""
         return self.per_to[to]
 
+    def hand_over(self, status: str = "sent") -> int:
+        """Move every queued or accepted message on to `status` now, as the carriers would (messages with a status
+        callback move on by themselves); how many moved."""
+        now = datetime.now(UTC)
+        with self.lock:
+            waiting = [m for m in self.messages.values() if m["status"] in ("queued", "accepted")]
+            for message in waiting:
+                message["status"], message["updated"], message["sent"] = status, now, now
+        return len(waiting)
+
     def stop(self) -> None:
         self._stopping.set()
         super().stop()
@@ -90,17 +125,40 @@ class FakeTwilio(FakeServer):
         if endpoint == "fetch":
             return self._fetch(args["message_sid"])
         if endpoint == "list":
-            return self._list(request.args.get("To", ""))
+            return self._list(request.args)
         return self._create(request)
 
-    def _list(self, to: str) -> Response:
-        """Messages to one number, newest first, as Twilio pages them (reconciliation looks them up)."""
+    def _list(self, args: Mapping[str, str]) -> Response:
+        """Messages, newest first by DateCreated, filtered as Twilio filters them: To, From, and DateSent (`DateSent`
+        a day or an instant, `DateSent<` on or before, `DateSent>` on or after; a message not yet sent, whose
+        DateSent is empty, matches no DateSent filter), in pages of PageSize (default 50, at most 1000)."""
+        try:
+            size = min(1000, max(1, int(args.get("PageSize", 50))))
+            page = int(args.get("Page", 0))
+            start = int(args.get("PageToken", "PA0")[2:]) if args.get("PageToken") else page * size
+            sent_filters = [(name, _parse_date_sent(args[name])) for name in ("DateSent", "DateSent<", "DateSent>")
+                            if args.get(name)]
+        except ValueError:
+            return twilio_error(400, 20001, "Invalid paging or DateSent parameter")
         with self.lock:
-            found = [self._message_json(m) for m in reversed(list(self.messages.values())) if m["to"] == to]
+            chosen = sorted((m for m in self.messages.values()
+                             if (not args.get("To") or m["to"] == args["To"])
+                             and (not args.get("From") or m["from"] == args["From"])
+                             and all(_sent_matches(m["sent"], name, value) for name, value in sent_filters)),
+                            key=lambda m: m["created"], reverse=True)
+            found = [self._message_json(m) for m in chosen[start:start + size]]
         uri = f"/2010-04-01/Accounts/{self.account_sid}/Messages.json"
-        return json_response({"messages": found, "start": 0, "end": max(0, len(found) - 1), "page": 0,
-                              "page_size": 50, "first_page_uri": uri, "next_page_uri": None,
-                              "previous_page_uri": None, "uri": uri}, 200)
+        kept = {name: value for name, value in args.items() if name not in ("Page", "PageToken", "PageSize")}
+
+        def page_uri(number: int, token: int) -> str:
+            return f"{uri}?{urlencode({**kept, 'PageSize': size, 'Page': number, 'PageToken': f'PA{token}'})}"
+        more = start + size < len(chosen)
+        return json_response({"messages": found, "start": start, "end": start + max(0, len(found) - 1),
+                              "page": start // size, "page_size": size,
+                              "first_page_uri": f"{uri}?{urlencode({**kept, 'PageSize': size, 'Page': 0})}",
+                              "next_page_uri": page_uri(start // size + 1, start + size) if more else None,
+                              "previous_page_uri": page_uri(start // size - 1, start - size) if start else None,
+                              "uri": page_uri(start // size, start)}, 200)
 
     def _fetch(self, message_sid: str) -> Response:
         with self.lock:
@@ -134,6 +192,7 @@ class FakeTwilio(FakeServer):
             "body": form["Body"], "status_callback": form.get("StatusCallback"),
             "validity_period": int(form["ValidityPeriod"]) if form.get("ValidityPeriod") else None,
             "status": "accepted" if service else "queued", "error_code": None, "created": now, "updated": now,
+            "sent": None,
         }
         with self.lock:
             self.messages[message["sid"]] = message
@@ -148,7 +207,8 @@ class FakeTwilio(FakeServer):
         return {
             "account_sid": self.account_sid, "api_version": "2010-04-01", "body": message["body"],
             "date_created": format_datetime(message["created"], usegmt=True),
-            "date_updated": format_datetime(message["updated"], usegmt=True), "date_sent": None,
+            "date_updated": format_datetime(message["updated"], usegmt=True),
+            "date_sent": format_datetime(message["sent"], usegmt=True) if message["sent"] else None,
             "direction": "outbound-api", "error_code": message["error_code"], "error_message": None,
             "from": message["from"], "messaging_service_sid": message["messaging_service_sid"],
             "num_media": "0", "num_segments": "1", "price": None, "price_unit": "USD", "sid": message["sid"],
@@ -163,6 +223,8 @@ class FakeTwilio(FakeServer):
                 return
             with self.lock:
                 message["status"], message["updated"] = status, datetime.now(UTC)
+                if status == "sent":  # DateSent is empty while the message is queued
+                    message["sent"] = message["updated"]
                 message["error_code"] = FAILURE_CODES.get(status)
             self._post_callback(message, status)
 
