@@ -4,7 +4,8 @@ dispatcher threads send the ledger. Never run inside web workers.
 Leadership: on PostgreSQL the scheduler's jobs run only while this process holds an advisory lock on a
 dedicated connection; a standby keeps trying and takes over within a second when the leader dies (its
 connection closes, the lock goes with it). `release_due` is idempotent besides, so even two leaders
-could not fire a release twice. Dispatchers run in every worker.
+could not fire a release twice. Dispatchers run in every worker: per lane (main: national systems, partner
+copies, social posts; sms: the subscriber fan-out) `--dispatchers` of them, each with `--threads` senders.
 """
 from __future__ import annotations
 
@@ -14,12 +15,13 @@ import signal
 import socket
 import threading
 import time
+from dataclasses import replace
 from datetime import timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import text
 
-from alerts.dispatch import Dispatcher, DispatchOptions
+from alerts.dispatch import LANES, Dispatcher, DispatchOptions
 from alerts.firing import LEADER_LOCK, expire_due, release_due
 from alerts.outcomes import apply_held_reports, reconcile_unknown, recover_expired_leases
 from alerts.release import ReleaseOptions
@@ -77,7 +79,9 @@ class Worker:
         self.reconcile_every = setting("reconcile_every_seconds")
         self.scheduler = BackgroundScheduler(timezone="UTC")
         self.tick = tick
-        self.dispatchers = [Dispatcher(db, channels, f"{self.name}/{i}", dispatch_options) for i in range(dispatchers)]
+        # each lane its own dispatchers and sending threads: the SMS fan-out never holds up the main lane
+        self.dispatchers = [Dispatcher(db, channels, f"{self.name}/{lane}{i}", replace(dispatch_options, lanes=(lane,)))
+                            for i in range(dispatchers) for lane in LANES]
         self._threads: list[threading.Thread] = []
         self._stopped = threading.Event()
 

@@ -27,10 +27,12 @@ def spawn(database_url, fakes, tmp_path):
     processes: list[subprocess.Popen] = []
     path = write_channels_file(tmp_path, channels_config(fakes))
 
-    def start(name: str, *args: str) -> subprocess.Popen:
+    def start(name: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+        """A worker named `name` with these command-line `args` and extra environment `env`."""
         env = {**os.environ, "BENELERT_ENV": "test", "BENELERT_SECRET_KEY": "w" * 40,
                "BENELERT_DATABASE_URL": database_url, "BENELERT_CHANNELS_FILE": path,
-               "BENELERT_SMS_MAX_SEGMENTS": "3", "BENELERT_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
+               "BENELERT_SMS_MAX_SEGMENTS": "3", "BENELERT_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT),
+               **(env or {})}
         with tmp_path.joinpath(f"{name}.log").open("w") as log:  # the child keeps its own descriptor
             process = subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "worker", "--name", name,
                                         *args], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log)

@@ -8,8 +8,11 @@ Rules: create (BE lead, random participants among NL/LU, random status); edit by
 random centre with the current or a stale If-Match; submit; approve/reject by spokespersons of random
 centres (the NL user with both roles may be the version's author); release now (or in 30 minutes) on
 random channels; fire due releases (twice); dispatch; a dispatcher dying mid-send; edit after release;
+a spokesperson confirming their centre's channels of a release planned by another centre; withdrawing a
+release planned for later (whose heads-up to the partner centres was due at once); an Update of a live alert;
 and `advance`, one valid step for one alert, so that examples reach releases and the Cancel a live
-release prepares (which the machine then takes through review and release too). Every answer is held
+release prepares (which the machine then takes through review and release too: a Cancel of an Update ends the
+chain, and an Update supersedes its source, closing what is still in the works). Every answer is held
 against the workflow table (status code, state, version). Actors and choices are mostly valid and
 sometimes anything (`rarely`).
 
@@ -18,11 +21,12 @@ The database is not reset between examples: the checks are about what the curren
 received since the example began), so a failing example replays the same way. After every step:
 
 1. nothing reaches a public channel unless every centre whose channels it uses approved exactly the
-   release's content hash, by a spokesperson of that centre who did not author that version;
+   release's content hash, by a spokesperson of that centre who did not author that version, and (live)
+   that centre's spokesperson confirmed its channels and the moment;
 2. every required language of every participating centre is present once an alert is in review;
 3. Exercise and Test releases never reach a subscriber, a centre's live account or live endpoint;
-4. every message a fake received is a ledger row that was attempted first, a second trigger writes no
-   second set of rows, and rows are only in states the dispatcher can resume from;
+4. every message a fake received is a ledger row that was attempted first, firing (twice) writes no row,
+   one SMS per number per release, and rows are only in states the dispatcher can resume from;
 5. the audit chain verifies, and it holds every state change: replaying an alert's events through the
    workflow table gives its state and version, and the events are those of the actions that succeeded.
 """
@@ -82,7 +86,9 @@ PUBLIC = frozenset(PUBLIC_CHANNELS)
 CONFIGURED = {"BE": {"sms", "x", "national"}, "NL": {"sms", "x", "national"}, "LU": set()}  # see wire_centres
 RESUMABLE = frozenset({"pending", "claimed", "sending", "sent", "delivered", "failed", "unknown", "expired"})
 EDITABLE_STATES = frozenset({"draft", "in_review", "approved"})
-REVIEW_OR_LATER = frozenset({"in_review", "approved", "scheduled", "releasing", "released", "cancelled"})
+REVIEW_OR_LATER = frozenset({"in_review", "approved", "scheduled", "releasing", "released", "cancelled",
+                             "superseded"})
+IN_THE_WORKS = frozenset({"draft", "in_review", "approved", "scheduled"})
 MARKERS = tuple(f"{marker} - " for marker in ("OEFENING", "EXERCICE", "ÜBUNG", "EXERCISE", "TEST"))
 X_TOKENS = {"be-token": "BE", "nl-token": "NL", "sandbox-token": "SANDBOX"}  # channels_config's X accounts
 CAP_STATUS = re.compile(r"<(?:\w+:)?status>\s*(\w+)\s*</(?:\w+:)?status>")
@@ -133,10 +139,14 @@ class Replay:
                 self.state = "approved"
         elif action == "release.schedule":
             self.state = "scheduled"
+        elif action == "release.withdraw":
+            self.state = "approved"
         elif action == "release.fire":
             self.state = "released"
-        elif action == "alert.cancelled":
-            self.state = "cancelled"
+        elif action in ("alert.cancelled", "alert.superseded"):
+            self.state = action.removeprefix("alert.")
+        elif action == "alert.close":
+            self.state = "closed"
 
 
 @dataclass
@@ -234,7 +244,8 @@ class Tracked:
     events: list[str] = field(default_factory=list)  # audit actions expected, in order
     release_id: int | None = None
     release_at: datetime | None = None
-    ledger_rows: int | None = None  # rows written when it fired; never more afterwards
+    ledger_rows: int | None = None  # rows staged when scheduled or confirmed; firing and sending add none
+    awaiting: set[str] = field(default_factory=set)  # centres whose channels wait for their confirmation
 
 
 def if_match(number: int) -> dict:
@@ -453,6 +464,48 @@ class ReleaseWorkflow(RuleBasedStateMachine):
             tracked.state, tracked.release_id = "scheduled", planned["id"]
             tracked.release_at = aware(planned["scheduled_for"])
             tracked.events.append("release.schedule")
+            tracked.awaiting = set(planned["awaiting"])
+            expected = {code for code, names in channels.items() if set(names) & PUBLIC} - {actor.centre}
+            assert tracked.awaiting == (expected if tracked.content["status"] == "Actual" else set()), planned
+            tracked.ledger_rows = self.count_rows(tracked.release_id)
+        self.refresh(tracked)
+
+    def do_confirm(self, tracked: Tracked, actor: Actor) -> None:
+        url = f"/alerts/{tracked.id}/release"
+        status = actor.api.get(url)
+        plan = status.get_json()["plan"] if status.status_code == 200 else "0" * 64
+        response = actor.api.post(f"{url}/consents", json={"plan": plan})
+        if actor.centre not in tracked.centres:
+            expect(response, 404, "confirmation by a centre not taking part")
+        elif "spokesperson" not in actor.roles:
+            expect(response, 403, "confirmation by a communicator")
+        elif tracked.state not in ("scheduled", "released") or actor.centre not in tracked.awaiting:
+            expect(response, 409, "confirmation of nothing to confirm")
+        else:
+            answer = expect(response, 200, "confirmation")
+            tracked.awaiting.discard(actor.centre)
+            assert set(answer["awaiting"]) == tracked.awaiting, answer
+            tracked.events.append("release.confirm")
+            tracked.ledger_rows = self.count_rows(tracked.release_id)
+        self.refresh(tracked)
+
+    def do_withdraw(self, tracked: Tracked, actor: Actor) -> None:
+        response = actor.api.post(f"/alerts/{tracked.id}/release/withdraw", headers=if_match(tracked.version),
+                                  json={"reason": "the situation changed"})
+        if actor.centre not in tracked.centres:
+            expect(response, 404, "withdrawal by a centre not taking part")
+        elif "spokesperson" not in actor.roles:
+            expect(response, 403, "withdrawal by a communicator")
+        elif tracked.state != "scheduled" or tracked.release_at <= datetime.now(UTC):
+            expect(response, 409, f"withdrawal in state {tracked.state} (at {tracked.release_at})")
+        else:
+            expect(response, 200, "withdrawal")
+            tracked.state, tracked.awaiting, tracked.ledger_rows = "approved", set(), None
+            tracked.events.append("release.withdraw")
+            with self.w.db.transaction() as session:  # nothing left to send but a heads-up already attempted
+                left = session.scalars(select(Delivery.attempts).where(
+                    Delivery.release_id == tracked.release_id, Delivery.state == "pending")).all()
+            assert all(left), f"withdrawn release {tracked.release_id} left rows to send"
         self.refresh(tracked)
 
     def usable(self, tracked: Tracked, picks: dict[str, list[str]]) -> dict[str, list[str]]:
@@ -523,6 +576,42 @@ class ReleaseWorkflow(RuleBasedStateMachine):
                             ["be_spk", "nl_spk", "both", "be_comm", "lu_spk"])
         self.do_schedule(tracked, actor, picks if wild else self.usable(tracked, picks), later)
 
+    @precondition(lambda self: any(t.awaiting for t in self.mine.values()))
+    @rule(data=st.data())
+    def confirm(self, data):
+        """A spokesperson of a centre whose channels another centre planned confirms them and the moment."""
+        waiting = sorted(t.id for t in self.mine.values() if t.awaiting)
+        tracked = self.mine[data.draw(st.sampled_from(waiting), label="alert")]
+        valid = [n for n in ("be_spk", "nl_spk", "both") if self.actors[n].centre in tracked.awaiting]
+        actor = self.choose(data, "confirmer", valid, ["be_spk", "nl_spk", "lu_spk", "both", "be_comm"])
+        self.do_confirm(tracked, actor)
+
+    @precondition(lambda self: self.has("scheduled"))
+    @rule(data=st.data())
+    def withdraw(self, data):
+        """A spokesperson of a centre taking part withdraws a scheduled release (before T: a release planned for
+        later); the alert is approved again."""
+        tracked = self.pick(data, "scheduled")
+        actor = self.choose(data, "withdrawer", self.takes_part(tracked, "be_spk", "nl_spk", "both"),
+                            ["be_spk", "nl_spk", "lu_spk", "be_comm"])
+        self.do_withdraw(tracked, actor)
+
+    @precondition(lambda self: len(self.mine) < 2 * MAX_ALERTS and any(
+        t.state == "released" and t.msg_type != "Cancel" and t.content["status"] == "Actual"
+        for t in self.mine.values()))
+    @rule(data=st.data())
+    def derive_update(self, data):
+        """An Update of a live alert: when released it supersedes its source and closes the source's Cancel."""
+        live = sorted(t.id for t in self.mine.values() if t.state == "released" and t.msg_type != "Cancel"
+                      and t.content["status"] == "Actual")
+        source = self.mine[data.draw(st.sampled_from(live), label="alert")]
+        response = self.actors["be_comm"].api.post(f"/alerts/{source.id}/derive", json={"msg_type": "Update"})
+        created = expect(response, 201, "derive an Update")
+        update = Tracked(id=created["id"], centres=list(source.centres), msg_type="Update", source=source.id,
+                         events=["alert.update.prepare"])
+        self.mine[update.id] = update
+        self.refresh(update)
+
     @precondition(lambda self: self.has("released") or self.has("cancelled"))
     @rule(data=st.data(), stale=rarely)
     def edit_after_release(self, data, stale):
@@ -540,7 +629,10 @@ class ReleaseWorkflow(RuleBasedStateMachine):
                                                              if t.state in ADVANCING)), label="alert")]
         communicators = self.takes_part(tracked, "be_comm", "nl_comm", "lu_comm", "both")
         communicator = self.actors[data.draw(st.sampled_from(communicators), label="communicator")]
-        if tracked.state == "scheduled":
+        confirmers = [n for n in ("be_spk", "nl_spk") if self.actors[n].centre in tracked.awaiting]
+        if tracked.state in ("scheduled", "released") and confirmers:
+            self.do_confirm(tracked, self.actors[data.draw(st.sampled_from(confirmers), label="confirmer")])
+        elif tracked.state == "scheduled":
             self.fire_due_releases_twice()
         elif tracked.state == "released":
             self.dispatch()
@@ -583,22 +675,39 @@ class ReleaseWorkflow(RuleBasedStateMachine):
         with self.w.db.transaction() as session:
             again = firing.release_due(session, self.w.options, "w2")
         assert again == [], f"a second trigger fired {again} again"
-        assert self.count_rows() == rows, "a second trigger wrote a second set of ledger rows"
+        assert self.count_rows() == rows, "a second trigger wrote ledger rows"
         assert set(due) <= set(fired), f"due releases {sorted(due)} but fired {sorted(fired)}"
         early = {t.release_id for t in self.mine.values() if t.state == "scheduled"} - set(due)
         assert not early & set(fired), f"releases {sorted(early & set(fired))} fired before their moment"
-        for tracked in due.values():
+        for tracked in sorted(due.values(), key=lambda t: t.release_id):
+            if tracked.state != "scheduled":  # closed by an Update or Cancel fired before it in this batch
+                continue
             tracked.state = "released"
             tracked.events.append("release.fire")
-            tracked.ledger_rows = self.count_rows(tracked.release_id)
+            assert self.count_rows(tracked.release_id) == tracked.ledger_rows, "firing wrote ledger rows"
             self.refresh(tracked)
-            if tracked.source is not None:  # a released Cancel ends the alert it cancels
-                source = self.mine[tracked.source]
-                source.state = "cancelled"
-                source.events.append("alert.cancelled")
-                self.refresh(source)
-            elif tracked.content["status"] == "Actual" and tracked.msg_type == "Alert":
+            if tracked.source is not None:
+                self.end_referenced(tracked)
+            if tracked.content["status"] == "Actual" and tracked.msg_type != "Cancel":
                 self.track_prepared_cancel(tracked)
+
+    def end_referenced(self, fired: Tracked) -> None:
+        """A released Cancel cancels, a released Update supersedes, every alert it refers to that is still
+        released; their Updates and Cancels still in the works are closed (a scheduled one withdrawn)."""
+        ended = "cancelled" if fired.msg_type == "Cancel" else "superseded"
+        source_id = fired.source
+        while source_id is not None and source_id in self.mine:
+            source = self.mine[source_id]
+            if source.state == "released":
+                source.state = ended
+                source.events.append(f"alert.{ended}")
+            for other in sorted(self.mine.values(), key=lambda t: t.id):
+                if other.source == source_id and other.id != fired.id and other.state in IN_THE_WORKS:
+                    other.state, other.awaiting, other.ledger_rows = "closed", set(), None
+                    other.events.append("alert.close")
+                    self.refresh(other)
+            self.refresh(source)
+            source_id = source.source
 
     def track_prepared_cancel(self, source: Tracked) -> None:
         """A live alert gets its Cancel prepared when it is released: the machine takes it through review."""
@@ -649,6 +758,9 @@ class ReleaseWorkflow(RuleBasedStateMachine):
                     Delivery.release_id == planned.id, Delivery.channel.in_(PUBLIC),
                     Delivery.first_attempt_at.is_not(None)).distinct()))
                 if reached:
+                    if planned.mode == "Actual":
+                        problems += [f"release {planned.id} reached {code}'s public channels without the confirmation "
+                                     f"of {code}'s spokesperson" for code in sorted(reached - set(planned.consents))]
                     reached |= {code for code, names in planned.channels.items() if set(names) & PUBLIC}
                     problems += self.approval_problems(session, planned, reached)
         assert not problems, "\n".join(problems)
@@ -755,8 +867,11 @@ class ReleaseWorkflow(RuleBasedStateMachine):
         states = Counter(d.state for d, _ in rows)
         if set(states) - RESUMABLE:
             problems.append(f"ledger rows in states the dispatcher cannot resume from: {states}")
-        keys = Counter((d.release_id, d.channel, d.centre_code, d.language, d.target) for d, _ in rows)
+        keys = Counter((d.release_id, d.payload_id, d.channel, d.centre_code, d.language, d.target) for d, _ in rows)
         problems += [f"a ledger row written twice: {key}" for key, n in keys.items() if n > 1]
+        # one SMS per subscriber's number (the sandbox number of an exercise gets each language's text)
+        numbers = Counter((d.release_id, d.target) for d, _ in rows if d.channel == "sms" and d.target != SANDBOX_PHONE)
+        problems += [f"release {key[0]} has {n} SMS rows for {key[1]}" for key, n in numbers.items() if n > 1]
         attempts: Counter = Counter()
         for channel, target, key, body, tries in attempted:
             attempts[(channel, target, key if channel == "partners" else body)] += tries
@@ -788,7 +903,7 @@ class ReleaseWorkflow(RuleBasedStateMachine):
                                 "such message")
         for tracked in self.mine.values():
             if tracked.ledger_rows is not None and self.count_rows(tracked.release_id) != tracked.ledger_rows:
-                problems.append(f"release {tracked.release_id} had {tracked.ledger_rows} rows when it fired, now "
+                problems.append(f"release {tracked.release_id} had {tracked.ledger_rows} rows staged, now "
                                 f"{self.count_rows(tracked.release_id)}")
         assert not problems, "\n".join(problems)
 

@@ -6,12 +6,8 @@ once, and every ledger row is sent with a provider id of its own that Twilio has
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
-from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,10 +19,7 @@ from alerts.models import Payload as StoredPayload
 from devtools.world import (
     add_subscribers,
     approved_alert,
-    channels_config,
-    start_fakes,
     wire_centres,
-    write_channels_file,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,37 +30,13 @@ LEASE = 8  # seconds; a send waits at most half of it for a slot (16 / 5 = 3.2 s
 
 
 @pytest.fixture
-def fakes():
-    with ExitStack() as stack:
-        yield start_fakes(stack)
-
-
-@pytest.fixture
-def spawn(database_url, fakes, tmp_path):
-    processes: list[subprocess.Popen] = []
-    path = write_channels_file(tmp_path, channels_config(fakes))
-
-    def start(name: str) -> subprocess.Popen:
-        env = {**os.environ, "BENELERT_ENV": "test", "BENELERT_SECRET_KEY": "w" * 40,
-               "BENELERT_DATABASE_URL": database_url, "BENELERT_CHANNELS_FILE": path,
-               "BENELERT_SMS_MAX_SEGMENTS": "3", "BENELERT_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT),
-               "BENELERT_DISPATCH_RATES": json.dumps({"sms": f"{SMS_RATE} per second"}),
-               "BENELERT_RECONCILE_GRACE_SECONDS": "1", "BENELERT_RECONCILE_EVERY_SECONDS": "1"}
-        with tmp_path.joinpath(f"{name}.log").open("w") as log:  # the child keeps its own descriptor
-            process = subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "worker", "--name", name,
-                                        "--threads", str(THREADS), "--lease", str(LEASE)],
-                                       cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log)
-        processes.append(process)
-        return process
-
-    yield start
-    for process in processes:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+def spawn_limited(spawn):
+    """Workers whose SMS account is limited to SMS_RATE per second, reconciling every second after 1 s."""
+    def start(name: str):
+        return spawn(name, "--threads", str(THREADS), "--lease", str(LEASE), env={
+            "BENELERT_DISPATCH_RATES": json.dumps({"sms": f"{SMS_RATE} per second"}),
+            "BENELERT_RECONCILE_GRACE_SECONDS": "1", "BENELERT_RECONCILE_EVERY_SECONDS": "1"})
+    return start
 
 
 def schedule_at(api_as, alert, at) -> int:
@@ -94,14 +63,14 @@ def count(db, release_id, *states) -> int:
 
 
 def test_killed_while_waiting_on_the_rate_limiter_nothing_is_taken_for_sent_on_another_releases_messages(
-        db, api_as, fakes, spawn, tmp_path):
+        db, api_as, fakes, spawn_limited, tmp_path):
     wire_centres(db, fakes)
     phones = add_subscribers(db, "BE", SUBSCRIBERS)
     first_alert, second_alert = approved_alert(api_as), approved_alert(api_as)  # the same texts
     at = datetime.now(UTC) + timedelta(seconds=3)
     first = schedule_at(api_as, first_alert, at)
     second = schedule_at(api_as, second_alert, at + timedelta(seconds=1))
-    victim = spawn("victim")
+    victim = spawn_limited("victim")
     # the second release's rows are marked sending and wait for a sending slot of the rate limiter
     assert wait_for(lambda: count(db, second, "sending") >= THREADS // 2, timeout=60), \
         tmp_path.joinpath("victim.log").read_text()[-3000:]
@@ -116,7 +85,7 @@ def test_killed_while_waiting_on_the_rate_limiter_nothing_is_taken_for_sent_on_a
     by_number = {(release, target): body for release, target, body in bodies}
     assert all(by_number[first, phone] == by_number[second, phone] for phone in phones)
 
-    spawn("rescuer")
+    spawn_limited("rescuer")
     assert wait_for(lambda: count(db, first, "sent", "delivered") + count(db, second, "sent", "delivered")
                     == 2 * SUBSCRIBERS, timeout=120, every=0.5), tmp_path.joinpath("rescuer.log").read_text()[-3000:]
 
