@@ -73,8 +73,7 @@ def make_app(database_url):
     def make(**overrides):
         # the release options of the tests' deployment: the ledger is staged with them when a release is scheduled
         settings = {"env": "test", "database_url": database_url, "ratelimit_storage": "memory://",
-                    "secret_key": "t" * 48, "sms_max_segments": 3,
-                    "sandbox_targets": {"sms": "+32470000099", "x": "SANDBOX"}, **overrides}
+                    "secret_key": "t" * 48, "sandbox_targets": {"sms": "+32470000099", "x": "SANDBOX"}, **overrides}
         app = create_app(settings)
         apps.append(app)
         return app

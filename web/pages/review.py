@@ -55,11 +55,14 @@ def review_page(alert_id):
     channels = _configured_channels(alert)
     confirmation = release.confirmation(dbs, alert, content, channels, utcnow(), release_options())
     decisions = review.decisions(dbs, alert, version)
+    planned = release_of(dbs, alert)
     return render_template("pages/review.html", alert=alert, version=version, content=content,
+                           plan=release.plan_hash(planned) if planned else None,
+                           awaiting=sorted(release.awaiting(planned)) if planned else [],
                            confirmation=confirmation, renderings=renderings_by_language(content),
                            approvals=review.approval_state(dbs, alert, version),
                            decisions=decisions, fits=_channel_fits(alert, content), channels=channels,
-                           planned=release_of(dbs, alert), cancel=updates.prepared_cancel(dbs, alert),
+                           planned=planned, cancel=updates.prepared_cancel(dbs, alert),
                            place_label=lambda code: place_name(code, select_locale()) if code in PLACES else code)
 
 

@@ -213,3 +213,33 @@ def test_a_translator_confirms_a_stale_translation_in_the_form(app, make_user):
     current = api.get(f"/alerts/{alert['id']}").get_json()["version"]
     assert current["number"] == 3
     assert current["texts"]["fr"]["headline"] == {"body": "Crue dans le Limbourg", "status": "human"}
+
+
+def test_a_spokesperson_confirms_their_centres_channels_and_withdraws_a_release_on_the_pages(app, db, api_as,
+                                                                                            make_user):
+    from datetime import UTC, datetime, timedelta
+
+    from devtools.world import approved_alert
+
+    _wire(db, sms={}, x={"target": "X"})
+    alert = approved_alert(api_as)
+    at = (datetime.now(UTC) + timedelta(hours=3)).isoformat()
+    planned = api_as("BE", "spokesperson").post(f"/alerts/{alert['id']}/release", headers={"If-Match": '"v1"'}, json={
+        "content_hash": alert["version"]["content_hash"], "channels": {"BE": ["partners"], "NL": ["x"]}, "at": at})
+    assert planned.status_code == 201, planned.get_json()
+    nl = login(app, make_user("NL", "spokesperson")[0])
+    nl.post("/language", data={"language": "nl", "next": "/",
+                               "csrf_token": form_fields(nl.get("/login").get_data(as_text=True))["csrf_token"]})
+    review = nl.get(f"/alerts/{alert['id']}/review").get_data(as_text=True)
+    assert "wacht op de bevestiging van de woordvoerder van NL" in review
+    confirmed = nl.post(f"/alerts/{alert['id']}/release/consents", data={
+        "csrf_token": form_fields(review)["csrf_token"], "plan": form_fields(review)["plan"]})
+    assert confirmed.status_code == 302
+    page = nl.get(confirmed.headers["Location"]).get_data(as_text=True)
+    assert "Bevestigd: de kanalen van NL gaan op het geplande tijdstip uit." in page
+    form = form_fields(page)
+    refused = nl.post(f"/alerts/{alert['id']}/release/withdraw", data={**form, "reason": ""})
+    assert "Say why the release is withdrawn." in nl.get(refused.headers["Location"]).get_data(as_text=True)
+    withdrawn = nl.post(f"/alerts/{alert['id']}/release/withdraw", data={**form, "reason": "later"})
+    assert "Verzending ingetrokken" in nl.get(withdrawn.headers["Location"]).get_data(as_text=True)
+    assert api_as("BE", "communicator").get(f"/alerts/{alert['id']}").get_json()["state"] == "approved"
