@@ -29,7 +29,7 @@ from alerts.models import (
     Version,
 )
 from alerts.rendering import render_channel
-from alerts.subscribers import places_of, subscriber_filter
+from alerts.subscribers import places_of, sms_key_prefix, subscriber_filter
 from channels.specs import CHANNELS
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ def _sms_ledger(session: Session, release: Release, centre: Centre, content: dic
         selection = select(
             literal(release.id), literal(payload.id), literal("sms"), literal("sms"), literal(centre.code),
             literal(language), Subscriber.phone,
-            literal(f"r{release.id}-sms-", String) + cast(Subscriber.id, String),
+            literal(sms_key_prefix(release.id), String) + cast(Subscriber.id, String),
             literal("pending"), literal(0), literal(due, type_=Delivery.next_attempt_at.type),
             literal(now, type_=Delivery.created_at.type),
         ).where(subscriber_filter(centre.id, places, clause))

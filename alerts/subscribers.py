@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from datetime import timedelta
 
-from sqlalchemy import and_, delete, exists, func, insert, literal, select, update
+from sqlalchemy import and_, delete, exists, func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from alerts import audit
 from alerts.access import require_role
 from alerts.errors import InvalidInput
 from alerts.gazetteer import PLACES
-from alerts.models import Centre, Subscriber, SubscriberArea, User, utcnow
+from alerts.models import Centre, Delivery, Release, Subscriber, SubscriberArea, User, utcnow
 from alerts.subscribers_csv import parse_subscribers_csv
 from alerts.vocabulary import LANGUAGES
 
@@ -105,7 +106,21 @@ def opt_out(session: Session, phone: str, actor: str = "twilio") -> int:
                         .execution_options(synchronize_session=False))
         for sid in ids:
             audit.record(session, actor, "subscriber.opt_out", "subscriber", sid)
+        # the SMS already staged for this number and not sent yet go too (found by their keys: no scan)
+        going = session.scalars(select(Release.id).where(or_(
+            Release.state == "scheduled", and_(Release.state == "released", Release.fired_at > now - timedelta(days=1))
+        ))).all()
+        keys = [sms_key_prefix(release_id) + str(sid) for release_id in going for sid in ids]
+        for chunk in range(0, len(keys), 500):
+            session.execute(delete(Delivery).where(Delivery.idempotency_key.in_(keys[chunk:chunk + 500]),
+                                                   Delivery.state == "pending", Delivery.attempts == 0)
+                            .execution_options(synchronize_session=False))
     return len(ids)
+
+
+def sms_key_prefix(release_id: int) -> str:
+    """The idempotency key of a subscriber's SMS in a release is this prefix and the subscriber's id."""
+    return f"r{release_id}-sms-"
 
 
 def subscriber_filter(centre_id: int, places: list[str], language_clause):

@@ -296,3 +296,20 @@ def test_an_exercise_confirmation_counts_exactly_the_targets_that_will_receive(w
     with db.transaction() as session:
         assert set(session.scalars(select(Delivery.state))) == {"sent"} or set(
             session.scalars(select(Delivery.state))) <= {"sent", "delivered"}
+
+
+def test_a_number_that_opts_out_after_the_release_was_staged_gets_nothing(world, api_as):
+    from alerts.subscribers import opt_out
+
+    db, fakes, channels = world
+    phones = add_subscribers(db, "BE", 5)
+    alert = approved_alert(api_as)
+    at = datetime.now(UTC) + timedelta(minutes=10)
+    assert schedule(api_as, alert, {"BE": ["sms"]}, at=at).status_code == 201
+    with db.transaction() as session:
+        assert opt_out(session, phones[0], actor="test") == 1
+    fire(db, now=at)
+    with db.transaction() as session:
+        session.execute(update(Delivery).values(next_attempt_at=datetime.now(UTC)))  # T, for the dispatcher
+    drain(db, channels)
+    assert sorted(fakes.twilio.per_to) == sorted(phones[1:])
