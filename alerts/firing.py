@@ -29,7 +29,7 @@ def _after_release(session: Session, release: Release, alert: Alert, options: Re
     """A released Update or Cancel ends the alerts it refers to; a live alert gets its Cancel ready for approval
     at once, prepared by the system (not by the spokesperson who released, who may therefore approve it)."""
     if alert.source_alert_id:
-        end_referenced(session, alert, release.mode, workflow.WORKER)
+        end_referenced(session, alert, release.mode, workflow.WORKER, options)
     if release.mode == "Actual" and alert.msg_type != "Cancel":
         cancel = derive_alert(session, system_author(session, alert.lead_centre), alert, "Cancel",
                               options.cap_sender_domain)

@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 
 
 HEADS_UP = "alert.heads_up"  # the partners' payload type of the restricted copy sent at scheduling
+HEADS_UP_WITHDRAWN = "alert.heads_up_withdrawn"  # ... and of the restricted Cancel of it when it is withdrawn
+RESTRICTION = "Partner crisis centres only: not for publication."
 
 
 def _key(*parts: Any) -> str:
@@ -91,6 +93,22 @@ def _row(release: Release, payload: Payload, centre: str, target: str, due: date
             "next_attempt_at": due, "created_at": now}
 
 
+def _languages(alert: Alert, content: dict) -> list[str]:
+    """The CAP's languages: every required language the version has complete (a communication test: English)."""
+    taking_part = {row.centre.code: row.centre for row in alert.centre_rows}
+    return [lang for lang in required_languages([taking_part[c] for c in content["participants"] if c in taking_part])
+            if lang in content["texts"] and all(t["body"] for t in content["texts"][lang].values())]
+
+
+def _cap(alert: Alert, content: dict, options: ReleaseOptions, sent: datetime, languages: list[str],
+         **extra) -> str:
+    lead = alert.lead_centre
+    xml = build_cap({"identifier": alert.identifier, "references": alert.references, "sender_names": lead.names,
+                     **extra}, content, sender=cap_sender(lead, options.cap_sender_domain), sent=sent,
+                    timezone=lead.timezone, languages=languages)
+    return (sign_cap(xml, *options.cap_signing) if options.cap_signing else xml).decode("utf-8")
+
+
 def stage_ledger(session: Session, release: Release, alert: Alert, version: Version, options: ReleaseOptions,
                  now: datetime, centres: Collection[str], partner_copies: bool = True) -> None:
     """Write payloads and ledger rows of the release, due at its moment (now, if that has passed): the channels of
@@ -102,18 +120,9 @@ def stage_ledger(session: Session, release: Release, alert: Alert, version: Vers
     staged = set(centres)
     taking_part = {row.centre.code: row.centre for row in alert.centre_rows}
     lead = alert.lead_centre
-    # every required language is complete for an approved alert; a communication test is English only
-    languages = [lang for lang in required_languages([taking_part[c] for c in content["participants"]
-                                                      if c in taking_part])
-                 if lang in content["texts"] and all(t["body"] for t in content["texts"][lang].values())]
+    languages = _languages(alert, content)
 
-    def cap(**extra) -> str:
-        xml = build_cap({"identifier": alert.identifier, "references": alert.references, "sender_names": lead.names,
-                         **extra}, content, sender=cap_sender(lead, options.cap_sender_domain),
-                        sent=release.scheduled_for, timezone=lead.timezone, languages=languages)
-        return (sign_cap(xml, *options.cap_signing) if options.cap_signing else xml).decode("utf-8")
-
-    public_cap = cap()
+    public_cap = _cap(alert, content, options, release.scheduled_for, languages)
     rows: list[dict] = []
     fan_outs: list[tuple[Centre, dict[str, Payload]]] = []  # SMS to subscribers, written after the main lane
     sent_once = {tuple(row) for row in session.execute(  # (channel, target, text) of the rows staged already
@@ -159,11 +168,12 @@ def stage_ledger(session: Session, release: Release, alert: Alert, version: Vers
         rows += [_row(release, payload, e.centre.code, e.url, due, now) for e in endpoints]
         if live and release.scheduled_for > now:
             moment = cap_datetime(release.scheduled_for, lead.timezone)
-            heads_up = _payload(session, release, "partners", lead.code, None, cap(
-                identifier=f"{alert.identifier}-heads-up", scope="Restricted",
-                restriction="Partner crisis centres only: not for publication before the public release.",
+            heads_up = _payload(session, release, "partners", lead.code, None, _cap(
+                alert, content, options, now, languages, identifier=f"{alert.identifier}-heads-up",
+                scope="Restricted", restriction=RESTRICTION,
                 note=f"Heads-up: approved by every centre taking part; public release planned at {moment}."),
-                "application/cap+xml", {"type": HEADS_UP, "summary": {**summary, "planned": moment}})
+                "application/cap+xml", {"type": HEADS_UP, "summary": {**summary, "planned": moment},
+                                        "sent": cap_datetime(now, lead.timezone)})
             rows += [_row(release, heads_up, e.centre.code, e.url, now, now) for e in endpoints]
     _deliveries(session, rows)
     first = session.scalar(select(Delivery.id).where(Delivery.release_id == release.id, Delivery.channel == "sms")
@@ -188,9 +198,26 @@ def cap_sender(centre: Centre, domain: str) -> str:
     return f"{centre.code.lower()}@{domain}"
 
 
-def withdraw(session: Session, release: Release) -> int:
-    """The release will not go out: its untouched rows are removed (unstage) and it is marked withdrawn."""
+def withdraw(session: Session, release: Release, alert: Alert, version: Version, options: ReleaseOptions,
+             now: datetime, reason: str) -> int:
+    """The release will not go out: its untouched rows are removed (unstage) and it is marked withdrawn. Partner
+    centres whose heads-up may have reached them get a restricted CAP Cancel of it, with the reason."""
     removed = unstage(session, release)
     session.execute(update(Release).where(Release.id == release.id).values(state="withdrawn")
                     .execution_options(synchronize_session="fetch"))
+    told = session.execute(select(Delivery.centre_code, Delivery.target, Payload.meta)
+                           .join(Payload, Payload.id == Delivery.payload_id)
+                           .where(Delivery.release_id == release.id, Delivery.channel == "partners")).all()
+    told = [(centre, target, meta) for centre, target, meta in told if (meta or {}).get("type") == HEADS_UP]
+    if told:
+        lead, content = alert.lead_centre, canonical_content(version)
+        heads_up = (f"{cap_sender(lead, options.cap_sender_domain)},{alert.identifier}-heads-up,"
+                    f"{told[0][2]['sent']}")
+        body = _cap(alert, {**content, "msg_type": "Cancel"}, options, now, _languages(alert, content),
+                    identifier=f"{alert.identifier}-withdrawn-{now:%Y%m%dT%H%M%S}", references=[heads_up],
+                    scope="Restricted", restriction=RESTRICTION,
+                    note=f"The release announced by the heads-up is withdrawn: {reason}"[:500])
+        notice = _payload(session, release, "partners", lead.code, None, body, "application/cap+xml",
+                          {"type": HEADS_UP_WITHDRAWN, "summary": {"identifier": alert.identifier, "reason": reason}})
+        _deliveries(session, [_row(release, notice, centre, target, now, now) for centre, target, _ in told])
     return removed

@@ -19,7 +19,7 @@ from alerts import audit, workflow
 from alerts.authoring import get_alert, get_version, required_languages
 from alerts.content import canonical_content
 from alerts.errors import Conflict, Forbidden, InvalidInput, StaleVersion
-from alerts.ledger import HEADS_UP, stage_ledger, withdraw
+from alerts.ledger import HEADS_UP, HEADS_UP_WITHDRAWN, stage_ledger, withdraw
 from alerts.models import (
     Alert,
     Centre,
@@ -234,7 +234,8 @@ def confirm_release(session: Session, actor: User, alert_id: int, plan: str | No
     return release
 
 
-def withdraw_release(session: Session, actor: User, alert_id: int, expected: int | None, reason: str) -> Release:
+def withdraw_release(session: Session, actor: User, alert_id: int, expected: int | None, reason: str,
+                     options: ReleaseOptions) -> Release:
     """Stop a scheduled release before T (a spokesperson of a centre taking part, with a reason): its staged
     ledger rows are removed in this transaction and the alert is approved again, to reschedule or to edit."""
     alert = get_alert(session, actor, alert_id, "read", lock=True)
@@ -251,7 +252,8 @@ def withdraw_release(session: Session, actor: User, alert_id: int, expected: int
     now = utcnow()
     if release is None or release.scheduled_for <= now:
         raise Conflict("The release moment has passed: the warning is going out. Cancel it once it is released.")
-    removed = withdraw(session, release)
+    removed = withdraw(session, release, alert, get_version(session, alert, release.version_number), options, now,
+                       reason.strip())
     if _public_rows_left(session, release):  # a dispatcher took them at T, while this waited for their locks
         raise Conflict("The release moment has passed: the warning is going out. Cancel it once it is released.")
     workflow.advance(alert, "withdraw", actor)
@@ -263,10 +265,11 @@ def withdraw_release(session: Session, actor: User, alert_id: int, expected: int
 
 
 def _public_rows_left(session: Session, release: Release) -> bool:
-    """Whether any row of the public release survived unstage (the heads-up to partners may have gone out)."""
+    """Whether any row of the public release survived unstage (the heads-up to partners may have gone out, and
+    the notice that it is withdrawn is staged)."""
     payload_ids = select(Delivery.payload_id).where(Delivery.release_id == release.id).distinct()
     metas = session.scalars(select(Payload.meta).where(Payload.id.in_(payload_ids))).all()
-    return any((meta or {}).get("type") != HEADS_UP for meta in metas)
+    return any((meta or {}).get("type") not in (HEADS_UP, HEADS_UP_WITHDRAWN) for meta in metas)
 
 
 def delivery_counts(session: Session, release: Release) -> dict[str, dict[str, Counter]]:

@@ -2,6 +2,8 @@
 what they refer to."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -17,8 +19,12 @@ from alerts.models import (
     Release,
     User,
     VersionText,
+    utcnow,
 )
 from alerts.texts import cancel_texts
+
+if TYPE_CHECKING:
+    from alerts.release import ReleaseOptions
 
 
 def prepared_cancel(session: Session, source: Alert) -> Alert | None:
@@ -69,7 +75,7 @@ def derive_alert(session: Session, author: User, source: Alert, msg_type: str, d
 IN_THE_WORKS = ("draft", "in_review", "approved", "scheduled")
 
 
-def end_referenced(session: Session, alert: Alert, mode: str, actor) -> list[int]:
+def end_referenced(session: Session, alert: Alert, mode: str, actor, options: ReleaseOptions) -> list[int]:
     """`alert`, a released Update or Cancel, ends every alert it refers to (its source, the source's source...)
     that reached the same audience (a Cancel cancels, an Update supersedes them), and closes the other Updates
     and Cancels of those alerts still in the works, such as their prepared Cancels. The caller holds the rows
@@ -89,16 +95,17 @@ def end_referenced(session: Session, alert: Alert, mode: str, actor) -> list[int
         for other in session.scalars(select(Alert).where(Alert.source_alert_id == source.id, Alert.id != alert.id,
                                                          Alert.state.in_(IN_THE_WORKS))
                                      .order_by(Alert.id).with_for_update(of=Alert)).all():
-            _close(session, other, alert, actor)
+            _close(session, other, alert, actor, options)
         source_id = source.source_alert_id
     return ended
 
 
-def _close(session: Session, other: Alert, by: Alert, actor) -> None:
+def _close(session: Session, other: Alert, by: Alert, actor, options: ReleaseOptions) -> None:
+    reason = f"{by.msg_type} {by.identifier} ended what it referred to"
     if other.state == "scheduled":  # its staged ledger goes with it
         planned = session.scalar(select(Release).where(Release.alert_id == other.id, Release.state == "scheduled"))
         if planned is not None:
-            withdraw(session, planned)
+            withdraw(session, planned, other, get_version(session, other, planned.version_number), options,
+                     utcnow(), reason)
     workflow.advance(other, "close", actor)
-    audit.record(session, actor, "alert.close", "alert", other.id,
-                 detail={"by": by.id, "reason": f"{by.msg_type} {by.identifier} ended what it referred to"})
+    audit.record(session, actor, "alert.close", "alert", other.id, detail={"by": by.id, "reason": reason})

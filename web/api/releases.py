@@ -132,7 +132,8 @@ class ReleaseWithdrawal(ResourceView):
         """Withdraw a scheduled release before T (a spokesperson of a centre taking part, with a reason): nothing
         of it is sent, and the alert is approved again, to reschedule or to edit."""
         with operation() as session:
-            withdrawn = release.withdraw_release(session, g.user, alert_id, expected, data["reason"])
+            withdrawn = release.withdraw_release(session, g.user, alert_id, expected, data["reason"],
+                                                         release_options())
         return _release_status(session, withdrawn)
 
 

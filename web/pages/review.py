@@ -125,7 +125,7 @@ def confirm(alert_id):
 def withdraw(alert_id):
     """Stop a scheduled release before T; the alert is approved again, to reschedule or to edit."""
     return perform(lambda session: release.withdraw_release(session, g.user, alert_id, base_version(),
-                                                            request.form.get("reason", "")),
+                                                            request.form.get("reason", ""), release_options()),
                    _("Release withdrawn: nothing of it will be sent. Reschedule it or edit the alert."),
                    url_for("pages.detail", alert_id=alert_id))
 

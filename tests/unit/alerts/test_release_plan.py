@@ -313,3 +313,24 @@ def test_a_number_that_opts_out_after_the_release_was_staged_gets_nothing(world,
         session.execute(update(Delivery).values(next_attempt_at=datetime.now(UTC)))  # T, for the dispatcher
     drain(db, channels)
     assert sorted(fakes.twilio.per_to) == sorted(phones[1:])
+
+
+def test_partners_that_got_the_heads_up_hear_that_the_release_is_withdrawn(world, api_as):
+    from alerts.cap import validate_cap
+
+    db, fakes, channels = world
+    alert = approved_alert(api_as)
+    at = datetime.now(UTC) + timedelta(hours=1)
+    assert schedule(api_as, alert, {"BE": ["national", "partners"]}, at=at).status_code == 201
+    drain(db, channels)  # the heads-up reaches LU
+    answer = api_as("BE", "spokesperson").post(f"/alerts/{alert['id']}/release/withdraw", headers=V1,
+                                               json={"reason": "the dike holds"})
+    assert answer.status_code == 200, answer.get_json()
+    drain(db, channels)
+    heads_up, notice = (d.payload for d in fakes.partners[0].deliveries)
+    assert (heads_up["type"], notice["type"]) == ("alert.heads_up", "alert.heads_up_withdrawn")
+    cap = notice["data"]["cap"].encode()
+    assert validate_cap(cap) == []
+    assert b"<msgType>Cancel</msgType>" in cap and b"<scope>Restricted</scope>" in cap
+    assert f"{alert['identifier']}-heads-up,".encode() in cap and b"the dike holds" in cap
+    assert fakes.cap.messages == []  # the national system never heard of it
