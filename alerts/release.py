@@ -283,10 +283,11 @@ def delivery_counts(session: Session, release: Release) -> dict[str, dict[str, C
 
 
 def skew_ms(session: Session, release: Release) -> int | None:
-    """Time between the first first-attempt of the earliest and of the latest channel."""
+    """Time between the first first-attempt of the earliest and of the latest channel, from T (the partners'
+    heads-up, sent before T, is not part of the release's moment)."""
     firsts = [first for (first,) in session.execute(
         select(func.min(Delivery.first_attempt_at)).where(Delivery.release_id == release.id,
-                                                           Delivery.first_attempt_at.is_not(None))
+                                                           Delivery.first_attempt_at >= release.scheduled_for)
         .group_by(Delivery.centre_code, Delivery.channel))]
     if len(firsts) < 2:
         return 0 if firsts else None

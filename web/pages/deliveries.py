@@ -47,8 +47,8 @@ def _dashboard(alert_id: int) -> dict:
         abort(404)
     counts = release.delivery_counts(dbs, planned)
     lateness = dict(dbs.execute(
-        select(Delivery.channel, Delivery.first_attempt_at).where(Delivery.release_id == planned.id,
-                                                                   Delivery.first_attempt_at.is_not(None))
+        select(Delivery.channel, Delivery.first_attempt_at).where(
+            Delivery.release_id == planned.id, Delivery.first_attempt_at >= planned.scheduled_for)  # not the heads-up
         .order_by(Delivery.first_attempt_at)).all())  # channel -> its last first attempt
     late = {channel: int((moment - planned.scheduled_for).total_seconds() * 1000)
             for channel, moment in lateness.items()}
