@@ -60,7 +60,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import create_engine, func, select, text  # noqa: E402
 
 from bench.api import percentile  # noqa: E402
-from bench.dispatch_world import PG, SENDER, Fakes, World, release_options  # noqa: E402
+from bench.dispatch_world import PG, SENDER, AlwaysLeader, Fakes, World, release_options  # noqa: E402
 
 NATIONAL_SCALE = 1_223_699
 NATIONAL_PLACE = ("BE", "be-hai", "+3249")  # centre, place, phone prefix of the national-scale subscribers
@@ -177,16 +177,6 @@ def phase_latency(world: World, args) -> dict:
                        f"sequential {round(sequential, 2)}/s", f"{ratio:.1f}x", ">= 40x", met)]}
 
 
-class AlwaysLeader:
-    """The worker's leadership is a database-wide advisory lock; the bench must not contend with other schemas."""
-
-    def is_leader(self) -> bool:
-        return True
-
-    def release(self) -> None:
-        pass
-
-
 def ms(delta: timedelta) -> float:
     return delta.total_seconds() * 1000
 
@@ -288,31 +278,6 @@ def claim_at_scale(world: World) -> list[float]:
     return timings
 
 
-def release_rows(world: World, release_id: int) -> tuple[list, tuple]:
-    """The release's main-lane rows without the heads-up (channel, first attempt, sent, state), and its SMS rows'
-    (earliest first attempt, rows attempted, states)."""
-    from alerts.ledger import HEADS_UP
-    from alerts.models import Delivery, Payload
-
-    with world.db.transaction() as session:
-        main = [(channel, first, sent, state) for channel, first, sent, state, meta in session.execute(
-            select(Delivery.channel, Delivery.first_attempt_at, Delivery.sent_at, Delivery.state, Payload.meta)
-            .join(Payload, Payload.id == Delivery.payload_id)
-            .where(Delivery.release_id == release_id, Delivery.lane == "main"))
-            if (meta or {}).get("type") != HEADS_UP]
-        sms = session.execute(select(func.min(Delivery.first_attempt_at), func.count(Delivery.first_attempt_at))
-                              .where(Delivery.release_id == release_id, Delivery.lane == "sms")).one()
-    return main, tuple(sms)
-
-
-def in_flight(world: World, release_id: int) -> int:
-    from alerts.models import Delivery
-
-    with world.db.transaction() as session:
-        return session.scalar(select(func.count()).select_from(Delivery).where(
-            Delivery.release_id == release_id, Delivery.state.in_(("pending", "claimed", "sending"))))
-
-
 def phase_skew(world: World, args) -> dict:
     import worker as worker_module
     from alerts.dispatch import DispatchOptions
@@ -369,11 +334,11 @@ def phase_skew(world: World, args) -> dict:
             started = time.perf_counter()
             removed = world.remove_pending(release_id, "sms")
             delete_s = time.perf_counter() - started
-            drained = wait_until(lambda rid=release_id: in_flight(world, rid) == 0, 60, every=0.1)
+            drained = wait_until(lambda rid=release_id: world.open_rows(rid) == 0, 60, every=0.1)
             with world.db.transaction() as session:
                 scheduled, late_ms = session.execute(select(Release.scheduled_for, Release.late_ms).where(
                     Release.id == release_id)).one()
-            main, (sms_first, sms_attempted) = release_rows(world, release_id)
+            main, (sms_first, sms_attempted) = world.release_rows(release_id)
             mine = [ms(first - scheduled) if first else float("inf") for _, first, _, _ in main]
             sms_ms = ms(sms_first - scheduled) if sms_first else float("inf")
             if staged_early:  # staged after T (a lead too short): not a measurement of T, reported apart

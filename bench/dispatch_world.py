@@ -105,6 +105,16 @@ class Fakes:
         }
 
 
+class AlwaysLeader:
+    """The worker's leadership is a database-wide advisory lock; the bench must not contend with other schemas."""
+
+    def is_leader(self) -> bool:
+        return True
+
+    def release(self) -> None:
+        pass
+
+
 # ---- the world: schema, app, users, alerts, subscribers ----------------------------------------------------
 class World:
     def __init__(self, url: str, fakes: Fakes, tmp: Path):
@@ -281,6 +291,22 @@ class World:
                 connection.execution_options(isolation_level="AUTOCOMMIT").execute(text("CHECKPOINT"))
         except Exception:  # noqa: BLE001 - not a superuser: the timings are only less even
             pass
+
+    def release_rows(self, release_id: int) -> tuple[list, tuple]:
+        """The release's main-lane rows without the heads-up (channel, first attempt, sent, state), and its SMS
+        rows' (earliest first attempt, rows attempted)."""
+        from alerts.ledger import HEADS_UP
+        from alerts.models import Delivery, Payload
+
+        with self.db.transaction() as session:
+            main = [(channel, first, sent, state) for channel, first, sent, state, meta in session.execute(
+                select(Delivery.channel, Delivery.first_attempt_at, Delivery.sent_at, Delivery.state, Payload.meta)
+                .join(Payload, Payload.id == Delivery.payload_id)
+                .where(Delivery.release_id == release_id, Delivery.lane == "main"))
+                if (meta or {}).get("type") != HEADS_UP]
+            sms = session.execute(select(func.min(Delivery.first_attempt_at), func.count(Delivery.first_attempt_at))
+                                  .where(Delivery.release_id == release_id, Delivery.lane == "sms")).one()
+        return main, tuple(sms)
 
     def states(self, release_id: int) -> dict[str, int]:
         from alerts.outcomes import ledger_counts
