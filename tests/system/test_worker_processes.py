@@ -44,7 +44,10 @@ def release_row(db, release_id):
 
 
 def finished(db, release_id):
+    """Fired, and every row of its ledger done (rows are staged and sent at T, even before the leader fires)."""
     with db.transaction() as session:
+        if session.get(Release, release_id).state != "released":
+            return False
         open_rows = session.scalar(select(func.count()).select_from(Delivery).where(
             Delivery.release_id == release_id, Delivery.state.in_(("pending", "claimed", "sending"))))
         total = session.scalar(select(func.count()).select_from(Delivery).where(Delivery.release_id == release_id))

@@ -71,6 +71,9 @@ def test_metrics_follow_a_release_through_the_ledger(app, db, client, api_as, fa
         json={"content_hash": alert["version"]["content_hash"],
               "channels": {"BE": ["sms", "x", "national", "partners"], "NL": ["national"]}})
     assert planned.status_code == 201, planned.get_json()
+    confirmed = api_as("NL", "spokesperson").post(f"/alerts/{alert['id']}/release/consents",
+                                                  json={"plan": planned.get_json()["plan"]})
+    assert confirmed.status_code == 200, confirmed.get_json()  # NL's national system: its own consent
 
     before = scrape(client)  # scheduled for now, not fired yet: the scheduler is behind
     assert value(before, "benelert_releases", state="scheduled", mode="Actual") == 1
