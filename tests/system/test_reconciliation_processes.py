@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import signal
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from devtools.world import (
     approved_alert,
     wire_centres,
 )
+from tests.system.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 SUBSCRIBERS = 20
@@ -45,15 +45,6 @@ def schedule_at(api_as, alert, at) -> int:
         json={"content_hash": alert["version"]["content_hash"], "channels": {"BE": ["sms"]}, "at": at.isoformat()})
     assert response.status_code == 201, response.get_json()
     return response.get_json()["id"]
-
-
-def wait_for(predicate, timeout=60.0, every=0.05) -> bool:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(every)
-    return False
 
 
 def count(db, release_id, *states) -> int:

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from alerts.models import Alert, Delivery
 from devtools.world import add_subscribers, approved_alert, wire_centres
-from tests.system.test_worker_processes import finished, wait_for
+from tests.system.waiting import finished, wait_for
 
 V1 = {"If-Match": '"v1"'}
 

@@ -11,12 +11,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from alerts.models import AuditEvent, Delivery, Release
+from alerts.models import AuditEvent, Delivery
 from devtools.world import (
     add_subscribers,
     approved_alert,
     wire_centres,
 )
+from tests.system.waiting import finished, release_row, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,31 +28,6 @@ def schedule_at(api_as, alert, at, channels):
         json={"content_hash": alert["version"]["content_hash"], "channels": channels, "at": at.isoformat()})
     assert response.status_code == 201, response.get_json()
     return response.get_json()["id"]
-
-
-def wait_for(predicate, timeout=60.0, every=0.1):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(every)
-    return False
-
-
-def release_row(db, release_id):
-    with db.transaction() as session:
-        return session.get(Release, release_id)
-
-
-def finished(db, release_id):
-    """Fired, and every row of its ledger done (rows are staged and sent at T, even before the leader fires)."""
-    with db.transaction() as session:
-        if session.get(Release, release_id).state != "released":
-            return False
-        open_rows = session.scalar(select(func.count()).select_from(Delivery).where(
-            Delivery.release_id == release_id, Delivery.state.in_(("pending", "claimed", "sending"))))
-        total = session.scalar(select(func.count()).select_from(Delivery).where(Delivery.release_id == release_id))
-    return total > 0 and open_rows == 0
 
 
 def test_release_missed_while_no_worker_ran_fires_at_startup_marked_late(db, api_as, fakes, spawn):
