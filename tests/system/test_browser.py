@@ -2,10 +2,11 @@
 
 An NL communicator drafts a cross-border flood warning for Limburg (NL and BE); a BE communicator completes
 French and German while the NL communicator's stale edit meets the conflict dialog; the NL and BE
-spokespersons approve; it is scheduled a few seconds ahead; the worker side (release_due and the real
-dispatcher with the real adapters against local fakes) runs in a thread of this process, and the deliveries
-appear on the live dashboard; the LU partner acknowledges; the Cancel is refused to its own author (four
-eyes) and approved and released by others. Screenshots of each step go to test-output/screenshots/.
+spokespersons approve; the NL spokesperson schedules it a few seconds ahead with BE's channels, which the BE
+spokesperson confirms; the worker side (release_due and the real dispatcher with the real adapters against
+local fakes) runs in a thread of this process, and the deliveries appear on the live dashboard; the LU
+partner acknowledges; the Cancel the system prepared is approved by the spokesperson who released, and by BE,
+released, and BE confirms its channels late. Screenshots of each step go to test-output/screenshots/.
 
 Chromium is required, not optional: without /usr/bin/chromium this test fails (`make test` installs it).
 """
@@ -82,7 +83,7 @@ def world(make_app, tmp_path, database_url):
             ensure_centres(session)
             for username, centre, roles in [
                 ("nl-comm", "NL", ["communicator"]), ("be-comm", "BE", ["communicator"]),
-                ("nl-spokes", "NL", ["spokesperson"]), ("nl-spokes-2", "NL", ["spokesperson"]),
+                ("nl-spokes", "NL", ["spokesperson"]),
                 ("be-spokes", "BE", ["spokesperson"]), ("lu-partner", "LU", ["partner"]),
             ]:
                 accounts.create_user(session, "test", username=username, display_name=username.title(),
@@ -239,12 +240,18 @@ def test_the_whole_journey_in_chromium(world, browser, shots):
         fits = "ok" in (box.locator("xpath=ancestor::div[contains(@class, 'channel')]").get_attribute("class"))
         assert box.is_checked() == fits  # channels over their limits are left out, their problems shown
     expect(form.locator("input[name=channel-BE][value=sms]")).to_be_checked()
-    at = datetime.now(ZoneInfo("Europe/Amsterdam")) + timedelta(seconds=6)
+    at = datetime.now(ZoneInfo("Europe/Amsterdam")) + timedelta(seconds=15)
     nl_spokes.get_by_label(re.compile("At a local time")).check()
     nl_spokes.get_by_label("Local date and time").fill(at.strftime("%Y-%m-%dT%H:%M:%S"))
     shots(nl_spokes, "release-confirmation")
     nl_spokes.get_by_role("button", name="Confirm the release").click()
     expect(nl_spokes.get_by_text(re.compile("Release scheduled for"))).to_be_visible()
+    # NL planned BE's channels too: BE's spokesperson confirms them and the moment, in French
+    be_spokes.goto(f"/alerts/{alert_id}/review")
+    expect(be_spokes.locator(".plan")).to_contain_text("en attente de la confirmation du porte-parole de BE")
+    be_spokes.get_by_role("button", name=re.compile("Confirmer les canaux de BE")).click()
+    expect(be_spokes.get_by_text("Confirmé : les canaux de BE partent au moment prévu.")).to_be_visible()
+    shots(be_spokes, "be-spokesperson-confirms-its-channels")
 
     # 5. The deliveries appear on the live dashboard (polling), with the chart.
     expect(nl_spokes.locator("#release-state")).to_have_text("released", timeout=30_000)
@@ -253,7 +260,9 @@ def test_the_whole_journey_in_chromium(world, browser, shots):
     expect(nl_spokes.locator("tr[data-channel=national]").first.locator("td.count.sent")).to_have_text("1")
     expect(nl_spokes.locator(".chart polyline").first).to_be_visible()
     shots(nl_spokes, "delivery-dashboard")
-    assert len(world["fakes"].partners[0].deliveries) == 1
+    # the partner centre: a restricted heads-up when the release was planned, the public copy at T
+    assert [d.payload["type"] for d in world["fakes"].partners[0].deliveries] == ["alert.heads_up",
+                                                                                  "alert.published"]
 
     # 6. The LU partner, on a phone in German (Accept-Language), sees every language and acknowledges.
     lu = log_in(browser, url, "lu-partner", locale="de-DE", viewport={"width": 390, "height": 844})
@@ -265,22 +274,22 @@ def test_the_whole_journey_in_chromium(world, browser, shots):
     expect(lu.locator(".history")).to_contain_text("LU · received · page")
     shots(lu, "lu-partner-acknowledged-on-a-phone")
 
-    # 7. The prepared Cancel, one click away; its author may not approve it (four eyes).
+    # 7. The prepared Cancel, one click away, prepared by the system: the spokesperson who released may approve it.
     nl_spokes.get_by_role("link", name="Cancel this alert").click()
     expect(nl_spokes.locator("h1")).to_contain_text("Cancel")
     cancel_id = alert_id_of(nl_spokes)
     nl_spokes.get_by_role("button", name=re.compile("Approve this exact content")).click()
-    expect(nl_spokes.get_by_role("alert")).to_contain_text("Four-eyes rule")
-    shots(nl_spokes, "four-eyes-violation")
-    nl_spokes_2 = log_in(browser, url, "nl-spokes-2", locale="en-GB")
-    nl_spokes_2.goto(f"/alerts/{cancel_id}/review")
-    nl_spokes_2.get_by_role("button", name=re.compile("Approve this exact content")).click()
+    expect(nl_spokes.get_by_text("Approved for NL.")).to_be_visible()
+    shots(nl_spokes, "the-releasing-spokesperson-approves-the-prepared-cancel")
     be_spokes.goto(f"/alerts/{cancel_id}/review")
     be_spokes.get_by_role("button", name=re.compile("Approuver")).click()
     expect(be_spokes.get_by_text("Approuvé pour BE.")).to_be_visible()
-    nl_spokes_2.goto(f"/alerts/{cancel_id}/release")
-    nl_spokes_2.get_by_role("button", name="Confirm the release").click()
-    expect(nl_spokes_2.locator("#release-state")).to_have_text("released", timeout=30_000)
+    nl_spokes.goto(f"/alerts/{cancel_id}/release")
+    nl_spokes.get_by_role("button", name="Confirm the release").click()
+    expect(nl_spokes.locator("#release-state")).to_have_text("released", timeout=30_000)
+    be_spokes.goto(f"/alerts/{cancel_id}/review")  # BE's channels go out once BE confirms them, late
+    be_spokes.get_by_role("button", name=re.compile("Confirmer les canaux de BE")).click()
+    expect(be_spokes.get_by_text("Confirmé : les canaux de BE partent au moment prévu.")).to_be_visible()
     nl_comm.goto(f"/alerts/{alert_id}")
     expect(nl_comm.locator(".state").first).to_have_text("cancelled", timeout=10_000)
     shots(nl_comm, "original-alert-cancelled")
