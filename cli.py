@@ -255,11 +255,13 @@ def register_commands(app: Flask) -> None:
     @click.option("--threads", default=16, type=int, help="concurrent sends per dispatcher")
     @click.option("--lease", default=60.0, type=float, help="seconds before an unfinished send is reconciled")
     @click.option("--name", default=None, help="this worker's name in the ledger")
-    def worker(dispatchers, threads, lease, name):
+    @click.option("--lanes", default="main,sms", show_default=True,
+                  help="the ledger lanes this worker sends (e.g. 'sms' for a worker of the SMS fan-out only)")
+    def worker(dispatchers, threads, lease, name, lanes):
         """Scheduler (one leader) and dispatchers: fires due releases and sends the ledger."""
         from datetime import timedelta
 
-        from alerts.dispatch import DispatchOptions
+        from alerts.dispatch import LANES, DispatchOptions
         from alerts.release import ReleaseOptions
         from channels import build_channels
         from worker import Worker
@@ -269,7 +271,11 @@ def register_commands(app: Flask) -> None:
         options = ReleaseOptions.from_settings(settings)
         dispatch = DispatchOptions(lease=timedelta(seconds=lease), threads=threads,
                                    rate_storage=settings.ratelimit_storage, rates=settings.dispatch_rates)
-        Worker(services().db, channels, options, dispatch, dispatchers=dispatchers, name=name).run_forever()
+        chosen = tuple(lane.strip() for lane in lanes.split(",") if lane.strip())
+        if not chosen or set(chosen) - set(LANES):
+            raise click.BadParameter(f"lanes are among {', '.join(LANES)}", param_hint="--lanes")
+        Worker(services().db, channels, options, dispatch, dispatchers=dispatchers, name=name,
+               lanes=chosen).run_forever()
 
     @app.cli.command("seed-demo")
     def seed_demo():

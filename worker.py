@@ -71,7 +71,8 @@ class Leadership:
 
 class Worker:
     def __init__(self, db: Database, channels, release_options: ReleaseOptions, dispatch_options: DispatchOptions,
-                 dispatchers: int = 1, tick: float = 0.1, name: str | None = None):
+                 dispatchers: int = 1, tick: float = 0.1, name: str | None = None,
+                 lanes: tuple[str, ...] = LANES):
         self.db, self.release_options, self.channels = db, release_options, channels
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self.leadership = Leadership(db)
@@ -81,7 +82,7 @@ class Worker:
         self.tick = tick
         # each lane its own dispatchers and sending threads: the SMS fan-out never holds up the main lane
         self.dispatchers = [Dispatcher(db, channels, f"{self.name}/{lane}{i}", replace(dispatch_options, lanes=(lane,)))
-                            for i in range(dispatchers) for lane in LANES]
+                            for i in range(dispatchers) for lane in lanes]
         self._threads: list[threading.Thread] = []
         self._stopped = threading.Event()
 

@@ -29,7 +29,7 @@ from alerts.models import (
     Version,
 )
 from alerts.rendering import render_channel
-from alerts.subscribers import places_of, sms_key_prefix, subscriber_filter
+from alerts.subscribers import places_of, sms_key_prefix, subscribed_with, subscriber_filter
 from channels.specs import CHANNELS
 
 if TYPE_CHECKING:
@@ -60,14 +60,13 @@ def _deliveries(session: Session, rows: list[dict]) -> None:
 
 
 def _sms_ledger(session: Session, release: Release, centre: Centre, content: dict, payloads: dict[str, Payload],
-                due: datetime, now: datetime, first: bool) -> None:
-    """One row per subscriber in the areas, in SQL; subscribers of other languages get English. A number that an
-    earlier centre of this release already has a row for gets none (`first`: no centre came before)."""
+                due: datetime, now: datetime, earlier: list[int]) -> None:
+    """One row per subscriber in the areas, in SQL; subscribers of other languages get English. A number that
+    already has a row through the `earlier` centres of this release (their ids) gets none: one SMS per number."""
     places = places_of(content)
     if not places:
         return
     fallback = payloads.get("en")
-    taken = select(Delivery.target).where(Delivery.release_id == release.id, Delivery.channel == "sms")
     for language, payload in payloads.items():
         clause = Subscriber.language == language
         if payload is fallback:
@@ -79,8 +78,8 @@ def _sms_ledger(session: Session, release: Release, centre: Centre, content: dic
             literal("pending"), literal(0), literal(due, type_=Delivery.next_attempt_at.type),
             literal(now, type_=Delivery.created_at.type),
         ).where(subscriber_filter(centre.id, places, clause))
-        if not first:
-            selection = selection.where(Subscriber.phone.not_in(taken))
+        if earlier:
+            selection = selection.where(~subscribed_with(earlier, places))
         session.execute(insert(Delivery).from_select(
             ["release_id", "payload_id", "channel", "lane", "centre_code", "language", "target", "idempotency_key",
              "state", "attempts", "next_attempt_at", "created_at"], selection))
@@ -176,10 +175,12 @@ def stage_ledger(session: Session, release: Release, alert: Alert, version: Vers
                                         "sent": cap_datetime(now, lead.timezone)})
             rows += [_row(release, heads_up, e.centre.code, e.url, now, now) for e in endpoints]
     _deliveries(session, rows)
-    first = session.scalar(select(Delivery.id).where(Delivery.release_id == release.id, Delivery.channel == "sms")
-                           .limit(1)) is None
-    for index, (centre, per_language) in enumerate(fan_outs):
-        _sms_ledger(session, release, centre, content, per_language, due, now, first=first and index == 0)
+    # the centres whose SMS this release staged before (they consented earlier), then those staged just now
+    earlier = [taking_part[code].id for code, names in release.channels.items()
+               if "sms" in names and code in (release.consents or {}) and code not in staged]
+    for centre, per_language in fan_outs:
+        _sms_ledger(session, release, centre, content, per_language, due, now, earlier)
+        earlier = [*earlier, centre.id]
 
 
 def unstage(session: Session, release: Release) -> int:

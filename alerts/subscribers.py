@@ -7,7 +7,7 @@ from collections import defaultdict
 from datetime import timedelta
 
 from sqlalchemy import and_, delete, exists, func, insert, literal, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from alerts import audit
 from alerts.access import require_role
@@ -126,6 +126,16 @@ def sms_key_prefix(release_id: int) -> str:
 def subscriber_filter(centre_id: int, places: list[str], language_clause):
     in_area = exists().where(and_(SubscriberArea.subscriber_id == Subscriber.id, SubscriberArea.place.in_(places)))
     return and_(Subscriber.centre_id == centre_id, Subscriber.opted_out_at.is_(None), in_area, language_clause)
+
+
+def subscribed_with(centre_ids: list[int], places: list[str]):
+    """A condition on Subscriber: its number is subscribed, in these places and not opted out, with one of these
+    centres too (so a release that stages those centres' SMS first has a row for it already). One index probe
+    per number (the unique centre and phone), not a scan of the ledger."""
+    other, area = aliased(Subscriber), aliased(SubscriberArea)
+    return exists().where(other.centre_id.in_(centre_ids), other.phone == Subscriber.phone,
+                          other.opted_out_at.is_(None),
+                          exists().where(area.subscriber_id == other.id, area.place.in_(places)))
 
 
 def sms_recipients(session: Session, centre: Centre, places: list[str]) -> int:

@@ -18,3 +18,19 @@ def test_one_leader_and_the_lock_is_given_up_at_once(db):
     finally:
         first.release()
         second.release()
+
+
+def test_a_worker_sends_the_lanes_it_is_given(db):
+    from alerts.dispatch import DispatchOptions
+    from alerts.release import ReleaseOptions
+    from worker import Worker
+
+    both = Worker(db, {}, ReleaseOptions(), DispatchOptions(), dispatchers=2, name="w")
+    assert sorted(d.options.lanes for d in both.dispatchers) == [("main",), ("main",), ("sms",), ("sms",)]
+    sms = Worker(db, {}, ReleaseOptions(), DispatchOptions(), name="w", lanes=("sms",))
+    assert [d.options.lanes for d in sms.dispatchers] == [("sms",)]
+
+
+def test_the_worker_command_refuses_an_unknown_lane(app):
+    result = app.test_cli_runner().invoke(args=["worker", "--lanes", "fax"])
+    assert result.exit_code == 2 and "lanes are among main, sms" in result.output
