@@ -29,7 +29,9 @@ order 1, 2, 4, 3: phase 4 stages the national-scale release first, and its stagi
      first: phase 4's x 1.5 + 5 s, as NL and LU confirm too; or --lead); a release staged after T all the same
      is left out of the figures, counted, and fails the target. Each is staged (~1.2 million SMS rows, NL and
      LU confirming) and fired by a running worker.Worker (tick --tick 0.1, the worker's default: release_due
-     only flips states; per lane a dispatcher of --skew-threads senders; an always-leader stub, as the
+     only flips states; the main lane's dispatcher here and the SMS lane in a worker process of its own, as
+     docs/DEPLOYMENT.md advises at national scale (--sms-in-process: both here), each of --skew-threads
+     senders; an always-leader stub, as the
      worker's leadership is a database-wide advisory lock and the bench must neither wait for nor block workers
      of other schemas). Per release: T -> first_attempt_at of every main-lane row (national, public partner
      copies, x; the partners' heads-up, sent at scheduling, is left out) and T -> the earliest SMS first
@@ -60,7 +62,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import create_engine, func, select, text  # noqa: E402
 
 from bench.api import percentile  # noqa: E402
-from bench.dispatch_world import PG, SENDER, AlwaysLeader, Fakes, World, release_options  # noqa: E402
+from bench.dispatch_world import PG, SENDER, AlwaysLeader, Fakes, SmsLane, World, release_options  # noqa: E402
 
 NATIONAL_SCALE = 1_223_699
 NATIONAL_PLACE = ("BE", "be-hai", "+3249")  # centre, place, phone prefix of the national-scale subscribers
@@ -292,9 +294,12 @@ def phase_skew(world: World, args) -> dict:
         world.national(code, places[code], args.skew_sms, f"+3148{index}")
     world.partners(True)
     channels = build_channels(world.fakes.channels_config())
+    # the main lane (and the scheduler) here; the SMS lane in a worker process of its own, as DEPLOYMENT advises
+    # at national scale (--sms-in-process: both lanes in this process, sharing one interpreter lock)
     worker = Worker(world.db, channels, release_options(), DispatchOptions(threads=args.skew_threads),
-                    tick=args.tick, name="bench-worker")
+                    tick=args.tick, name="bench-worker", lanes=("main", "sms") if args.sms_in_process else ("main",))
     worker.leadership = AlwaysLeader()
+    sms_lane = None if args.sms_in_process else SmsLane(world.url, world.fakes.channels_config(), args.skew_threads)
     fired_at: dict[int, tuple[datetime, datetime]] = {}  # release -> release_due's start and end (instrumentation)
     real_release_due = worker_module.release_due
 
@@ -368,6 +373,8 @@ def phase_skew(world: World, args) -> dict:
                                                              if k != "states"}}), flush=True)
     finally:
         worker.stop()
+        if sms_lane is not None:
+            sms_lane.stop()
         worker_module.release_due = real_release_due
         world.partners(False)
     main_stats, sms_stats = stats(main_ms), stats(sms_first_ms)
@@ -423,6 +430,8 @@ def main() -> None:
     parser.add_argument("--skew-sms", type=int, default=5, help="subscribers in the NL and the LU area, phase 3")
     parser.add_argument("--skew-threads", type=int, default=64,
                         help="sending threads per lane, phase 3 (>= main-lane rows per release)")
+    parser.add_argument("--sms-in-process", action="store_true",
+                        help="phase 3: the SMS lane in this process too (default: a worker process of its own)")
     parser.add_argument("--tick", type=float, default=0.1,
                         help="worker tick (release_due interval), phase 3: the worker's own default, as release_due "
                              "only flips states now (the rows fall due at T by themselves)")

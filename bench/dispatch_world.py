@@ -129,6 +129,7 @@ class World:
                                "secret_key": SECRET_KEY, "channels_file": str(path), "sms_max_segments": 3,
                                "log_level": "WARNING"})
         self.db = self.app.extensions["benelert"].db
+        self.url = url
         self.client = self.app.test_client()
         self.fakes = fakes
         self._users = 0
@@ -314,5 +315,48 @@ class World:
         return ledger_counts(self.db, release_id)
 
 
+# ---- the SMS lane, in a child process -----------------------------------------------------------------------
+def serve_sms_lane(url: str, config: str, threads: str) -> None:
+    """Child mode: a worker of the SMS lane only (`flask --app app worker --lanes sms`, as docs/DEPLOYMENT.md
+    advises at national scale), never the scheduler leader; runs until stdin closes."""
+    from alerts.dispatch import DispatchOptions
+    from channels import build_channels
+    from db import Database
+    from worker import Worker
+
+    worker = Worker(Database.connect(url), build_channels(json.loads(config)), release_options(),
+                    DispatchOptions(threads=int(threads)), name="bench-sms", lanes=("sms",))
+    worker.leadership = NeverLeader()
+    worker.start()
+    print("ready", flush=True)
+    sys.stdin.read()
+    worker.stop()
+
+
+class NeverLeader(AlwaysLeader):
+    def is_leader(self) -> bool:
+        return False
+
+
+class SmsLane:
+    """The SMS lane's worker process (serve_sms_lane)."""
+
+    def __init__(self, url: str, config: dict, threads: int):
+        self.process = subprocess.Popen([sys.executable, __file__, "sms-lane", url, json.dumps(config), str(threads)],
+                                        cwd=ROOT, text=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        if self.process.stdout.readline().strip() != "ready":
+            raise RuntimeError("the SMS lane process did not start")
+
+    def stop(self) -> None:
+        self.process.stdin.close()
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
 if __name__ == "__main__":
-    serve_fakes()
+    if sys.argv[1:2] == ["sms-lane"]:
+        serve_sms_lane(*sys.argv[2:5])
+    else:
+        serve_fakes()
