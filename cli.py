@@ -274,8 +274,9 @@ def register_commands(app: Flask) -> None:
         chosen = tuple(lane.strip() for lane in lanes.split(",") if lane.strip())
         if not chosen or set(chosen) - set(LANES):
             raise click.BadParameter(f"lanes are among {', '.join(LANES)}", param_hint="--lanes")
-        Worker(services().db, channels, options, dispatch, dispatchers=dispatchers, name=name,
-               lanes=chosen).run_forever()
+        Worker(services().db, channels, options, dispatch, dispatchers=dispatchers, name=name, lanes=chosen,
+               reconcile_grace=timedelta(seconds=settings.reconcile_grace_seconds),
+               reconcile_every=settings.reconcile_every_seconds).run_forever()
 
     @app.cli.command("seed-demo")
     def seed_demo():

@@ -71,7 +71,7 @@ class Settings:
     cap_sign_cert_file: str = ""  # how providers reach us (for callback signatures behind a proxy)
     dispatch_rates: dict = field(default_factory=dict)  # channel -> "100 per second"
     # An unknown outcome is asked about once its first attempt is this old (the provider may still be working on
-    # it), by a reconciliation that runs this often (read by the worker, see `setting`).
+    # it), by a reconciliation that runs this often (the worker command passes them to worker.Worker).
     reconcile_grace_seconds: int = 60
     reconcile_every_seconds: int = 30
     log_level: str = "INFO"
@@ -109,15 +109,6 @@ def _parse(kind: type | str, raw: str, name: str):
         except ValueError:
             raise SettingsError(f"BENELERT_{name.upper()} must be an integer, not {raw!r}") from None
     return raw
-
-
-def setting(name: str, environ: dict | None = None):
-    """One setting from its BENELERT_* variable (parsed by its declared type), else its default: for code that
-    runs without the app's Settings, such as the worker's timers."""
-    environ = os.environ if environ is None else environ
-    item = next(item for item in fields(Settings) if item.name == name)
-    raw = environ.get(f"BENELERT_{name.upper()}")
-    return _parse(item.type, raw, name) if raw is not None else item.default
 
 
 def write_private(path: Path, text: str) -> None:

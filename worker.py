@@ -26,7 +26,6 @@ from alerts.firing import LEADER_LOCK, expire_due, release_due
 from alerts.outcomes import apply_held_reports, reconcile_unknown, recover_expired_leases
 from alerts.release import ReleaseOptions
 from db import Database
-from settings import setting
 
 log = logging.getLogger("benelert.worker")
 
@@ -72,12 +71,12 @@ class Leadership:
 class Worker:
     def __init__(self, db: Database, channels, release_options: ReleaseOptions, dispatch_options: DispatchOptions,
                  dispatchers: int = 1, tick: float = 0.1, name: str | None = None,
-                 lanes: tuple[str, ...] = LANES):
+                 lanes: tuple[str, ...] = LANES, reconcile_grace: timedelta = timedelta(seconds=60),
+                 reconcile_every: float = 30.0):
         self.db, self.release_options, self.channels = db, release_options, channels
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self.leadership = Leadership(db)
-        self.reconcile_grace = timedelta(seconds=setting("reconcile_grace_seconds"))
-        self.reconcile_every = setting("reconcile_every_seconds")
+        self.reconcile_grace, self.reconcile_every = reconcile_grace, reconcile_every
         self.scheduler = BackgroundScheduler(timezone="UTC")
         self.tick = tick
         # each lane its own dispatchers and sending threads: the SMS fan-out never holds up the main lane

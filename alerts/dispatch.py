@@ -87,6 +87,7 @@ class DispatchOptions:
     # the lanes this dispatcher claims (the worker runs one dispatcher per lane, each with its own threads)
     lanes: tuple[str, ...] = LANES
 
+
 class RateLimits:
     """Per provider account, shared through the `limits` storage (Redis across machines)."""
 

@@ -9,15 +9,15 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-if TYPE_CHECKING:
-    from alerts.release import ReleaseOptions
-
 from alerts import audit, workflow
 from alerts.access import STAFF
 from alerts.errors import Forbidden, NotFound
 from alerts.factory import new_alert
 from alerts.ledger import stage_ledger
 from alerts.models import Ack, Alert, PartnerEndpoint, Release, User, VersionText, utcnow
+
+if TYPE_CHECKING:
+    from alerts.release import ReleaseOptions
 
 HEADLINE = "Communication test of the cross-border warning network"
 DESCRIPTION = "This is a test of the Benelert partner network. It is not a warning and nothing needs to be done."

@@ -124,7 +124,8 @@ def stage_ledger(session: Session, release: Release, alert: Alert, version: Vers
     public_cap = _cap(alert, content, options, release.scheduled_for, languages)
     rows: list[dict] = []
     fan_outs: list[tuple[Centre, dict[str, Payload]]] = []  # SMS to subscribers, written after the main lane
-    sent_once = {tuple(row) for row in session.execute(  # (channel, target, text) of the rows staged already
+    # (channel, target, text) of the rows staged already: in an exercise several centres share sandbox targets
+    sent_once = set() if live else {tuple(row) for row in session.execute(
         select(Delivery.channel, Delivery.target, Payload.sha256).join(Payload, Payload.id == Delivery.payload_id)
         .where(Delivery.release_id == release.id, Delivery.lane == "main"))}
     # the main lane's rows first: national systems, partner copies and social posts, then the SMS fan-out
@@ -155,11 +156,11 @@ def stage_ledger(session: Session, release: Release, alert: Alert, version: Vers
                         rows.append(_row(release, payload, code, target, due, now))
             else:
                 fan_outs.append((centre, per_language))
-    summary = {"identifier": alert.identifier, "mode": release.mode, "msg_type": alert.msg_type,
-               "hazard": content["hazard"], "areas": [a["description"] for a in content["areas"]],
-               "headlines": {lang: t["headline"]["body"] for lang, t in content["texts"].items()},
-               "sent": release.scheduled_for.isoformat(), "lead": lead.code}
     if partner_copies and any("partners" in names for names in release.channels.values()):
+        summary = {"identifier": alert.identifier, "mode": release.mode, "msg_type": alert.msg_type,
+                   "hazard": content["hazard"], "areas": [a["description"] for a in content["areas"]],
+                   "headlines": {lang: t["headline"]["body"] for lang, t in content["texts"].items()},
+                   "sent": release.scheduled_for.isoformat(), "lead": lead.code}
         endpoints = session.scalars(select(PartnerEndpoint).where(PartnerEndpoint.active)).all()
         # the public copy's payload before the heads-up's: the published CAP is the release's first CAP payload
         payload = _payload(session, release, "partners", lead.code, None, public_cap, "application/cap+xml",

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from alerts import audit, workflow
@@ -176,10 +176,11 @@ def schedule_release(session: Session, actor: User, alert_id: int, expected: int
     workflow.advance(alert, "schedule", actor)
     alert.updated_at = now
     session.flush()
-    stage_ledger(session, release, alert, version, options, now, centres=set(channels) - awaiting(release))
+    waiting = awaiting(release)
+    stage_ledger(session, release, alert, version, options, now, centres=set(channels) - waiting)
     audit.record(session, actor, "release.schedule", "alert", alert.id, content_hash=version.content_hash,
                  detail={"release": release.id, "at": at.isoformat(), "mode": version.status, "channels": channels,
-                         "plan": plan_hash(release), "awaiting": sorted(awaiting(release))})
+                         "plan": plan_hash(release), "awaiting": sorted(waiting)})
     return release
 
 
@@ -204,6 +205,11 @@ def awaiting(release: Release) -> set[str]:
         return set()
     return {code for code, names in release.channels.items()
             if any(CHANNELS[name].public for name in names)} - set(release.consents or {})
+
+
+def plan_status(release: Release) -> dict:
+    """What the API and the pages show of a release's plan: its hash, who confirmed, who is awaited."""
+    return {"plan": plan_hash(release), "consents": release.consents or {}, "awaiting": sorted(awaiting(release))}
 
 
 def confirm_release(session: Session, actor: User, alert_id: int, plan: str | None, options: ReleaseOptions
@@ -282,12 +288,16 @@ def delivery_counts(session: Session, release: Release) -> dict[str, dict[str, C
     return result
 
 
+def attempted_from_t(release: Release):
+    """The release's rows first attempted at or after T: its moment (the partners' heads-up, sent at scheduling,
+    is not part of it)."""
+    return and_(Delivery.release_id == release.id, Delivery.first_attempt_at >= release.scheduled_for)
+
+
 def skew_ms(session: Session, release: Release) -> int | None:
-    """Time between the first first-attempt of the earliest and of the latest channel, from T (the partners'
-    heads-up, sent before T, is not part of the release's moment)."""
+    """Time between the first first-attempt of the earliest and of the latest channel, from T."""
     firsts = [first for (first,) in session.execute(
-        select(func.min(Delivery.first_attempt_at)).where(Delivery.release_id == release.id,
-                                                           Delivery.first_attempt_at >= release.scheduled_for)
+        select(func.min(Delivery.first_attempt_at)).where(attempted_from_t(release))
         .group_by(Delivery.centre_code, Delivery.channel))]
     if len(firsts) < 2:
         return 0 if firsts else None

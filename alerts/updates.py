@@ -72,16 +72,12 @@ def derive_alert(session: Session, author: User, source: Alert, msg_type: str, d
     return alert
 
 
-IN_THE_WORKS = ("draft", "in_review", "approved", "scheduled")
-
-
-def end_referenced(session: Session, alert: Alert, mode: str, actor, options: ReleaseOptions) -> list[int]:
+def end_referenced(session: Session, alert: Alert, mode: str, actor, options: ReleaseOptions) -> None:
     """`alert`, a released Update or Cancel, ends every alert it refers to (its source, the source's source...)
     that reached the same audience (a Cancel cancels, an Update supersedes them), and closes the other Updates
     and Cancels of those alerts still in the works, such as their prepared Cancels. The caller holds the rows
-    of `alert` and its sources. Returns the ids of the alerts ended."""
+    of `alert` and its sources."""
     action = "cancel" if alert.msg_type == "Cancel" else "supersede"
-    ended = []
     source_id = alert.source_alert_id
     while source_id is not None:
         source = session.get(Alert, source_id)
@@ -91,13 +87,12 @@ def end_referenced(session: Session, alert: Alert, mode: str, actor, options: Re
             workflow.advance(source, action, actor)
             audit.record(session, actor, f"alert.{workflow.PAST[action]}", "alert", source.id,
                          detail={"by": alert.id})
-            ended.append(source.id)
+        in_the_works = workflow.FROM_STATES["close"]  # Updates and Cancels not released yet
         for other in session.scalars(select(Alert).where(Alert.source_alert_id == source.id, Alert.id != alert.id,
-                                                         Alert.state.in_(IN_THE_WORKS))
+                                                         Alert.state.in_(in_the_works))
                                      .order_by(Alert.id).with_for_update(of=Alert)).all():
             _close(session, other, alert, actor, options)
         source_id = source.source_alert_id
-    return ended
 
 
 def _close(session: Session, other: Alert, by: Alert, actor, options: ReleaseOptions) -> None:

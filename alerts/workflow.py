@@ -47,10 +47,10 @@ TRANSITIONS: dict[tuple[str, str], Transition] = {
     ("scheduled", "close"): _t("closed", WORKER),
 }
 
-# action -> every role that may take it in some state
-ACTION_ROLES: dict[str, frozenset[str]] = {}
-for (_, _action), _step in TRANSITIONS.items():
-    ACTION_ROLES[_action] = ACTION_ROLES.get(_action, frozenset()) | _step.roles
+# action -> every role that may take it in some state; action -> the states it can be taken from
+ACTION_ROLES = {action: frozenset().union(*(t.roles for (_, a), t in TRANSITIONS.items() if a == action))
+                for _, action in TRANSITIONS}
+FROM_STATES = {action: frozenset(s for s, a in TRANSITIONS if a == action) for _, action in TRANSITIONS}
 
 STATES = ("draft", "in_review", "approved", "scheduled", "released", "expired", "cancelled", "superseded", "closed")
 # States in which an alert is shared with partner users of the centres taking part.
@@ -78,14 +78,17 @@ def check(alert, action: str, actor) -> Transition:
     whatever the state, when no state lets the role take the action), Conflict in the wrong state. Changes
     nothing: for verbs that write the new state themselves (an edit's compare-and-set on the version number)."""
     roles = frozenset({WORKER}) if actor == WORKER else actor.roles
-    needed = ACTION_ROLES.get(action, frozenset())
-    if roles & needed:
-        needed = transition(alert.state, action).roles
+    _require(roles, ACTION_ROLES.get(action, frozenset()), action)
+    step = transition(alert.state, action)
+    _require(roles, step.roles, action)
+    return step
+
+
+def _require(roles: frozenset[str], needed: frozenset[str], action: str) -> None:
     if not roles & needed:
         names = " or ".join(sorted(needed - {WORKER}))
         raise Forbidden(f"This needs the role {names}: your role does not allow this alert to be "
                         f"{PAST.get(action, action)}.")
-    return transition(alert.state, action)
 
 
 def advance(alert, action: str, actor) -> Transition:

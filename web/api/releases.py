@@ -102,8 +102,7 @@ def _release_status(session, planned) -> dict:
                        for centre, per in counts.items()},
         "confirmation": release.confirmation(session, alert, canonical_content(version), planned.channels,
                                              planned.scheduled_for, release_options()),
-        "plan": release.plan_hash(planned), "consents": planned.consents or {},
-        "awaiting": sorted(release.awaiting(planned)),
+        **release.plan_status(planned),
     }
 
 

@@ -47,16 +47,14 @@ def _dashboard(alert_id: int) -> dict:
         abort(404)
     counts = release.delivery_counts(dbs, planned)
     lateness = dict(dbs.execute(
-        select(Delivery.channel, Delivery.first_attempt_at).where(
-            Delivery.release_id == planned.id, Delivery.first_attempt_at >= planned.scheduled_for)  # not the heads-up
+        select(Delivery.channel, Delivery.first_attempt_at).where(release.attempted_from_t(planned))
         .order_by(Delivery.first_attempt_at)).all())  # channel -> its last first attempt
     late = {channel: int((moment - planned.scheduled_for).total_seconds() * 1000)
             for channel, moment in lateness.items()}
     return {"alert": alert, "planned": planned, "counts": counts, "late": late,
             "skew": release.skew_ms(dbs, planned), "chart": _chart(dbs, planned),
             "states": ("pending", "sending", "sent", "delivered", "failed", "unknown"),
-            "cancel": updates.prepared_cancel(dbs, alert), "now": utcnow(),
-            "plan": release.plan_hash(planned), "awaiting": sorted(release.awaiting(planned))}
+            "cancel": updates.prepared_cancel(dbs, alert), "now": utcnow(), **release.plan_status(planned)}
 
 
 @bp.get("/alerts/<int:alert_id>/deliveries")

@@ -57,8 +57,7 @@ def review_page(alert_id):
     decisions = review.decisions(dbs, alert, version)
     planned = release_of(dbs, alert)
     return render_template("pages/review.html", alert=alert, version=version, content=content,
-                           plan=release.plan_hash(planned) if planned else None,
-                           awaiting=sorted(release.awaiting(planned)) if planned else [],
+                           **(release.plan_status(planned) if planned else {"plan": None, "awaiting": []}),
                            confirmation=confirmation, renderings=renderings_by_language(content),
                            approvals=review.approval_state(dbs, alert, version),
                            decisions=decisions, fits=_channel_fits(alert, content), channels=channels,
