@@ -1,27 +1,26 @@
 """The dispatcher: claims ledger rows and sends them through the channel adapters.
 
-A row is marked `sending` (committed) before its request leaves, so a dispatcher killed mid-send leaves
-at most its in-flight rows in `sending` (at most one per sending thread); when their lease runs out they
-become `unknown`, to be reconciled, never resent blindly. Rows merely claimed go back to `pending`. Any
-number of dispatchers share the ledger (FOR UPDATE SKIP LOCKED on PostgreSQL; BEGIN IMMEDIATE serialises
+A row is marked `sending` (committed) before its request leaves, so a dispatcher killed mid-send leaves at most
+its in-flight rows in `sending` (one row, or in the SMS fan-out one chunk, per sending thread); when their lease
+runs out they become `unknown`, to be reconciled, never resent blindly. Rows merely claimed go back to `pending`.
+Any number of dispatchers share the ledger (FOR UPDATE SKIP LOCKED on PostgreSQL; BEGIN IMMEDIATE serialises
 SQLite).
 
 Cost per message, which is what bounds throughput (the sending threads share one interpreter lock): a claim
-fetches a batch of rows with their payload, mode and expiry in one query; in `run`, the sending threads'
-ledger writes are committed together by one writer (`LedgerWriter`) instead of two transactions per message;
-statements are built once, at import.
+fetches a batch of rows with their payload, mode and expiry in one query; the ledger writes of all sending
+threads are committed together by one writer (`SendLoop`), which also hands the threads their rows, instead of two
+transactions and two thread hand-offs per message; statements are built once, at import.
 """
 from __future__ import annotations
 
 import logging
-import queue
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from limits import parse as parse_limit
 from limits.storage import storage_from_string
@@ -29,6 +28,7 @@ from limits.strategies import MovingWindowRateLimiter
 from sqlalchemy import Connection, Row, and_, bindparam, func, select, update
 
 from alerts.models import Delivery, PartnerEndpoint, Payload, Release, Version, utcnow
+from alerts.send_loop import FAN_OUT_LANE, SendLoop, start_threads
 from channels.base import Channel, Outcome, Receipt, Target
 from channels.base import Payload as SendPayload
 from db import Database
@@ -38,8 +38,8 @@ MAX_ATTEMPTS = 8
 _LEDGER = Delivery.__table__
 _PAYLOADS, _RELEASES, _VERSIONS = Payload.__table__, Release.__table__, Version.__table__
 # A claimed row with everything needed to send it: its payload's bytes, its release's mode, its version's expiry.
-_CLAIMED = (_LEDGER.c.id, _LEDGER.c.channel, _LEDGER.c.centre_code, _LEDGER.c.language, _LEDGER.c.target,
-            _LEDGER.c.idempotency_key, _PAYLOADS.c.body, _PAYLOADS.c.content_type, _PAYLOADS.c.meta,
+_CLAIMED = (_LEDGER.c.id, _LEDGER.c.lane, _LEDGER.c.channel, _LEDGER.c.centre_code, _LEDGER.c.language,
+            _LEDGER.c.target, _LEDGER.c.idempotency_key, _PAYLOADS.c.body, _PAYLOADS.c.content_type, _PAYLOADS.c.meta,
             _RELEASES.c.mode, _VERSIONS.c.expires)
 _CLAIMED_FROM = _LEDGER.join(_PAYLOADS, _PAYLOADS.c.id == _LEDGER.c.payload_id).join(
     _RELEASES, _RELEASES.c.id == _LEDGER.c.release_id).outerjoin(
@@ -63,16 +63,13 @@ _SENDING = update(_LEDGER).where(
 _NOT_SENT = update(_LEDGER).where(
     _LEDGER.c.id == bindparam("b_id"), _LEDGER.c.state == "claimed", _LEDGER.c.claimed_by == bindparam("b_name"),
 ).values(state=bindparam("b_state"), error=bindparam("b_error"))
-_SENT = update(_LEDGER).where(_LEDGER.c.id == bindparam("b_id")).values(
-    state="sent", provider_id=bindparam("b_provider_id"), sent_at=_NOW,
-    provider_status=bindparam("b_provider_status"), error=bindparam("b_error"))
 _ENDPOINTS = select(PartnerEndpoint.url, PartnerEndpoint.secrets).where(
     PartnerEndpoint.url.in_(bindparam("b_urls", expanding=True)), PartnerEndpoint.active).order_by(PartnerEndpoint.id)
 
 
 # The ledger's lanes, in the order a dispatcher serving several claims them: "main" (national systems, partner
 # copies, social posts) before "sms" (the subscriber fan-out), so that a million SMS never hold up the others.
-LANES = ("main", "sms")
+LANES = ("main", FAN_OUT_LANE)
 
 
 @dataclass(frozen=True)
@@ -80,6 +77,9 @@ class DispatchOptions:
     lease: timedelta = timedelta(seconds=60)
     batch: int = 64
     threads: int = 16
+    # SMS rows a sending thread takes at a time when more are due than threads (the subscriber fan-out): one commit
+    # then starts many messages (see SendLoop). The main lane's rows go one per thread, all at T.
+    chunk: int = 16
     rate_storage: str = "memory://"
     rates: Mapping[str, str] | None = None  # channel -> "100 per second", shared by every dispatcher
     base_backoff: float = 1.0
@@ -116,8 +116,8 @@ def backoff(attempts: int, options: DispatchOptions, retry_after: float | None) 
 
 
 class Dispatcher:
-    """Claims batches of rows and sends them from a thread pool. Every start and outcome goes through one ledger
-    writer (LedgerWriter), in `run` as in `run_once`. The partner endpoint is read at each start, as it can be
+    """Claims batches of rows and sends them from a thread pool. Every start and `sent` receipt goes through one
+    ledger writer (SendLoop), in `run` as in `run_once`. The partner endpoint is read at each start, as it can be
     disabled at any time."""
 
     def __init__(self, db: Database, channels: Mapping[str, Channel], name: str, options: DispatchOptions):
@@ -188,11 +188,8 @@ class Dispatcher:
         return works
 
     def _finish(self, delivery_id: int, receipt) -> None:
+        """Record an outcome other than `sent` (the send loop writes those, together)."""
         now = utcnow()
-        if receipt.outcome is Outcome.SENT:  # the common case: one statement
-            with self.db.engine.begin() as connection:
-                connection.execute(_SENT, _sent_params(delivery_id, receipt, now))
-            return
         with self.db.transaction() as session:
             row = session.get(Delivery, delivery_id)
             if row.state != "sending" or row.claimed_by != self.name:
@@ -215,109 +212,49 @@ class Dispatcher:
                     session.execute(update(PartnerEndpoint).where(PartnerEndpoint.url == row.target).values(
                         active=False, disabled_reason="the endpoint answered 410 Gone"))
 
-    def _send(self, delivery_id: int, work, finish: Callable[[int, Receipt], None]) -> None:
-        if work is None:
-            return
+    def _send(self, delivery_id: int, work: tuple, within: float) -> Receipt:
+        """Send one started row (in a sending thread), waiting at most `within` seconds for a sending slot; the
+        receipt, which the caller records."""
         channel_name, account, payload, target = work
         channel = self.channels.get(channel_name)
         if channel is None:
-            finish(delivery_id, Receipt(Outcome.FAILED, error=f"channel {channel_name} is not configured"))
-            return
-        # The row is marked sending and leased: a wait longer than half the lease would let the leader take
+            return Receipt(Outcome.FAILED, error=f"channel {channel_name} is not configured")
+        # The row is marked sending and leased: a wait beyond half the lease (`within`) would let the leader take
         # it for a dead dispatcher's (unknown, reconciled, perhaps sent again) while this thread still holds it.
         try:
-            slot = self.rates.wait(channel_name, account, within=self.options.lease.total_seconds() / 2)
+            slot = self.rates.wait(channel_name, account, within=within)
         except Exception as error:  # the limits' store (Redis) is down: nothing was sent, so try again later
             log.exception("rate limiter unavailable for %s", channel_name)
-            finish(delivery_id, Receipt(Outcome.RETRY, error=f"rate limiter unavailable: {type(error).__name__}"))
-            return
+            return Receipt(Outcome.RETRY, error=f"rate limiter unavailable: {type(error).__name__}")
         if not slot:
-            finish(delivery_id, Receipt(Outcome.RETRY, error="no sending slot within half the lease: not sent"))
-            return
+            return Receipt(Outcome.RETRY, error="no sending slot within half the lease: not sent")
         try:
-            receipt = channel.send(payload, target)
+            return channel.send(payload, target)
         except Exception as error:  # an adapter bug must not lose the row: mark it for reconciliation
             log.exception("adapter %s raised", channel_name)
-            receipt = Receipt(Outcome.UNKNOWN, error=f"adapter error: {type(error).__name__}")
-        finish(delivery_id, receipt)
+            return Receipt(Outcome.UNKNOWN, error=f"adapter error: {type(error).__name__}")
 
     # ---- loops -----------------------------------------------------------------------------------
-    def run_once(self, pool: ThreadPoolExecutor | None = None) -> int:
-        """Claim one batch and send it, through the same ledger writer as `run` (the group commit); returns how
-        many rows were claimed. For callers that step the dispatcher (tests, the browser test's worker)."""
+    def run_once(self) -> int:
+        """Claim one batch and send it, one row at a time, through the same send loop as `run`; returns how many
+        rows were claimed. For callers that step the dispatcher (tests, the browser test's worker)."""
         rows = self.claim(self.options.batch)
-        ledger = LedgerWriter(self)
-        try:
-            if pool is None:
-                for row in rows:
-                    self._deliver_grouped(ledger, row)
-            else:
-                list(pool.map(lambda row: self._deliver_grouped(ledger, row), rows))
-        finally:
-            ledger.close()
+        if rows:
+            with ThreadPoolExecutor(1, thread_name_prefix="send") as pool:
+                SendLoop(self, pool, 1).drain(rows)
         return len(rows)
 
     def run(self, idle_sleep: float = 0.02) -> None:
-        """Keeps every sending thread busy: claims the next batch while the pool still has a thread's worth of
-        rows queued, instead of waiting for a whole batch (and its slowest send) to finish; the threads' ledger
-        writes go through one group commit (see LedgerWriter). A batch that fits the idle threads starts in one
-        commit (_start_together)."""
-        threads, batch = self.options.threads, self.options.batch
-        ready = threading.Condition()
-        in_flight = 0
-        failures: list[BaseException] = []
+        """Send until stopped: claims batches as the sending threads need them (see SendLoop)."""
+        threads = self.options.threads
+        with ThreadPoolExecutor(threads, thread_name_prefix="send") as pool:
+            start_threads(pool, threads)
+            SendLoop(self, pool, threads).run(self._stop, idle_sleep)
 
-        def finished(future: Future) -> None:
-            nonlocal in_flight
-            with ready:
-                in_flight -= 1
-                if future.exception() is not None:
-                    failures.append(future.exception())
-                if in_flight == threads or failures:
-                    ready.notify()
-
-        ledger = LedgerWriter(self)
-        try:
-            with ThreadPoolExecutor(threads, thread_name_prefix="send") as pool:
-                _start_threads(pool, threads)
-                next_claim = 0.0
-                while not self._stop.is_set() and not failures:
-                    with ready:
-                        if in_flight > threads:  # enough queued: wait for a thread to free up
-                            ready.wait(idle_sleep)
-                            continue
-                    pause = next_claim - time.monotonic()
-                    if pause > 0:  # nothing was due at the last look
-                        self._stop.wait(pause)
-                        continue
-                    rows = self.claim(batch)
-                    with ready:
-                        idle = threads - in_flight
-                        in_flight += len(rows)
-                    if 0 < len(rows) <= idle:  # a thread free for each row: all start in one commit, now
-                        for row, work in zip(rows, self._start_together(rows), strict=True):
-                            pool.submit(self._send, row.id, work, ledger.finish).add_done_callback(finished)
-                        continue
-                    for row in rows:
-                        pool.submit(self._deliver_grouped, ledger, row).add_done_callback(finished)
-                    if len(rows) < batch:  # nothing more is due now: look again after idle_sleep
-                        next_claim = time.monotonic() + idle_sleep
-            # leaving the pool waited for every claimed row to be sent, as a batch was before
-        finally:
-            ledger.close()
-        if failures:  # e.g. the database is gone: the loop stops, as before
-            raise failures[0]
-
-    def _start_together(self, rows: list[Row]) -> list[tuple | None]:
-        """Mark claimed rows `sending` in one commit, for as many sending threads as rows: a release's national
-        systems, partners and posts then start at the same moment instead of trickling out over several group
-        commits while the threads compete for the interpreter lock (with the SMS lane, say). Still at most one
-        row in flight per sending thread."""
+    def start(self, rows: list[Row]) -> list[tuple | None]:
+        """Mark claimed rows `sending` in one commit; what to send for each (see _start_rows)."""
         with self.db.engine.begin() as connection:
             return self._start_rows(connection, rows)
-
-    def _deliver_grouped(self, ledger: LedgerWriter, row: Row) -> None:
-        self._send(row.id, ledger.start(row), ledger.finish)
 
     def stop(self) -> None:
         self._stop.set()
@@ -325,109 +262,3 @@ class Dispatcher:
     @property
     def stopping(self) -> threading.Event:
         return self._stop
-
-
-def _start_threads(pool: ThreadPoolExecutor, threads: int) -> None:
-    """Start every sending thread now: made on demand, the first release's rows would wait for their making."""
-    gate = threading.Barrier(threads + 1)
-    for _ in range(threads):
-        pool.submit(gate.wait, 10)
-    try:
-        gate.wait(10)
-    except threading.BrokenBarrierError:  # a slow start only costs that first release some time
-        pass
-
-
-def _sent_params(delivery_id: int, receipt: Receipt, now: datetime) -> dict:
-    return {"b_id": delivery_id, "b_provider_id": receipt.provider_id, "b_now": now,
-            "b_provider_status": receipt.provider_status, "b_error": receipt.error}
-
-
-class _StartRequest:
-    __slots__ = ("row", "done", "work", "error")
-
-    def __init__(self, row: Row):
-        self.row, self.done, self.work, self.error = row, threading.Event(), None, None
-
-
-_GATHER_GAP = 0.001  # the group commit writes once no request arrived for this long (seconds) ...
-_GATHER_MAX = 0.005  # ... or this long after the first one
-
-
-class LedgerWriter:
-    """One writer for the ledger writes of a dispatcher's sending threads: whatever they asked for meanwhile is
-    written in one transaction, so a commit is shared by many messages instead of two commits per message.
-
-    A thread that starts a row waits until the row is committed `sending`, then sends. A thread that got a
-    receipt for a sent row queues it and moves on: the queue is written in order, so that receipt is committed
-    in the same transaction as that thread's next start, or an earlier one. A dispatcher killed at any moment
-    therefore leaves, per sending thread, at most one row in `sending` whose outcome is not recorded. Other
-    outcomes (retry, unknown, failed) are rare and written by the thread itself, before it moves on.
-
-    The writer gathers requests until none arrived for _GATHER_GAP (at most _GATHER_MAX): the rows of one
-    release, claimed together, are then marked `sending` in one commit rather than trickling out over several
-    commits while the first ones' sends hold the interpreter lock."""
-
-    def __init__(self, dispatcher: Dispatcher):
-        self._dispatcher = dispatcher
-        self._requests: queue.SimpleQueue = queue.SimpleQueue()
-        self._failure: BaseException | None = None
-        self._thread = threading.Thread(target=self._write_loop, name=f"{dispatcher.name}/ledger", daemon=True)
-        self._thread.start()
-
-    def start(self, row: Row):
-        request = _StartRequest(row)
-        self._requests.put(request)
-        request.done.wait()
-        if request.error is not None:
-            raise request.error
-        return request.work
-
-    def finish(self, delivery_id: int, receipt: Receipt) -> None:
-        if receipt.outcome is not Outcome.SENT:
-            self._dispatcher._finish(delivery_id, receipt)
-            return
-        if self._failure is not None:
-            raise self._failure
-        self._requests.put((delivery_id, receipt, utcnow()))
-
-    def close(self) -> None:
-        """Write what is queued, then stop; raises what a write raised, if any."""
-        self._requests.put(None)
-        self._thread.join()
-        if self._failure is not None:
-            raise self._failure
-
-    def _write_loop(self) -> None:
-        closing = False
-        while not closing:
-            batch = [self._requests.get()]
-            gather_until = time.monotonic() + _GATHER_MAX
-            while batch[-1] is not None:  # what else arrives meanwhile (say, the rest of a release's rows)
-                try:
-                    batch.append(self._requests.get(timeout=_GATHER_GAP))
-                except queue.Empty:
-                    break
-                if time.monotonic() >= gather_until:
-                    break
-            closing = batch[-1] is None
-            starts = [item for item in batch if isinstance(item, _StartRequest)]
-            sent = [_sent_params(*item) for item in batch if isinstance(item, tuple)]
-            if not starts and not sent:
-                continue
-            try:
-                with self._dispatcher.db.engine.begin() as connection:
-                    if sent:
-                        connection.execute(_SENT, sent)
-                    works = self._dispatcher._start_rows(connection, [request.row for request in starts])
-                for request, work in zip(starts, works, strict=True):
-                    request.work = work
-            except BaseException as error:  # the waiting threads raise it; queued receipts are lost (-> unknown)
-                log.exception("ledger write failed")
-                self._failure = error
-                for request in starts:
-                    request.error = error
-            for request in starts:
-                request.done.set()
-
-

@@ -361,7 +361,7 @@ def phase_skew(world: World, args) -> dict:
                 "staging_s": round(staging["total_s"], 2), "schedule_s": round(staging["schedule_s"], 2),
                 "confirm_s": {c: round(s, 2) for c, s in staging["confirm_s"].items()},
                 "main_rows": len(mine), "main_max_ms": round(max(mine), 1) if mine else None,
-                # the main lane's rows start in group commits (LedgerWriter): ms after T of each, and its rows
+                # the main lane's rows start in commits of the send loop (SendLoop): ms after T of each, and its rows
                 "main_start_commits": sorted((round(m, 1), mine.count(m)) for m in set(mine)),
                 "main_min_ms": round(min(mine), 1) if mine else None,
                 "slowest_channel": max(zip(mine, [c for c, *_ in main], strict=True))[1] if mine else None,

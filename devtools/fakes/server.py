@@ -8,7 +8,8 @@ import time
 from collections import deque
 from collections.abc import Iterable
 
-from werkzeug.serving import WSGIRequestHandler, make_server
+from cheroot.wsgi import Server
+from werkzeug.serving import WSGIRequestHandler
 from werkzeug.wrappers import Request, Response
 
 
@@ -49,16 +50,20 @@ class FakeServer:
         raise NotImplementedError
 
     def start(self) -> FakeServer:
-        self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True, request_handler=_QuietHandler)
-        self.url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        # cheroot, not werkzeug's development server: like a real provider's, it keeps connections alive (werkzeug's
+        # closes each one, so every request would pay for a new connection and a new server thread)
+        self._server = Server(("127.0.0.1", 0), self._wsgi, numthreads=128 if self.latency else 32,
+                              request_queue_size=128, shutdown_timeout=1)
+        self._server.expiration_interval = 0.05  # how soon stop() returns
+        self._server.prepare()
+        self.url = f"http://127.0.0.1:{self._server.bind_addr[1]}"
+        self._thread = threading.Thread(target=self._server.serve, daemon=True)
         self._thread.start()
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.stop()
             self._thread.join(timeout=5)
             self._server = None
 

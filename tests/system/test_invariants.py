@@ -47,7 +47,7 @@ from sqlalchemy import func, select
 
 from alerts import audit, firing, release
 from alerts.content import canonical_content, content_hash
-from alerts.dispatch import Dispatcher, DispatchOptions, LedgerWriter
+from alerts.dispatch import Dispatcher, DispatchOptions
 from alerts.models import (
     TEXT_FIELDS,
     Alert,
@@ -739,10 +739,8 @@ class ReleaseWorkflow(RuleBasedStateMachine):
         dead = Dispatcher(self.w.db, self.w.channels, "dead", DispatchOptions(lease=timedelta(seconds=-1)))
         claimed = dead.claim(size)
         started = None
-        if claimed:  # the dispatcher's one ledger writer marks the first row sending, as before a send; then it dies
-            writer = LedgerWriter(dead)
-            started = writer.start(claimed[0])
-            writer.close()
+        if claimed:  # the first row is marked sending, as before a send; then the dispatcher dies
+            started = dead.start(claimed[:1])[0]
         recovered = recover_expired_leases(self.w.db)
         note(f"a dispatcher claimed {claimed}, started {bool(started)} and died: {recovered}")
         assert recovered == {"requeued": len(claimed) - (1 if started else 0), "unknown": 1 if started else 0}

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select, text, update
 
 from alerts import firing, release
-from alerts.dispatch import Dispatcher, DispatchOptions, LedgerWriter
+from alerts.dispatch import Dispatcher, DispatchOptions
 from alerts.models import Delivery, ProviderReport, Release
 from alerts.outcomes import apply_held_reports, apply_status_callback, ledger_counts, recover_expired_leases
 from channels import build_channels
@@ -214,9 +214,7 @@ def test_a_dispatcher_that_dies_leaves_rows_to_requeue_or_reconcile(world, api_a
     dead = Dispatcher(db, channels, "dead", DispatchOptions(lease=timedelta(seconds=-1)))
     rows = dead.claim(10)
     claimed = [row.id for row in rows]
-    writer = LedgerWriter(dead)  # the dispatcher's one ledger writer marks the row sending, as before a send,
-    writer.start(rows[0])  # then the process "dies" before the provider answers
-    writer.close()
+    dead.start(rows[:1])  # marked sending, as before a send; then the process "dies" before the provider answers
     assert recover_expired_leases(db) == {"requeued": 9, "unknown": 1}
     drain(db, channels, "d2")
     with db.transaction() as session:
@@ -228,6 +226,21 @@ def test_a_dispatcher_that_dies_leaves_rows_to_requeue_or_reconcile(world, api_a
     dead._finish(claimed[0], Receipt(Outcome.RETRY, error="HTTP 429"))
     with db.transaction() as session:
         assert session.get(Delivery, claimed[0]).state == "unknown"
+
+
+def test_a_chunk_still_unsent_half_a_lease_after_its_start_goes_back_unsent(world, api_as):
+    """A sending thread takes SMS rows in chunks, all marked `sending` at once: a row it has not reached half a
+    lease later goes back to `pending`, unsent, before the leader could take it for a dead dispatcher's."""
+    app, db, fakes, channels = world
+    fire_sms_release(db, api_as, 3)
+    fakes.twilio.latency = 0.3  # the first send outlasts half the lease (0.2 s)
+    dispatcher = Dispatcher(db, channels, "slow", DispatchOptions(threads=1, chunk=3, lease=timedelta(seconds=0.4)))
+    assert dispatcher.run_once() == 3
+    with db.transaction() as session:
+        rows = session.execute(select(Delivery.state, Delivery.error).order_by(Delivery.id)).all()
+    assert [state for state, _ in rows] == ["sent", "pending", "pending"]
+    assert all("not sent within half the lease" in error for _, error in rows[1:])
+    assert sum(fakes.twilio.per_to.values()) == 1
 
 
 def test_a_rate_limiter_outage_sends_nothing_and_the_row_waits_to_retry(world, api_as):
