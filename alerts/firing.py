@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from alerts import audit, workflow
 from alerts.authoring import get_version
 from alerts.factory import system_author
-from alerts.ledger import unstage
+from alerts.ledger import stage_late_subscribers, unstage
 from alerts.models import Alert, Release, Version, utcnow
 from alerts.release import ReleaseOptions, awaiting
 from alerts.updates import derive_alert, end_referenced
@@ -71,8 +71,10 @@ def _fire(session: Session, release: Release, options: ReleaseOptions, worker: s
     workflow.advance(alert, "release", workflow.WORKER)
     alert.updated_at = now
     unconfirmed = sorted(awaiting(release))
+    newcomers = stage_late_subscribers(session, release, version, now)
     audit.record(session, worker, "release.fire", "alert", alert.id, content_hash=release.content_hash,
-                 detail={"release": release.id, "late_ms": late_ms, "mode": release.mode, "unconfirmed": unconfirmed})
+                 detail={"release": release.id, "late_ms": late_ms, "mode": release.mode, "unconfirmed": unconfirmed,
+                         "late_subscribers": newcomers})
     if unconfirmed:  # their channels go out only when (if) their spokesperson confirms: loudly, not quietly
         log.error("release %s of alert %s fired without the consent of %s: their channels are not sent",
                   release.id, alert.id, ", ".join(unconfirmed))

@@ -1,7 +1,8 @@
 """The delivery ledger of a release, staged when the release is scheduled, in the scheduling transaction: one row
 per message (set-based for SMS subscribers, one per phone number whatever the centres it subscribed with), each
 with the exact payload that was approved, due at T. At T nothing is written: the dispatchers' lanes (sms, main)
-claim the rows as they fall due. Withdrawing the release removes its staged rows in one transaction (unstage).
+claim the rows as they fall due; only those who subscribed since are added then (stage_late_subscribers). Withdrawing
+the release removes its staged rows in one transaction (unstage).
 
 Partner centres get a heads-up at scheduling, when every centre has approved: a restricted CAP copy (scope
 Restricted, a note with the planned moment), due at once; the public copy follows at T."""
@@ -12,8 +13,8 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import String, cast, delete, insert, literal, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import String, cast, delete, exists, func, insert, literal, select, update
+from sqlalchemy.orm import Session, aliased
 
 from alerts.authoring import required_languages
 from alerts.cap import build_cap, cap_datetime, sign_cap
@@ -39,6 +40,8 @@ if TYPE_CHECKING:
 HEADS_UP = "alert.heads_up"  # the partners' payload type of the restricted copy sent at scheduling
 HEADS_UP_WITHDRAWN = "alert.heads_up_withdrawn"  # ... and of the restricted Cancel of it when it is withdrawn
 RESTRICTION = "Partner crisis centres only: not for publication."
+# in a centre's consent (releases.consents): the last subscriber id there was when its SMS rows were staged
+SUBSCRIBERS_THROUGH = "subscribers_through"
 
 
 def _key(*parts: Any) -> str:
@@ -60,12 +63,14 @@ def _deliveries(session: Session, rows: list[dict]) -> None:
 
 
 def _sms_ledger(session: Session, release: Release, centre: Centre, content: dict, payloads: dict[str, Payload],
-                due: datetime, now: datetime, earlier: list[int]) -> None:
-    """One row per subscriber in the areas, in SQL; subscribers of other languages get English. A number that
-    already has a row through the `earlier` centres of this release (their ids) gets none: one SMS per number."""
+                due: datetime, now: datetime, earlier: list[int], *only) -> int:
+    """One row per subscriber in the areas (and matching the conditions `only`), in SQL; subscribers of other
+    languages get English. A number that already has a row through the `earlier` centres of this release (their
+    ids) gets none: one SMS per number. Returns the number of rows written."""
     places = places_of(content)
     if not places:
-        return
+        return 0
+    written = 0
     fallback = payloads.get("en")
     for language, payload in payloads.items():
         clause = Subscriber.language == language
@@ -80,9 +85,11 @@ def _sms_ledger(session: Session, release: Release, centre: Centre, content: dic
         ).where(subscriber_filter(centre.id, places, clause))
         if earlier:
             selection = selection.where(~subscribed_with(earlier, places))
-        session.execute(insert(Delivery).from_select(
+        written += session.execute(insert(Delivery).from_select(
             ["release_id", "payload_id", "channel", "lane", "centre_code", "language", "target", "idempotency_key",
-             "state", "attempts", "next_attempt_at", "created_at"], selection))
+             "state", "attempts", "next_attempt_at", "created_at"], selection.where(*only)),
+            execution_options={"preserve_rowcount": True}).rowcount
+    return written
 
 
 def _row(release: Release, payload: Payload, centre: str, target: str, due: datetime, now: datetime) -> dict:
@@ -179,9 +186,40 @@ def stage_ledger(session: Session, release: Release, alert: Alert, version: Vers
     # the centres whose SMS this release staged before (they consented earlier), then those staged just now
     earlier = [taking_part[code].id for code, names in release.channels.items()
                if "sms" in names and code in (release.consents or {}) and code not in staged]
+    if fan_outs:  # who signs up after this is added at T (stage_late_subscribers)
+        through = session.scalar(select(func.max(Subscriber.id))) or 0
+        consents = release.consents or {}
+        release.consents = {**consents, **{centre.code: {**consents.get(centre.code, {}), SUBSCRIBERS_THROUGH: through}
+                                           for centre, _ in fan_outs}}
     for centre, per_language in fan_outs:
         _sms_ledger(session, release, centre, content, per_language, due, now, earlier)
         earlier = [*earlier, centre.id]
+
+
+def stage_late_subscribers(session: Session, release: Release, version: Version, now: datetime) -> int:
+    """At T, in the release's firing transaction: the SMS rows of those who subscribed after their centre's rows
+    were staged (at scheduling, or at the centre's confirmation), in the areas and not opted out, due at once;
+    none for a number that has a row in this release already (one SMS per number). An index range on the
+    subscribers' ids, then an index probe per newcomer: nothing scans the ledger. Returns the rows written."""
+    consents = release.consents or {}
+    codes = [code for code, names in release.channels.items()
+             if "sms" in names and SUBSCRIBERS_THROUGH in consents.get(code, {})]
+    if release.mode != "Actual" or not codes:
+        return 0
+    content = canonical_content(version)
+    centres = {centre.code: centre for centre in session.scalars(select(Centre).where(Centre.code.in_(codes)))}
+    payloads: dict[str, dict[str, Payload]] = {}
+    for payload in session.scalars(select(Payload).where(Payload.release_id == release.id, Payload.channel == "sms")):
+        payloads.setdefault(payload.centre_code, {})[payload.language] = payload
+    other = aliased(Subscriber)
+    has_row = exists().where(  # a subscription of this number, with a centre of this release, that has a row
+        other.phone == Subscriber.phone, other.centre_id.in_([centre.id for centre in centres.values()]),
+        Delivery.idempotency_key == literal(sms_key_prefix(release.id), String) + cast(other.id, String))
+    written = 0
+    for code in codes:  # in order, in one transaction: a newcomer with two centres gets the first one's row
+        written += _sms_ledger(session, release, centres[code], content, payloads.get(code, {}), now, now, [],
+                               Subscriber.id > consents[code][SUBSCRIBERS_THROUGH], ~has_row)
+    return written
 
 
 def unstage(session: Session, release: Release) -> int:

@@ -5,6 +5,7 @@ a create that may have reached Twilio is reported UNKNOWN, to reconcile, never r
 """
 from __future__ import annotations
 
+import functools
 import math
 import re
 import threading
@@ -68,6 +69,10 @@ SMART_ENCODING = str.maketrans({
     "\u00bc": "1/4", "\u00bd": "1/2", "\u00be": "3/4", "\u203c": "!!", "\u2026": "...",
 })
 _SPACES = re.compile(" {2,}")
+
+
+# A release sends one text to many numbers: it is measured once, not once per message.
+_cached_sms_fit = functools.lru_cache(maxsize=256)(sms_fit)
 
 
 class BaseUrlHttpClient(TwilioHttpClient):
@@ -193,7 +198,7 @@ class SmsChannel:
         )
 
     def measure(self, text: str) -> Fit:
-        return sms_fit(text, self.max_segments)
+        return _cached_sms_fit(text, self.max_segments)
 
     def send(self, payload: Payload, target: Target) -> Receipt:
         validity = validity_seconds(payload.expires_at, self.now())

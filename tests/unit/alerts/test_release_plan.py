@@ -334,3 +334,41 @@ def test_partners_that_got_the_heads_up_hear_that_the_release_is_withdrawn(world
     assert b"<msgType>Cancel</msgType>" in cap and b"<scope>Restricted</scope>" in cap
     assert f"{alert['identifier']}-heads-up,".encode() in cap and b"the dike holds" in cap
     assert fakes.cap.messages == []  # the national system never heard of it
+
+
+def test_who_subscribes_between_scheduling_and_t_gets_the_warning_once(world, api_as):
+    from alerts.subscribers import opt_out
+
+    db, fakes, channels = world
+    phones = add_subscribers(db, "BE", 4)
+    alert = approved_alert(api_as)
+    at = datetime.now(UTC) + timedelta(minutes=10)
+    assert schedule(api_as, alert, {"BE": ["sms"], "NL": ["sms"]}, at=at).status_code == 201
+    newcomers = add_subscribers(db, "BE", 3, start=100)  # after BE's rows were staged
+    add_subscribers(db, "BE", 2, place="be-ant", start=200)  # outside the area: nothing
+    with db.transaction() as session:
+        assert opt_out(session, newcomers[2], actor="test") == 1  # signed up, then opted out: nothing
+    add_subscribers(db, "NL", 2, place="be-lim", start=0)  # numbers BE staged already: not twice
+    confirm(api_as, alert["id"], "NL")  # NL's rows are staged now: its subscriptions are no newcomers
+    add_subscribers(db, "NL", 1, place="be-lim", start=100)  # a BE newcomer's number, with NL too: once
+    add_subscribers(db, "NL", 1, place="be-lim", start=300)  # NL's own newcomer
+    fire(db, now=at)
+    with db.transaction() as session:
+        event = session.scalars(select(AuditEvent).where(AuditEvent.action == "release.fire")).one()
+        session.execute(update(Delivery).values(next_attempt_at=datetime.now(UTC)))  # T, for the dispatcher
+    assert event.detail["late_subscribers"] == 3  # BE's two newcomers and NL's one
+    drain(db, channels)
+    assert sorted(fakes.twilio.per_to) == sorted(phones + newcomers[:2] + ["+32470000300"])
+    assert all(fakes.twilio.count(phone) == 1 for phone in fakes.twilio.per_to)
+
+
+def test_an_exercise_adds_no_subscriber_at_t(world, api_as):
+    db, fakes, channels = world
+    add_subscribers(db, "BE", 2)
+    alert = approved_alert(api_as, status="Exercise")
+    at = datetime.now(UTC) + timedelta(minutes=10)
+    assert schedule(api_as, alert, {"BE": ["sms"]}, at=at).status_code == 201
+    add_subscribers(db, "BE", 2, start=100)
+    before = len(rows(db))
+    fire(db, now=at)
+    assert len(rows(db)) == before
