@@ -56,13 +56,13 @@ class SendLoop:
     queue up and go into the next one.
 
     A thread gets one row, except in the SMS fan-out while more rows are due than threads: then a chunk of up to
-    `DispatchOptions.chunk` rows, started together and sent one after the other (a commit costs the interpreter
-    lock as much as several sends; this is what keeps the ledger's cost per message small against the bare
-    client). A receipt is committed with the thread's next start or earlier, so a dispatcher killed at any moment
-    leaves at most one chunk per thread in `sending` without a recorded outcome: those rows become `unknown` when
-    their lease runs out and are reconciled against the provider (sent if it has them, else sent again), never
-    resent blindly. A release's national systems, partners and posts, claimed together at T, start in one commit,
-    each on a thread of its own."""
+    `DispatchOptions.chunk` rows, started together and sent one after the other: every commit takes time under
+    the interpreter lock that the sends need, and chunks are what brought the throughput within the target
+    against the bare client (bench/dispatch.py phase 1). A receipt is committed with the thread's next start or
+    earlier, so a dispatcher killed at any moment leaves at most one chunk per thread in `sending` without a
+    recorded outcome: those rows become `unknown` when their lease runs out and are reconciled against the
+    provider (sent if it has them, else sent again), never resent blindly. A release's national systems,
+    partners and posts, claimed together at T, start in one commit, each on a thread of its own."""
 
     def __init__(self, dispatcher: Dispatcher, pool: ThreadPoolExecutor, threads: int):
         self._dispatcher, self._pool, self._threads = dispatcher, pool, threads
@@ -163,10 +163,10 @@ class SendLoop:
 
     def _wait(self, timeout: float | None) -> None:
         """Wait up to `timeout` (None: for ever) for a report; then gather reports until a quarter of the threads
-        is idle, none came for _GATHER_GAP, or _GATHER_MAX passed: a commit costs the interpreter lock as much as
-        several sends, and the threads that wait meanwhile are few."""
+        is idle, none came for _GATHER_GAP, or _GATHER_MAX passed: fewer commits per message, and the threads that
+        wait meanwhile are few."""
         try:
-            report = self._reports.get(timeout=timeout) if timeout != 0 else self._reports.get_nowait()
+            report = self._reports.get(timeout=timeout)
         except queue.Empty:
             return
         self._take(report)

@@ -67,6 +67,15 @@ def serve_fakes() -> None:
         fake.stop()
 
 
+def stop_child(process: subprocess.Popen, timeout: float) -> None:
+    """A child of the bench (the fakes, the SMS lane) stops when its stdin closes; killed if it does not in time."""
+    process.stdin.close()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
 class Fakes:
     def __init__(self):
         self.process = subprocess.Popen([sys.executable, __file__], cwd=ROOT, text=True,
@@ -87,11 +96,7 @@ class Fakes:
         return json.loads(self.process.stdout.readline())
 
     def stop(self) -> None:
-        self.process.stdin.close()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        stop_child(self.process, timeout=15)
 
     def channels_config(self, twilio_url: str | None = None) -> dict:
         info = self.info
@@ -348,11 +353,7 @@ class SmsLane:
             raise RuntimeError("the SMS lane process did not start")
 
     def stop(self) -> None:
-        self.process.stdin.close()
-        try:
-            self.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        stop_child(self.process, timeout=60)
 
 
 if __name__ == "__main__":

@@ -11,13 +11,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert, select
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from alerts.models import Centre, PartnerEndpoint, Subscriber, SubscriberArea
 from devtools.demo import ensure_centres
 from devtools.fakes.cap_receiver import CapReceiver
 from devtools.fakes.mastodon import FakeMastodon
-from devtools.fakes.server import _QuietHandler
 from devtools.fakes.twilio import FakeTwilio
 from devtools.fakes.webhook_receiver import WebhookReceiver
 from devtools.fakes.x import FakeX
@@ -95,6 +94,11 @@ def add_subscribers(db, centre_code: str, count: int, place: str = "be-lim", lan
                                   rows[chunk:chunk + 5000]).all()
             session.execute(insert(SubscriberArea), [{"subscriber_id": i, "place": place} for i in ids])
     return phones
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args, **kwargs) -> None:
+        pass
 
 
 class ServedApp:

@@ -9,13 +9,7 @@ from collections import deque
 from collections.abc import Iterable
 
 from cheroot.wsgi import Server
-from werkzeug.serving import WSGIRequestHandler
 from werkzeug.wrappers import Request, Response
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, *args, **kwargs) -> None:
-        pass
 
 
 class FakeServer:
