@@ -246,3 +246,10 @@ def place_name(code: str, language: str) -> str:
     if language == "lb":
         return names.get("lb") or names["de"]
     return names[language]
+
+
+def distinct_place_names(codes: list[str], language: str) -> list[str]:
+    """Names in `language` as a warning lists them; namesakes (Limburg BE and NL) get their country: "Limburg (BE)"."""
+    names = [place_name(code, language) for code in codes]
+    return [f"{name} ({PLACES[code].country})" if names.count(name) > 1 else name
+            for code, name in zip(codes, names, strict=True)]

@@ -38,7 +38,7 @@ from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from alerts.gazetteer import PLACES, place_name
+from alerts.gazetteer import distinct_place_names
 from alerts.hazards import HAZARDS, INSTRUCTIONS, N_
 from alerts.vocabulary import LANGUAGES
 
@@ -206,13 +206,6 @@ def _render(template: str, **context) -> str:
     return " ".join(_ENV.get_template(template).render(**context).split())
 
 
-def _distinct_place_names(codes: list[str], language: str) -> list[str]:
-    """Names in `language`; namesakes (Limburg BE and NL) get their country: "Limburg (BE)"."""
-    names = [place_name(code, language) for code in codes]
-    return [f"{name} ({PLACES[code].country})" if names.count(name) > 1 else name
-            for code, name in zip(codes, names, strict=True)]
-
-
 def render_texts(
     hazard: str,
     language: str,
@@ -236,7 +229,7 @@ def render_texts(
     zone = ZoneInfo(timezone)
     codes = chosen.instructions if instructions is None else tuple(instructions)
     instruction_msgids = [INSTRUCTIONS[code] for code in codes]
-    place = _join_places(_distinct_place_names(places, language), locale)
+    place = _join_places(distinct_place_names(places, language), locale)
     start_date, start_time = _moment(onset, zone, locale)
     end_date, end_time = _moment(expires, zone, locale)
 
