@@ -20,7 +20,7 @@ catalogs: install
 		$(BIN)/pybabel compile -d translations 2>&1 | grep -v "^compiling catalog" || true; fi
 
 # The demo: local provider stand-ins (devtools/fakes/run.py), the worker and the web app; Ctrl-C stops all three.
-DEMO_ENV := BENELERT_LOG_JSON=false BENELERT_CHANNELS_FILE=instance/demo-channels.json BENELERT_SMS_MAX_SEGMENTS=3 \
+DEMO_ENV := BENELERT_LOG_JSON=false BENELERT_CHANNELS_FILE=instance/demo-channels.json BENELERT_SMS_MAX_SEGMENTS=4 \
 	BENELERT_SANDBOX_TARGETS='{"sms": "+32470000000", "x": "SANDBOX", "mastodon": "SANDBOX"}'
 
 run: install catalogs

@@ -61,7 +61,7 @@ class Settings:
     session_hours: int = 12
     secure_cookies: bool = True
     max_body_bytes: int = 1024 * 1024
-    sms_max_segments: int = 1
+    sms_max_segments: int = 4
     mastodon_limit: int = 500
     sandbox_targets: dict = field(default_factory=dict)  # channel -> sandbox address, for Exercise/Test
     channels_file: str = ""  # JSON: channel name -> adapter config (see channels/__init__.py)

@@ -172,15 +172,14 @@ def released_headlines(session: Session, alert: Alert) -> dict[str, str]:
 
 def _texts(session: Session, alert: Alert | None, lead: Centre, values: dict[str, Any], areas: list[Area],
            base: dict, changes: dict, languages: list[str]) -> list[VersionText]:
-    if alert is not None and alert.msg_type == "Cancel" and alert.source_alert_id:
-        # a Cancel's phrasebook texts lift the warning: never re-render them as the hazard's warning
-        source = session.get(Alert, alert.source_alert_id)
-        return merge_texts(base, changes, languages, cancel_texts(released_headlines(session, source), languages))
     params = TemplateInput(
         hazard=values["hazard"], places=tuple(a.place for a in areas if a.place), onset=values.get("onset"),
         expires=values.get("expires"), web=values.get("web") or "", timezone=lead.timezone,
         country=lead.code.split("-")[0],
     )
+    if alert is not None and alert.msg_type == "Cancel" and alert.source_alert_id:
+        # a Cancel's phrasebook texts lift the warning: never re-render them as the hazard's warning
+        return merge_texts(base, changes, languages, cancel_texts(params, languages))
     return merge_texts(base, changes, languages, template_texts(params, languages))
 
 

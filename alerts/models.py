@@ -184,7 +184,9 @@ class Version(Base):
     areas: Mapped[list[Area]] = relationship(cascade="all, delete-orphan", lazy="selectin", order_by="Area.position")
 
 
-TEXT_FIELDS = ("headline", "description", "instruction")
+# short: the short instructions sent by SMS and cell broadcast; short_x: those of the X post (both start from the
+# hazard's short instruction set; a person may rewrite either per language)
+TEXT_FIELDS = ("headline", "description", "instruction", "short", "short_x")
 TEXT_STATUSES = ("template", "human", "missing", "stale")
 
 

@@ -178,6 +178,8 @@ class RenderedTexts:
     instruction: str
     missing: tuple[str, ...]  # msgids without a translation in the language; shown in English
     event: str = ""  # the hazard's CAP <event> text
+    short: str = ""  # the short instruction set, for SMS and cell broadcast
+    short_x: str = ""  # the X post's instructions
 
 
 def _moment(value: datetime | None, zone: ZoneInfo, locale: str) -> tuple[str | None, str | None]:
@@ -187,7 +189,16 @@ def _moment(value: datetime | None, zone: ZoneInfo, locale: str) -> tuple[str | 
     if value.tzinfo is None:
         raise ValueError("naive datetime given; pass aware datetimes")
     local = value.astimezone(zone)
-    return format_date(local, "long", locale=locale), format_time(local, "short", locale=locale)
+    language = locale.split("_")[0]
+    date = format_date(local, "long", locale=locale)
+    if language == "fr" and local.day == 1:
+        date = "1er" + date[1:]  # "1er décembre 2026"
+    return date, format_time(local, _TIME_PATTERNS.get(language, "short"), locale=locale)
+
+
+# Times of day as each language's official texts write them: "om 8.05 uur", "à 8 h 05", "um 8:05 Uhr".
+_TIME_PATTERNS = {"nl": "H.mm 'uur'", "fr": "H\u00a0'h'\u00a0mm", "de": "H:mm", "lb": "H.mm 'Auer'",
+                  "en": "HH:mm"}
 
 
 _KEEPS_N = "aeiouäéëöüdhntz"
@@ -229,6 +240,8 @@ def render_texts(
     zone = ZoneInfo(timezone)
     codes = chosen.instructions if instructions is None else tuple(instructions)
     instruction_msgids = [INSTRUCTIONS[code] for code in codes]
+    short_msgids = [INSTRUCTIONS[code] for code in chosen.short_instructions]
+    x_msgids = [INSTRUCTIONS[code] for code in chosen.x_instructions]
     place = _join_places(distinct_place_names(places, language), locale)
     start_date, start_time = _moment(onset, zone, locale)
     end_date, end_time = _moment(expires, zone, locale)
@@ -242,10 +255,12 @@ def render_texts(
             start_date=start_date, start_time=start_time, end_date=end_date, end_time=end_time,
         )
         instruction = _render("instruction.txt", instructions=instruction_msgids)
+        short = _render("instruction.txt", instructions=short_msgids)
+        short_x = _render("instruction.txt", instructions=x_msgids)
         event = gettext.gettext(chosen.event)
     finally:
         _CURRENT_RENDER.reset(token)
-    return RenderedTexts(headline, description, instruction, tuple(gettext.missing), event)
+    return RenderedTexts(headline, description, instruction, tuple(gettext.missing), event, short, short_x)
 
 
 # Channel templates (sms.txt, x.txt, ...) lay out lines exactly, so block tags must not leave whitespace.
@@ -270,20 +285,25 @@ def render_message(template: str, language: str, **context) -> tuple[str, tuple[
 # --- Cancel ------------------------------------------------------------------------------------------
 
 CANCEL_TEXTS = {
-    # TRANSLATORS: headline of the message that lifts a warning; %(headline)s is the lifted warning's headline.
-    "headline": N_("Warning lifted: %(headline)s"),
     "description": N_("This message cancels the earlier warning. The danger is over."),
     "instruction": N_("You can resume your normal activities. Keep following official information."),
+    "short": N_("The danger is over: you can resume your normal activities."),
 }
 
 
-def render_cancel_texts(language: str, headline: str) -> RenderedTexts:
-    """The pre-filled texts of a Cancel, from the vetted catalogs (a gap is reported, never filled in English)."""
+def render_cancel_texts(hazard: str, language: str, *, places: list[str], country: str) -> RenderedTexts:
+    """The pre-filled texts of the Cancel that lifts a `hazard` warning on `places` (gazetteer codes), from the
+    vetted catalogs (a gap is reported, never filled in English)."""
     _check_language(language)
+    chosen = HAZARDS[hazard]
+    place = _join_places(distinct_place_names(places, language), locale_for(language, country))
     gettext = _RenderGettext(language)
     texts = {field: gettext.gettext(msgid) for field, msgid in CANCEL_TEXTS.items()}
-    return RenderedTexts(texts["headline"] % {"headline": headline}, texts["description"], texts["instruction"],
-                         tuple(gettext.missing))
+    lifted = gettext.gettext(chosen.lifted_headline)
+    # without places: "Flood warning lifted" (the sentence up to its colon, as translated)
+    headline = lifted % {"place": place} if place else lifted.split(":")[0].strip()
+    return RenderedTexts(headline, texts["description"], texts["instruction"], tuple(gettext.missing),
+                         gettext.gettext(chosen.event), texts["short"], texts["short"])
 
 
 # --- Catalog coverage ----------------------------------------------------------------------------
@@ -304,6 +324,7 @@ def phrasebook_msgids() -> list[str]:
     """Every msgid the phrasebook can render: hazards, instructions and the composing sentences."""
     msgids = [text for h in HAZARDS.values() for text in (h.event, h.headline, h.description)]
     msgids += INSTRUCTIONS.values()
+    msgids += [h.lifted_headline for h in HAZARDS.values()]
     msgids += CANCEL_TEXTS.values()
     msgids += template_msgids()
     return list(dict.fromkeys(msgids))

@@ -16,9 +16,10 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from alerts import audit, workflow
-from alerts.authoring import get_alert, get_version, required_languages
+from alerts.authoring import get_alert, get_version
 from alerts.content import canonical_content
 from alerts.errors import Conflict, Forbidden, InvalidInput, StaleVersion
+from alerts.i18n import ngettext
 from alerts.ledger import HEADS_UP, HEADS_UP_WITHDRAWN, stage_ledger, withdraw
 from alerts.models import (
     Alert,
@@ -30,10 +31,10 @@ from alerts.models import (
     User,
     utcnow,
 )
-from alerts.rendering import channel_problems
 from alerts.review import approval_state
+from alerts.sendable import configured_channels, text_problems
 from alerts.subscribers import places_of, sms_recipients
-from channels.specs import CHANNELS, PUBLIC_CHANNELS, TextLimits
+from channels.specs import CHANNELS, TextLimits
 
 log = logging.getLogger("benelert.release")
 
@@ -83,24 +84,12 @@ def _check_channels(alert: Alert, channels: dict[str, list[str]]) -> dict[str, l
 
 
 def _check_renderings(alert: Alert, content: dict, channels: dict[str, list[str]], options: ReleaseOptions) -> None:
-    """Every text that will be sent fits its channel (rendering.channel_problems, the rule the pages show)."""
-    problems = [problem for found in channel_problems(
-        content, sent_languages(alert, content), {n for names in channels.values() for n in names}, options.limits
-    ).values() for problem in found]
+    """Every text that will be sent fits its channel (sendable.text_problems: the rule submission and pages read)."""
+    problems = text_problems(alert, content, channels, options.limits)
     if problems:
-        raise InvalidInput(f"{len(problems)} rendering problem(s): " + "; ".join(problems[:6]),
-                           problems=list(problems))
-
-
-def sent_languages(alert: Alert, content: dict) -> list[str]:
-    """The languages a release sends: the required languages of the centres taking part that the version has
-    (a text in another language, which no centre asked for, is never sent)."""
-    return [lang for lang in required_languages([row.centre for row in alert.centre_rows]) if lang in content["texts"]]
-
-
-def configured_channels(centre: Centre) -> list[str]:
-    """The public channels a centre has an account for, in the registry's order (partner copies need none)."""
-    return [name for name in PUBLIC_CHANNELS if name in (centre.channels or {})]
+        raise InvalidInput(ngettext("%(num)d text does not fit its channel: %(first)s",
+                                    "%(num)d texts do not fit their channels; the first: %(first)s",
+                                    len(problems), first=problems[0]), problems=list(problems))
 
 
 def confirmation(session: Session, alert: Alert, content: dict, channels: dict[str, list[str]], at: datetime,

@@ -2,9 +2,11 @@
 
 The texts are the version's own (content["texts"], see alerts.content); the layout of each channel is a
 template in templates/messages/ (sms.txt, cell_broadcast.txt, x.txt, mastodon.txt); CAP carries the three
-fields as they are. Exercise and Test messages say so in every language, before the headline. A rendering
-over its channel's limit, or built from a missing or stale text, is returned with its problems, never cut
-short: the caller refuses it and shows the problems, each named by language and channel.
+long fields. SMS, cell broadcast and X carry the short instructions (fields `short`, `short_x`); Mastodon, CAP and
+the pages the full set. Exercise, Test and Update messages say so in every language before the headline, and an
+Exercise or Test once more at the end. A rendering over its channel's limit, or built from a missing or stale
+text, is returned with its problems, never cut short: the caller refuses it and shows the problems, each named by
+language and channel, in the reader's language (alerts.i18n).
 """
 from __future__ import annotations
 
@@ -13,18 +15,27 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from alerts.i18n import Msg, _
 from alerts.phrasebook import missing_msgids, render_message, translations_for
 from alerts.vocabulary import LANGUAGES, STATUSES
+from channels import cell_broadcast
 from channels.specs import CHANNELS as CHANNEL_SPECS
-from channels.specs import FIELDS, FORMATS, TextLimits
-from channels.textfit import Fit, cap_field_fit
+from channels.specs import FORMATS, TextLimits
+from channels.textfit import EncodingCost, Fit, cap_field_fit, encoding_cost, gsm_typography
 
 CHANNELS = tuple(FORMATS)  # the rendered formats: sms, cell_broadcast, x, mastodon, cap
-CHANNEL_LABELS = {name: text_format.label for name, text_format in FORMATS.items()}
-# The msgids of the templates' `{% trans %}` markers; CAP has no template and translates them here.
+CHANNEL_LABELS = {"sms": _("SMS"), "cell_broadcast": _("Cell broadcast"), "x": "X", "mastodon": "Mastodon",
+                  "cap": "CAP"}
+FIELD_NAMES = {"headline": _("headline"), "description": _("description"), "instruction": _("instruction"),
+               "short": _("short text (SMS and cell broadcast)"), "short_x": _("X text")}
+CAP_FIELDS = ("headline", "description", "instruction")
+# The msgids of the markers in templates/messages/_marks.txt; CAP has no template and translates them here.
 STATUS_MARKERS = {"Exercise": "EXERCISE", "Test": "TEST"}
+UPDATE_MARKER = "UPDATE"
+CLOSINGS = {"Exercise": "This is an exercise.", "Test": "This is a test. No action is needed."}
 MARKER_SEPARATOR = " - "  # GSM-7, unlike an en dash, which would switch an SMS to UCS-2
 USABLE_STATUSES = ("template", "human")
+_GSM_CHANNELS = ("sms", "cell_broadcast")
 
 
 @dataclass(frozen=True)
@@ -33,11 +44,24 @@ class Rendering:
     channel: str
     text: str  # CAP: headline, description and instruction separated by a blank line
     fits: tuple[Fit, ...]  # one per measured part; CAP: headline, description, instruction
-    problems: tuple[str, ...]  # each starts with "<language> / <channel>: "
+    problems: tuple[Msg, ...]  # each names language and channel: "nl / SMS: ..."
+    coach: EncodingCost | None = None  # SMS, cell broadcast: what forces UCS-2 and what it costs
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+
+@dataclass(frozen=True)
+class CellBroadcast:
+    """One cell-broadcast message of a centre's country: its languages' blocks, measured as one message."""
+
+    languages: tuple[str, ...]
+    identifier: int
+    text: str
+    fit: Fit
+    problems: tuple[Msg, ...]
+    coach: EncodingCost | None = None
 
 
 def render_version(
@@ -48,16 +72,21 @@ def render_version(
     A language asked for but absent from the version is rendered empty, with its texts reported missing.
     """
     chosen = languages if languages is not None else ordered_languages(content["texts"])
-    return [
-        render_channel(content, language, channel, limits)
-        for language in chosen
-        for channel in CHANNELS
-    ]
+    return [render_channel(content, language, channel, limits) for language in chosen for channel in CHANNELS]
 
 
 def ordered_languages(languages: Iterable[str]) -> list[str]:
     order = {language: index for index, language in enumerate(LANGUAGES)}
     return sorted(languages, key=lambda language: (order.get(language, len(order)), language))
+
+
+def channel_fields(channel: str, texts: dict[str, Any]) -> tuple[str, ...]:
+    """The text fields `channel` carries of one language's texts. A version written before the short texts existed
+    has none: its channels carry the instruction, as they did when it was approved."""
+    fields = FORMATS[channel].fields
+    if "instruction" in texts and "short" not in texts and "short_x" not in texts:
+        fields = tuple("instruction" if field in ("short", "short_x") else field for field in fields)
+    return fields
 
 
 def render_channel(
@@ -70,35 +99,71 @@ def render_channel(
     if channel not in CHANNELS:
         raise ValueError(f"unknown channel {channel!r}, expected one of {', '.join(CHANNELS)}")
     texts = content["texts"].get(language, {})
-    bodies = {field: (texts.get(field) or {}).get("body") or "" for field in FIELDS}
-    problems = [problem for field in FORMATS[channel].fields if (problem := text_problem(field, texts.get(field)))]
+    fields = channel_fields(channel, texts)
+    bodies = {field: (texts.get(field) or {}).get("body") or "" for field in fields}
+    problems = [problem for field in fields if (problem := text_problem(field, texts.get(field)))]
+    msg_type = content.get("msg_type") or "Alert"
 
     if channel == "cap":
-        marker, missing = _cap_marker(status, language)
-        parts = [_nfc(part) for part in (marker + bodies["headline"], bodies["description"], bodies["instruction"])]
+        opening, closing, missing = _cap_marks(status, msg_type, language)
+        parts = [_nfc(part) for part in (opening + bodies["headline"], " ".join(
+            filter(None, (bodies["description"], closing))), bodies["instruction"])]
         text = "\n\n".join(parts)
-        fits = tuple(cap_field_fit(part, field) for part, field in zip(parts, FIELDS, strict=True))
+        fits = tuple(cap_field_fit(part, field) for part, field in zip(parts, CAP_FIELDS, strict=True))
     else:
         web = content.get("web") or ""
-        text, missing = render_message(f"{channel}.txt", language, status=status, web=web, **bodies)
-        text = _nfc(text)
+        slots = {"headline": bodies.get("headline", ""), "description": bodies.get("description", ""),
+                 "instruction": bodies.get("instruction", ""),
+                 "short": bodies.get("short", bodies.get("instruction", "")),
+                 "short_x": bodies.get("short_x", bodies.get("instruction", ""))}
+        text, missing = render_message(f"{channel}.txt", language, status=status, msg_type=msg_type, web=web,
+                                       **slots)
+        text = _nfc(gsm_typography(text) if channel in _GSM_CHANNELS else text)
         fits = (FORMATS[channel].measure(text, limits),)
 
-    problems += [f"the {language} catalog has no translation of {msgid!r}" for msgid in missing]
-    problems += [problem for fit in fits for problem in fit.problems]
-    prefix = f"{language} / {CHANNEL_LABELS[channel]}: "
-    return Rendering(language, channel, text, fits, tuple(prefix + problem for problem in problems))
+    problems += [_("the %(language)s catalog has no translation of “%(msgid)s”", language=language, msgid=msgid)
+                 for msgid in missing]
+    problems += [problem for fit in fits if (problem := fit_problem(fit))]
+    named = tuple(_named(language, channel, problem) for problem in problems)
+    coach = encoding_cost(fits[0], text) if channel in _GSM_CHANNELS else None
+    return Rendering(language, channel, text, fits, named, coach)
 
 
-def text_problem(field: str, text: dict[str, str] | None) -> str | None:
+def _named(languages: str, channel: str, problem: Msg) -> Msg:
+    return _("%(language)s / %(channel)s: %(problem)s", language=languages, channel=CHANNEL_LABELS[channel],
+             problem=problem)
+
+
+def text_problem(field: str, text: dict[str, str] | None) -> Msg | None:
     """Why a version's text field cannot be sent as is, or None."""
+    name = FIELD_NAMES.get(field, field)
     if text is None or text.get("status") == "missing" or not text.get("body"):
-        return f"the {field} is missing"
+        return _("the %(field)s is missing", field=name)
     if text.get("status") == "stale":
-        return f"the {field} is stale (its source text changed)"
+        return _("the %(field)s is stale (its source text changed)", field=name)
     if text.get("status") not in USABLE_STATUSES:
-        return f"the {field} has an unknown status {text.get('status')!r}"
+        return _("the %(field)s has an unknown status “%(status)s”", field=name, status=text.get("status"))
     return None
+
+
+def fit_problem(fit: Fit) -> Msg | None:
+    """Why a measured text does not fit its channel, with the figures, or None."""
+    if fit.ok:
+        return None
+    figures = {"length": fit.length, "parts": fit.parts, "max": fit.max_parts, "limit": fit.limit,
+               "encoding": fit.encoding or ""}
+    if fit.channel == "sms":
+        return _("it needs %(parts)d SMS segments (%(encoding)s, %(length)d characters), at most %(max)d allowed",
+                 **figures)
+    if fit.channel == "cell_broadcast":
+        return _("it needs %(parts)d cell-broadcast pages (%(encoding)s, %(length)d characters), at most %(max)d "
+                 "allowed", **figures)
+    if fit.channel == "x":
+        return _("the X post weighs %(length)d characters, at most %(limit)d allowed", **figures)
+    if fit.channel == "mastodon":
+        return _("the Mastodon post has %(length)d characters, at most %(limit)d allowed", **figures)
+    field = FIELD_NAMES.get(fit.channel.removeprefix("cap_"), fit.channel)
+    return _("the CAP %(field)s has %(length)d characters, at most %(limit)d allowed", field=field, **figures)
 
 
 def _nfc(text: str) -> str:
@@ -106,24 +171,60 @@ def _nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
-def _cap_marker(status: str, language: str) -> tuple[str, tuple[str, ...]]:
-    msgid = STATUS_MARKERS.get(status)
-    if msgid is None:
-        return "", ()
-    missing = (msgid,) if msgid in missing_msgids(language) else ()
-    return translations_for(language).gettext(msgid) + MARKER_SEPARATOR, missing
+def _cap_marks(status: str, msg_type: str, language: str) -> tuple[str, str, tuple[str, ...]]:
+    """The marker before a CAP headline, the sentence after its description, and the msgids the catalog lacks."""
+    msgids = [STATUS_MARKERS[status]] if status in STATUS_MARKERS else []
+    if msgid_update := (UPDATE_MARKER if msg_type == "Update" else None):
+        msgids.append(msgid_update)
+    closing = CLOSINGS.get(status)
+    lacking = set(missing_msgids(language))
+    missing = tuple(m for m in [*msgids, closing] if m and m in lacking)
+    gettext = translations_for(language).gettext
+    opening = "".join(gettext(m) + MARKER_SEPARATOR for m in msgids)
+    return opening, gettext(closing) if closing else "", missing
+
+
+def cell_broadcasts(content: dict[str, Any], country: str, configured: list[list[str]] | None = None,
+                    limits: TextLimits = TextLimits()) -> list[CellBroadcast]:
+    """The cell-broadcast messages of one centre's country (channels.cell_broadcast: which languages go together,
+    on which channel), each measured as the one message it is."""
+    result = []
+    for broadcast in cell_broadcast.broadcasts(country, content["status"], content["severity"], content["urgency"],
+                                               content["certainty"], configured):
+        # several languages in one message give the web address once, at the end
+        shared = len(broadcast.languages) > 1 and content.get("web")
+        blocks = [render_channel({**content, "web": ""} if shared else content, language, "cell_broadcast", limits)
+                  for language in broadcast.languages]
+        text = cell_broadcast.SEPARATOR.join(block.text for block in blocks) + (f"\n{content['web']}" if shared else "")
+        fit = FORMATS["cell_broadcast"].measure(text, limits)
+        alone = {_named(block.language, "cell_broadcast", found) for block in blocks
+                 if (found := fit_problem(block.fits[0]))}  # a block's own size: only the whole message counts
+        problems = [problem for block in blocks for problem in block.problems if problem not in alone]
+        if (problem := fit_problem(fit)) is not None:
+            problems.append(_named("+".join(broadcast.languages), "cell_broadcast", problem))
+        result.append(CellBroadcast(broadcast.languages, broadcast.identifier, text, fit, tuple(problems),
+                                    encoding_cost(fit, text)))
+    return result
 
 
 def channel_problems(content: dict[str, Any], languages: Iterable[str], channels: Iterable[str],
-                     limits: TextLimits = TextLimits()) -> dict[str, list[str]]:
+                     limits: TextLimits = TextLimits(),
+                     cell_broadcast_policies: dict[str, list[list[str]] | None] | None = None) -> dict[str, list[Msg]]:
     """The one readiness rule for texts: why the texts that will be sent do not fit the channels they go out on,
     by channel name ("cap" for the CAP document every release builds). `languages` are the languages sent: the
     required languages of the centres taking part that the version has (a text in another language is never
-    sent, so it does not block). Release refuses a non-empty answer; the pages show it before anyone asks."""
+    sent, so it does not block). `cell_broadcast_policies` maps the country of each centre sending on its national
+    system to its cell-broadcast setting (None: the country's default); without it, each language's block is
+    measured alone. Submission and release refuse a non-empty answer; the pages show it before anyone asks."""
     languages = list(languages)
-    problems: dict[str, list[str]] = {}
+    problems: dict[str, list[Msg]] = {}
     formats = {name: CHANNEL_SPECS[name].text for name in sorted(set(channels)) if CHANNEL_SPECS[name].text}
     for name, text_format in [*formats.items(), ("cap", "cap")]:
+        if text_format == "cell_broadcast" and cell_broadcast_policies:
+            problems[name] = list(dict.fromkeys(
+                problem for country, configured in sorted(cell_broadcast_policies.items())
+                for message in cell_broadcasts(content, country, configured, limits) for problem in message.problems))
+            continue
         problems[name] = [problem for language in languages
                           for problem in render_channel(content, language, text_format, limits).problems]
     return problems

@@ -10,31 +10,40 @@ from alerts.authoring import get_alert, get_version, required_languages
 from alerts.consistency import Problem, check_texts
 from alerts.content import canonical_content
 from alerts.errors import Conflict, Forbidden, InvalidInput, StaleVersion
+from alerts.i18n import _, ngettext
 from alerts.models import TEXT_FIELDS, Alert, Approval, User, Version, utcnow
+from alerts.rendering import FIELD_NAMES
+from alerts.sendable import text_problems
+from channels.specs import TextLimits
 
 
 class NotReady(InvalidInput, title="Not ready for approval"):
     """Submission refused: `extra["problems"]` lists every blocking problem."""
 
 
-def readiness(alert: Alert, version: Version) -> list[Problem]:
-    """Everything that blocks submission (errors) or deserves a look (warnings)."""
+def readiness(alert: Alert, version: Version, limits: TextLimits = TextLimits()) -> list[Problem]:
+    """Everything that blocks submission (errors) or deserves a look (warnings). A version is ready only if a
+    release could send it on every public channel its centres have configured (sendable.text_problems)."""
     problems: list[Problem] = []
     content = canonical_content(version)
     languages = required_languages([row.centre for row in alert.centre_rows])
     for language in languages:
         for field in TEXT_FIELDS:
             text = content["texts"].get(language, {}).get(field, {"status": "missing"})
-            if text["status"] in ("missing", "stale"):
-                why = "is missing" if text["status"] == "missing" else "is stale: its source text changed"
-                problems.append(Problem("error", text["status"], f"The {language} {field} {why}.", field,
-                                        (language,)))
+            if text["status"] == "missing":
+                problems.append(Problem("error", "missing", _("The %(language)s %(field)s is missing.",
+                                        language=language, field=FIELD_NAMES[field]), field, (language,)))
+            elif text["status"] == "stale":
+                problems.append(Problem("error", "stale", _("The %(language)s %(field)s is stale: its source text "
+                                        "changed.", language=language, field=FIELD_NAMES[field]), field, (language,)))
+    if not problems:  # with every text there, what a release would refuse (a missing text would be named twice)
+        problems += [Problem("error", "channel", message) for message in text_problems(alert, content, None, limits)]
     if not content["areas"]:
-        problems.append(Problem("error", "no-area", "Name at least one area."))
+        problems.append(Problem("error", "no-area", _("Name at least one area.")))
     if version.expires is None:
-        problems.append(Problem("error", "no-expiry", "Set when the warning expires."))
+        problems.append(Problem("error", "no-expiry", _("Set when the warning expires.")))
     elif version.expires <= utcnow():
-        problems.append(Problem("error", "expired", "The warning has already expired."))
+        problems.append(Problem("error", "expired", _("The warning has already expired.")))
     texts = {lang: {f: t["body"] for f, t in fields.items()} for lang, fields in content["texts"].items()
              if lang in languages}
     problems += check_texts(texts, alert.lead_centre.code.split("-")[0])
@@ -48,19 +57,22 @@ def problem_dicts(problems: list[Problem]) -> list[dict]:
 
 def _current(session: Session, alert: Alert, expected: int | None) -> Version:
     if expected is not None and expected != alert.current_version:
-        raise StaleVersion(f"Version {expected} is not the current version ({alert.current_version}); "
-                           "review the current version first.", current_version=alert.current_version)
+        raise StaleVersion(_("Version %(expected)s is not the current version (%(current)s): review the current "
+                             "version first.", expected=expected, current=alert.current_version),
+                           current_version=alert.current_version)
     return get_version(session, alert)
 
 
-def submit_alert(session: Session, actor: User, alert_id: int, expected: int | None) -> Alert:
+def submit_alert(session: Session, actor: User, alert_id: int, expected: int | None,
+                 limits: TextLimits = TextLimits()) -> Alert:
     alert = get_alert(session, actor, alert_id, "edit", lock=True)
     workflow.check(alert, "submit", actor)
     version = _current(session, alert, expected)
-    blocking = [p for p in readiness(alert, version) if p.severity == "error"]
+    blocking = [p for p in readiness(alert, version, limits) if p.severity == "error"]
     if blocking:
-        raise NotReady(f"{len(blocking)} problem(s) must be solved first: "
-                       + " ".join(p.message for p in blocking[:5]), problems=problem_dicts(blocking))
+        raise NotReady(ngettext("%(num)d problem must be solved first: %(first)s",
+                                "%(num)d problems must be solved first; the first: %(first)s", len(blocking),
+                                first=blocking[0].message), problems=problem_dicts(blocking))
     workflow.advance(alert, "submit", actor)
     alert.updated_at = utcnow()
     audit.record(session, actor, "alert.submit", "alert", alert.id, content_hash=version.content_hash,
@@ -86,19 +98,20 @@ def decide(session: Session, actor: User, alert_id: int, expected: int | None, c
            decision: str, reason: str = "") -> Alert:
     """Approve or reject for the actor's centre. The caller names the hash it reviewed."""
     if decision not in ("approve", "reject"):
-        raise InvalidInput("decision must be approve or reject.", field="decision")
+        raise InvalidInput(_("The decision must be approve or reject."), field="decision")
     alert = get_alert(session, actor, alert_id, "read", lock=True)
     workflow.check(alert, decision, actor)
     version = _current(session, alert, expected)
     if content_hash != version.content_hash:
-        raise Conflict("The content you reviewed is not the current content: reload and review again.",
+        raise Conflict(_("The content you reviewed is not the current content: reload and review again."),
                        current_hash=version.content_hash)
     if version.author_id == actor.id:
-        raise Forbidden("Four-eyes rule: you wrote this version, so another spokesperson must approve it.")
+        raise Forbidden(_("Four-eyes rule: you wrote this version, so another spokesperson must approve it."))
     if decision == "reject" and not reason.strip():
-        raise InvalidInput("Say why you reject it.", field="reason")
+        raise InvalidInput(_("Say why you reject it."), field="reason")
     if any(a.centre_id == actor.centre_id for a in decisions(session, alert, version)):
-        raise Conflict(f"{actor.centre.code} has already decided on version {version.number}.")
+        raise Conflict(_("%(centre)s has already decided on version %(version)s.", centre=actor.centre.code,
+                         version=version.number))
     session.add(Approval(alert_id=alert.id, version_number=version.number, content_hash=version.content_hash,
                          centre_id=actor.centre_id, user_id=actor.id, decision=decision, reason=reason.strip()))
     session.flush()

@@ -44,6 +44,8 @@ def _template_texts(params: TemplateInput, languages: tuple[str, ...]) -> dict[K
     per_field = {
         "headline": {hazard.headline, hazard.event},
         "instruction": {INSTRUCTIONS[code] for code in hazard.instructions},
+        "short": {INSTRUCTIONS[code] for code in hazard.short_instructions},
+        "short_x": {INSTRUCTIONS[code] for code in hazard.x_instructions},
     }
     result: dict[Key, str | None] = {}
     for language in languages:
@@ -60,11 +62,14 @@ def _template_texts(params: TemplateInput, languages: tuple[str, ...]) -> dict[K
     return result
 
 
-def cancel_texts(headlines: dict[str, str], languages: list[str]) -> dict[Key, str | None]:
-    """The phrasebook texts of a Cancel per (language, field), built on the lifted warning's headlines."""
+def cancel_texts(params: TemplateInput, languages: list[str]) -> dict[Key, str | None]:
+    """The phrasebook texts of the Cancel that lifts the warning of `params` (its hazard and places)."""
     result: dict[Key, str | None] = {}
     for language in languages:
-        rendered = render_cancel_texts(language, headlines[language]) if headlines.get(language) else None
+        rendered = None
+        if language in LANGUAGES:
+            rendered = render_cancel_texts(params.hazard, language, places=list(params.places),
+                                           country=params.country)
         for field in TEXT_FIELDS:
             result[(language, field)] = getattr(rendered, field) if rendered and not rendered.missing else None
     return result

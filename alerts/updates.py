@@ -21,7 +21,7 @@ from alerts.models import (
     VersionText,
     utcnow,
 )
-from alerts.texts import cancel_texts
+from alerts.texts import TemplateInput, cancel_texts
 
 if TYPE_CHECKING:
     from alerts.release import ReleaseOptions
@@ -54,8 +54,10 @@ def derive_alert(session: Session, author: User, source: Alert, msg_type: str, d
     values = scalar_values(base)
     if msg_type == "Cancel":
         values.update(urgency="Past", severity="Minor", certainty="Observed", onset=None)
-        templates = cancel_texts({t.language: t.body for t in base.texts if t.field == "headline"},
-                                 sorted({t.language for t in base.texts}))
+        params = TemplateInput(hazard=base.hazard, places=tuple(a.place for a in base.areas if a.place), onset=None,
+                               expires=base.expires, web=base.web or "", timezone=lead.timezone,
+                               country=lead.code.split("-")[0])
+        templates = cancel_texts(params, sorted({t.language for t in base.texts}))
         texts = [VersionText(language=lang, field=field, body=body or "", status="template" if body else "missing")
                  for (lang, field), body in sorted(templates.items())]
     else:

@@ -19,7 +19,7 @@ FIELDS = ("headline", "description", "instruction")
 class TextLimits:
     """The limits a deployment sets (settings BENELERT_SMS_MAX_SEGMENTS, BENELERT_MASTODON_LIMIT)."""
 
-    sms_max_segments: int = 1
+    sms_max_segments: int = 4
     mastodon_chars: int = 500
 
     @classmethod
@@ -36,10 +36,12 @@ class TextFormat:
 
 
 FORMATS: dict[str, TextFormat] = {f.name: f for f in (
-    TextFormat("sms", "SMS", ("headline", "instruction"), lambda text, limits: sms_fit(text, limits.sms_max_segments)),
-    TextFormat("cell_broadcast", "Cell broadcast", FIELDS, lambda text, _limits: cell_broadcast_fit(text)),
-    TextFormat("x", "X", ("headline", "instruction"), lambda text, _limits: x_fit(text)),
-    TextFormat("mastodon", "Mastodon", FIELDS, lambda text, limits: mastodon_fit(text, limit=limits.mastodon_chars)),
+    TextFormat("sms", "SMS", ("headline", "short"), lambda text, limits: sms_fit(text, limits.sms_max_segments)),
+    TextFormat("cell_broadcast", "Cell broadcast", ("headline", "short"),
+               lambda text, _limits: cell_broadcast_fit(text)),
+    TextFormat("x", "X", ("headline", "short_x"), lambda text, _limits: x_fit(text)),
+    TextFormat("mastodon", "Mastodon", ("headline", "instruction"),
+               lambda text, limits: mastodon_fit(text, limit=limits.mastodon_chars)),
     TextFormat("cap", "CAP", FIELDS, None),
 )}
 

@@ -266,3 +266,43 @@ def cap_field_fit(text: str, field: str) -> Fit:
     if len(text) > limit:
         problems = (f"CAP {field} is {len(text)} characters long, at most {limit} allowed",)
     return Fit(f"cap_{field}", len(text), limit, None, 1, 1, problems)
+
+
+# --- Typography and the encoding coach ---------------------------------------------------------------
+
+# Typography that suits a screen (French spaces before : ; ? !, « », German „ “, dashes) has a GSM-7 form; mapped
+# in SMS and cell broadcast only, so that it alone never switches a message to UCS-2. Pages and CAP keep it.
+_GSM_TYPOGRAPHY = str.maketrans({
+    "\u00a0": " ", "\u202f": " ", "\u2009": " ", "\u2007": " ",  # no-break, narrow no-break, thin, figure spaces
+    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u00ab": '"', "\u00bb": '"',
+    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u2039": "'", "\u203a": "'",
+    "\u2013": "-", "\u2014": "-", "\u2011": "-", "\u2026": "...",
+})
+_GUILLEMET_SPACE = re.compile("(?<=\u00ab)[\u00a0\u202f ]+|[\u00a0\u202f ]+(?=\u00bb)")
+
+
+def gsm_typography(text: str) -> str:
+    """`text` with its screen typography in GSM-7 form: « texte » -> "texte", „Text“ -> "Text", – -> -."""
+    return _GUILLEMET_SPACE.sub("", text).translate(_GSM_TYPOGRAPHY)
+
+
+@dataclass(frozen=True)
+class EncodingCost:
+    """Characters outside GSM-7 that switch a text to UCS-2, the words they are in, and what they cost."""
+
+    chars: tuple[tuple[str, tuple[str, ...]], ...]  # (character, the words that contain it)
+    parts: int  # segments or pages as the text is
+    parts_in_gsm7: int  # segments or pages if those characters were in GSM-7
+
+
+def encoding_cost(fit: Fit, text: str) -> EncodingCost | None:
+    """For an SMS or cell-broadcast text in UCS-2: which characters in which words force it, and the segments or
+    pages that costs (None when the text is GSM-7 or the channel is not one of those two)."""
+    if fit.encoding != UCS2 or fit.channel not in ("sms", "cell_broadcast"):
+        return None
+    words = text.split()
+    chars = tuple((char, tuple(dict.fromkeys(w for w in words if char in w))) for char in fit.non_gsm_chars)
+    as_gsm = "".join("e" if c not in _GSM7_SEPTETS else c for c in text)
+    parts_in_gsm7 = (sms_fit(as_gsm, fit.max_parts) if fit.channel == "sms"
+                     else cell_broadcast_fit(as_gsm, fit.max_parts)).parts
+    return EncodingCost(chars, fit.parts, parts_in_gsm7)

@@ -52,7 +52,7 @@ class Topology:
             "BENELERT_LOG_JSON": "false",
             # as `make run` (the Makefile's DEMO_ENV)
             "BENELERT_CHANNELS_FILE": str(self.instance / "demo-channels.json"),
-            "BENELERT_SMS_MAX_SEGMENTS": "3",
+            "BENELERT_SMS_MAX_SEGMENTS": "4",
             "BENELERT_SANDBOX_TARGETS": SANDBOX,
             "PYTHONPATH": str(ROOT),
         }

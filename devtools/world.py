@@ -145,7 +145,7 @@ def wired_app(make_app, tmp_path):
     with ExitStack() as stack:
         fakes = start_fakes(stack)
         config = channels_config(fakes)
-        app = make_app(channels_file=write_channels_file(tmp_path, config), sms_max_segments=3,
+        app = make_app(channels_file=write_channels_file(tmp_path, config), sms_max_segments=4,
                        sandbox_targets={"sms": "+32470000099", "x": "SANDBOX"})
         db = app.extensions["benelert"].db
         with db.transaction() as session:

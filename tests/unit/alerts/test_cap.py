@@ -78,10 +78,69 @@ def test_one_info_per_language_with_tags_events_and_texts():
             assert info.findtext(f"cap:{field}", namespaces=NS) == content["texts"][language][field]["body"]
         assert info.findtext("cap:web", namespaces=NS) == "https://crisiscentrum.be/maas"
         areas = info.findall("cap:area", NS)
-        assert [a.findtext("cap:areaDesc", namespaces=NS) for a in areas] == ["Limburg (BE)", "Limburg (NL)"]
+        assert len(areas) == 2
         assert len(areas[1].findall("cap:polygon", NS)) == 2
         assert areas[0].findtext("cap:geocode/cap:value", namespaces=NS) == "70000"
-    assert "Limburg (NL)" in content["texts"]["nl"]["headline"]["body"]
+    assert "Limburg (Nederland)" in content["texts"]["nl"]["headline"]["body"]
+
+
+def area_descriptions(xml: bytes) -> dict[str, list[str]]:
+    """{<language> of each <info>: its <areaDesc> texts in order}, read back from the XML."""
+    return {info.findtext("cap:language", namespaces=NS): [e.text for e in info.iterfind("cap:area/cap:areaDesc", NS)]
+            for info in root_of(xml).iterfind("cap:info", NS)}
+
+
+def test_each_info_names_the_gazetteer_areas_in_its_own_language():
+    xml = valid_cap()  # be-lim and nl-li, stored with the lead's Dutch descriptions "Limburg (BE)", "Limburg (NL)"
+    assert validate_cap(xml) == []
+    assert area_descriptions(xml) == {
+        "nl-BE": ["Limburg (België)", "Limburg (Nederland)"],
+        "fr-BE": ["Limbourg (Belgique)", "Limbourg (Pays-Bas)"],
+        "de-BE": ["Limburg (Belgien)", "Limburg (Niederlande)"],
+        "en-GB": ["Limburg (Belgium)", "Limburg (Netherlands)"],
+    }
+
+
+def _with_areas_and_luxembourgish(areas: list[dict]) -> dict:
+    content = flood_content(participants=("LU", "BE"))
+    content["areas"] = areas
+    content["texts"]["lb"] = {field: {"body": f"{field} (lb)", "status": "human"}
+                              for field in ("headline", "description", "instruction")}
+    return content
+
+
+def test_namesakes_of_another_kind_are_named_with_their_kind_in_every_info():
+    content = _with_areas_and_luxembourgish([
+        {"description": "Luik (BE)", "place": "be-lie"}, {"description": "Luik (BE)", "place": "be-liege"},
+        {"description": "Kanton Lëtzebuerg", "place": "lu-luxembourg"},
+        {"description": "Provincie Luxemburg", "place": "be-lux"},
+    ])
+    xml = sample_cap(content, languages=["nl", "fr", "de", "en", "lb"])
+    assert validate_cap(xml) == []
+    assert area_descriptions(xml) == {
+        "nl-BE": ["Provincie Luik (België)", "Stad Luik (België)", "Kanton Luxemburg", "Provincie Luxemburg (België)"],
+        "fr-LU": ["Province de Liège (Belgique)", "Ville de Liège (Belgique)", "Canton de Luxembourg",
+                  "Province de Luxembourg (Belgique)"],
+        "de-LU": ["Provinz Lüttich (Belgien)", "Stadt Lüttich (Belgien)", "Kanton Luxemburg",
+                  "Provinz Luxemburg (Belgien)"],
+        "en-GB": ["Province of Liège (Belgium)", "City of Liège (Belgium)", "Canton of Luxembourg",
+                  "Province of Luxembourg (Belgium)"],
+        "lb-LU": ["Provënz Lüttich (Belsch)", "Stad Lüttich (Belsch)", "Kanton Lëtzebuerg",
+                  "Provënz Lëtzebuerg (Belsch)"],
+    }
+
+
+def test_typed_areas_keep_the_authors_words_in_every_info():
+    content = _with_areas_and_luxembourgish([
+        {"description": "Maasvallei tussen Visé en Luik", "polygons": ["50.7,5.6 50.8,5.7 50.6,5.7 50.7,5.6"]},
+        {"description": "Atlantis (BE)", "place": "be-atlantis"},  # not (or no longer) in the gazetteer
+        {"description": "Hoei (BE)", "place": "be-huy"},
+    ])
+    xml = sample_cap(content, languages=["nl", "fr", "lb"])
+    assert validate_cap(xml) == []
+    descriptions = area_descriptions(xml)
+    assert [areas[:2] for areas in descriptions.values()] == [["Maasvallei tussen Visé en Luik", "Atlantis (BE)"]] * 3
+    assert [areas[2] for areas in descriptions.values()] == ["Hoei (België)", "Huy (Belgique)", "Huy (Belsch)"]
 
 
 @pytest.mark.parametrize(("lead", "languages", "tags"), [

@@ -410,7 +410,7 @@ def test_codes_follow_the_scheme_and_every_place_has_four_names():
     ("de-nw-koeln", "Keulen", "Cologne", "Köln", "Cologne"),
     ("be-brussel", "Brussel", "Bruxelles", "Brüssel", "Brussels"),
     ("be-antwerpen", "Antwerpen", "Anvers", "Antwerpen", "Antwerp"),
-    ("be-mons", "Bergen", "Mons", "Bergen", "Mons"),
+    ("be-mons", "Bergen", "Mons", "Mons", "Mons"),
     ("be-leuven", "Leuven", "Louvain", "Löwen", "Leuven"),
     ("nl-den-haag", "Den Haag", "La Haye", "Den Haag", "The Hague"),
     ("lu-luxembourg-ville", "Luxemburg", "Luxembourg", "Luxemburg", "Luxembourg"),
