@@ -1,10 +1,12 @@
 """Rendering cost: one version on every channel in every language, against one rendering in the same run.
 
-render_version for one realistic version (flood, 4 languages, all default instructions, web address): median
-and p95 over --runs runs; target: median <= 5 ms. The baseline is one render_channel (an SMS in Dutch), median
-over the same number of runs: render_version makes 4 x 5 of them, so a ratio near 20 means no overhead beyond
-the renderings themselves. (A release renders each language once per channel, not once per recipient: the SMS
-fan-out is one payload per language, written set-based by alerts/ledger.py.)
+What the pages render of one realistic version (flood, 5 languages with lb, the default texts with their short
+forms, web address): every language on every channel, plus the cell-broadcast messages of the four countries
+(channels/cell_broadcast.py: NL nl+en in one message, LU fr+de and en, DE de and en, BE nl, fr, de). Median and p95
+over --runs runs; target: median <= 5 ms. The baseline is one render_channel (an SMS in Dutch), median over the
+same number of runs: the whole makes 5 x 5 renderings and 10 cell-broadcast blocks, so a ratio near 35 means no
+overhead beyond the renderings themselves. (A release renders each language once per channel, not once per
+recipient: the SMS fan-out is one payload per language, written set-based by alerts/ledger.py.)
 Usage: .venv/bin/python bench/render.py [--runs 200]
 """
 from __future__ import annotations
@@ -21,12 +23,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from alerts.phrasebook import render_texts  # noqa: E402
-from alerts.rendering import render_channel, render_version  # noqa: E402
+from alerts.rendering import cell_broadcasts, render_channel, render_version  # noqa: E402
 from bench.api import percentile  # noqa: E402
 from channels.specs import TextLimits  # noqa: E402
 
-LANGUAGES = ("nl", "fr", "de", "en")
-LIMITS = TextLimits(sms_max_segments=4)
+LANGUAGES = ("nl", "fr", "de", "en", "lb")
+LIMITS = TextLimits()
+COUNTRIES = ("BE", "NL", "LU", "DE")
 TARGET_MEDIAN_MS = 5.0
 
 
@@ -41,9 +44,16 @@ def realistic_content() -> dict:
         rendered = render_texts("flood", language, **scenario)
         texts[language] = {
             field: {"body": getattr(rendered, field), "status": "template"}
-            for field in ("headline", "description", "instruction")
+            for field in ("headline", "description", "instruction", "short", "short_x")
         }
-    return {"status": "Actual", "msg_type": "Alert", "hazard": "flood", "web": scenario["web"], "texts": texts}
+    return {"status": "Actual", "msg_type": "Alert", "hazard": "flood", "web": scenario["web"], "texts": texts,
+            "severity": "Severe", "urgency": "Immediate", "certainty": "Likely"}
+
+
+def render_everything(content: dict, limits: TextLimits) -> list:
+    """What the pages show of a version: every language on every channel, and each country's cell broadcast."""
+    return [*render_version(content, limits),
+            *(message for country in COUNTRIES for message in cell_broadcasts(content, country, None, limits))]
 
 
 def timed_ms(function, *args, **kwargs) -> float:
@@ -61,10 +71,10 @@ def main() -> None:
     args = parser.parse_args()
 
     content = realistic_content()
-    results = render_version(content, LIMITS)
+    results = render_everything(content, LIMITS)
     for _ in range(10):  # warm up: templates compiled, catalogs loaded
-        render_version(content, LIMITS)
-    version_ms = [timed_ms(render_version, content, LIMITS) for _ in range(args.runs)]
+        render_everything(content, LIMITS)
+    version_ms = [timed_ms(render_everything, content, LIMITS) for _ in range(args.runs)]
     single_ms = [timed_ms(render_channel, content, "nl", "sms", LIMITS) for _ in range(args.runs)]
     median, single = statistics.median(version_ms), statistics.median(single_ms)
     report = {
@@ -77,7 +87,7 @@ def main() -> None:
         "ratio_to_one_rendering": median / single,
     }
     rows = [
-        (f"render_version, {len(LANGUAGES)} languages x 5 formats", f"{median:.2f} ms",
+        (f"{len(LANGUAGES)} languages x 5 formats + {len(COUNTRIES)} countries' cell broadcast", f"{median:.2f} ms",
          f"p95 {report['render_version']['p95_ms']:.2f} ms over {args.runs} runs (target median <= 5 ms)"),
         ("baseline: one render_channel (nl SMS)", f"{single:.3f} ms", f"median of {args.runs}"),
         ("render_version / one rendering", f"{median / single:.1f}x", f"{len(results)} renderings, same run"),
