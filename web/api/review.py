@@ -4,7 +4,8 @@ from __future__ import annotations
 from flask import g
 
 from alerts import authoring, review
-from web import db_session, operation
+from channels.specs import TextLimits
+from web import db_session, operation, services
 from web.api.alerts import alert_response
 from web.api.base import ETAG_HEADER, ResourceView, doc_errors, if_match, resource_blueprint
 from web.api.schemas import (
@@ -26,7 +27,8 @@ class Readiness(ResourceView):
         """What blocks submission of the current version: languages, consistency, areas, expiry."""
         session = db_session()
         alert = authoring.get_alert(session, g.user, alert_id, "history")
-        problems = review.readiness(alert, authoring.get_version(session, alert))
+        problems = review.readiness(alert, authoring.get_version(session, alert),
+                                    TextLimits.from_settings(services().settings))
         return {"ready": not any(p.severity == "error" for p in problems),
                 "problems": review.problem_dicts(problems)}
 
@@ -40,7 +42,8 @@ class Submit(ResourceView):
     def post(self, alert_id, expected):
         """Submit the current version (If-Match) for approval; refused with the list of problems."""
         with operation() as session:
-            alert = review.submit_alert(session, g.user, alert_id, expected)
+            alert = review.submit_alert(session, g.user, alert_id, expected,
+                                        TextLimits.from_settings(services().settings))
         return alert_response(alert)
 
 

@@ -16,7 +16,8 @@ from alerts.hazards import HAZARDS, INSTRUCTIONS
 from alerts.models import TEXT_FIELDS, Alert, Centre, utcnow
 from alerts.phrasebook import render_texts
 from alerts.workflow import STATES
-from web import db_session, operation
+from channels.specs import TextLimits
+from web import db_session, operation, services
 from web.auth import login_required
 from web.i18n import select_locale
 from web.pages import bp
@@ -216,7 +217,8 @@ def detail(alert_id):
         comments=authoring.list_comments(dbs, alert) if history else [],
         comment_form=comment_form, invite_form=InviteForm(data={"base_version": str(version.number)}),
         can=lambda action: authoring.access.can(g.user, action, alert),
-        problems=review.readiness(alert, version) if alert.state == "draft" else [],
+        problems=review.readiness(alert, version, TextLimits.from_settings(services().settings))
+        if alert.state == "draft" else [],
         approvals=review.approval_state(dbs, alert, version), planned=planned,
         cancel=updates.prepared_cancel(dbs, alert), source=dbs.get(Alert, alert.source_alert_id)
         if alert.source_alert_id else None,

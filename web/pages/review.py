@@ -6,7 +6,7 @@ from datetime import timedelta
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from alerts import authoring, release, review, updates
+from alerts import authoring, release, review, sendable, updates
 from alerts.errors import DomainError
 from alerts.gazetteer import PLACES, place_name
 from alerts.models import Alert, utcnow
@@ -31,20 +31,24 @@ from web.pages.common import (
 @bp.post("/alerts/<int:alert_id>/submit")
 @login_required
 def submit(alert_id):
-    return perform(lambda session: review.submit_alert(session, g.user, alert_id, base_version()),
+    limits = TextLimits.from_settings(services().settings)
+    return perform(lambda session: review.submit_alert(session, g.user, alert_id, base_version(), limits),
                    _("Submitted: the spokespersons of every centre can now review it."),
                    url_for("pages.detail", alert_id=alert_id))
 
 
 def _configured_channels(alert: Alert) -> dict[str, list[str]]:
-    return {row.centre.code: release.configured_channels(row.centre) + ["partners"]
+    return {row.centre.code: sendable.configured_channels(row.centre) + ["partners"]
             for row in sorted(alert.centre_rows, key=lambda r: r.role != "lead")}
 
 
 def _channel_fits(alert: Alert, content: dict) -> dict[str, list[str]]:
-    """Per channel, what the release would refuse (rendering.channel_problems: the same rule, the same languages)."""
-    return channel_problems(content, release.sent_languages(alert, content), PUBLIC_CHANNELS,
-                            TextLimits.from_settings(services().settings))
+    """Per channel, what the release would refuse (rendering.channel_problems: the same rule, the same languages,
+    each country's cell broadcast)."""
+    languages = sendable.sent_languages(alert, content)
+    policies = sendable.cell_broadcast_policies(alert, _configured_channels(alert), languages) if languages else {}
+    return channel_problems(content, languages, PUBLIC_CHANNELS, TextLimits.from_settings(services().settings),
+                            cell_broadcast_policies=policies)
 
 
 @bp.get("/alerts/<int:alert_id>/review")

@@ -94,139 +94,115 @@ SCENARIOS = {
 GOLDEN = {
     ("flood", "nl"): (
         "Overstromingen: Limburg en Luik",
-        "Rivieren en beken treden buiten hun oevers. "
-        "Straten, kelders en tunnels kunnen snel onder water lopen. Betrokken gebied: Limburg en Luik. "
-        "Deze waarschuwing geldt van 22 november 2026 om 14:30 tot 23 november 2026 om 08:00. "
-        "Meer informatie: https://www.crisiscentrum.be",
-        "Blijf weg van rivieren, beken en dijken. Loop of rijd niet door ondergelopen straten. "
-        "Ga naar een hogere verdieping. Sluit gas en elektriciteit af als er water in uw woning komt. "
-        "Reis alleen als het echt nodig is. Kijk om naar uw buren, vooral naar ouderen. "
-        "Bel 112 alleen in noodgevallen. "
-        "Volg de officiële berichtgeving op de website van de overheid en via de regionale radio.",
+        "Rivieren en beken treden buiten hun oevers. Straten, kelders en tunnels kunnen snel onder water "
+        "lopen. Betrokken gebied: Limburg en Luik. Deze waarschuwing geldt van 22 november 2026 om 14.30 "
+        "uur tot 23 november 2026 om 8.00 uur. Meer informatie: https://www.crisiscentrum.be",
+        "Blijf weg van rivieren, beken en dijken. Loop of rijd niet door ondergelopen straten. Ga naar "
+        "een hogere verdieping. Sluit gas en elektriciteit af als er water in uw woning komt. Reis "
+        "alleen als het echt nodig is. Bel 112 alleen in noodgevallen.",
     ),
     ("flood", "fr"): (
         "Inondations : Limbourg et Liège",
-        "Des rivières et des ruisseaux sortent de leur lit. Les rues, les caves et les passages souterrains "
-        "peuvent être rapidement inondés. Zone concernée : Limbourg et Liège. "
-        "Cette alerte est valable du 22 novembre 2026 à 14:30 au 23 novembre 2026 à 08:00. "
-        "Plus d'informations : https://www.crisiscentrum.be",
-        "Éloignez-vous des rivières, des ruisseaux et des digues. "
-        "Ne traversez pas les rues inondées, ni à pied ni en voiture. Montez à un étage supérieur. "
-        "Coupez le gaz et l'électricité si l'eau pénètre dans votre logement. "
-        "Ne vous déplacez qu'en cas de nécessité absolue. "
-        "Prenez des nouvelles de vos voisins, surtout des personnes âgées. "
-        "N'appelez le 112 qu'en cas d'urgence. "
-        "Suivez les informations officielles sur le site internet des autorités et à la radio locale.",
+        "Des rivières et des ruisseaux sortent de leur lit. Les rues, les caves et les passages "
+        "souterrains peuvent être rapidement inondés. Zone concernée : Limbourg et Liège. Cette alerte "
+        "est valable du 22 novembre 2026 à 14 h 30 au 23 novembre 2026 à 8 h 00. Plus d'informations : "
+        "https://www.crisiscentrum.be",
+        "Éloignez-vous des rivières, des ruisseaux et des digues. Ne traversez pas les rues inondées, ni "
+        "à pied ni en voiture. Montez à un étage supérieur. Coupez le gaz et l'électricité si l'eau "
+        "pénètre dans votre logement. Ne vous déplacez qu'en cas de nécessité absolue. N'appelez le 112 "
+        "qu'en cas d'urgence.",
     ),
     ("flood", "de"): (
         "Hochwasser: Limburg und Lüttich",
-        "Flüsse und Bäche treten über die Ufer. Straßen, Keller und Unterführungen können schnell überflutet "
-        "werden. Betroffenes Gebiet: Limburg und Lüttich. "
-        "Diese Warnung gilt vom 22. November 2026 um 14:30 Uhr bis zum 23. November 2026 um 08:00 Uhr. "
-        "Weitere Informationen: https://www.crisiscentrum.be",
-        "Halten Sie sich von Flüssen, Bächen und Deichen fern. "
-        "Gehen oder fahren Sie nicht durch überflutete Straßen. Begeben Sie sich in ein höheres Stockwerk. "
-        "Schalten Sie Gas und Strom ab, wenn Wasser ins Haus eindringt. "
-        "Unternehmen Sie nur unbedingt notwendige Fahrten. "
-        "Achten Sie auf Ihre Nachbarn, besonders auf ältere Menschen. Rufen Sie die 112 nur im Notfall an. "
-        "Verfolgen Sie die offiziellen Informationen auf der Website der Behörden und im Lokalradio.",
+        "Flüsse und Bäche treten über die Ufer. Straßen, Keller und Unterführungen können schnell "
+        "überflutet werden. Betroffenes Gebiet: Limburg und Lüttich. Diese Warnung gilt vom 22. November "
+        "2026 um 14:30 Uhr bis zum 23. November 2026 um 8:00 Uhr. Weitere Informationen: "
+        "https://www.crisiscentrum.be",
+        "Halten Sie sich von Flüssen, Bächen und Deichen fern. Gehen oder fahren Sie nicht durch "
+        "überflutete Straßen. Begeben Sie sich in ein höheres Stockwerk. Schalten Sie Gas und Strom ab, "
+        "wenn Wasser ins Haus eindringt. Unternehmen Sie nur unbedingt notwendige Fahrten. Rufen Sie die "
+        "112 nur im Notfall an.",
     ),
     ("flood", "en"): (
         "Flooding: Limburg and Liège",
-        "Rivers and streams are overflowing their banks. Streets, cellars and underpasses may flood quickly. "
-        "Affected area: Limburg and Liège. "
-        "This warning applies from 22 November 2026 at 14:30 until 23 November 2026 at 08:00. "
-        "More information: https://www.crisiscentrum.be",
-        "Stay away from rivers, streams and dikes. Do not walk or drive through flooded streets. "
-        "Move to a higher floor. Switch off gas and electricity if water enters your home. "
-        "Only travel if it is absolutely necessary. Check on your neighbours, especially elderly people. "
-        "Only call 112 in an emergency. "
-        "Follow official updates on the website of the authorities and on local radio.",
+        "Rivers and streams are overflowing their banks. Streets, cellars and underpasses may flood "
+        "quickly. Affected area: Limburg and Liège. This warning applies from 22 November 2026 at 14:30 "
+        "until 23 November 2026 at 08:00. More information: https://www.crisiscentrum.be",
+        "Stay away from rivers, streams and dikes. Do not walk or drive through flooded streets. Move to "
+        "a higher floor. Switch off gas and electricity if water enters your home. Only travel if it is "
+        "absolutely necessary. Only call 112 in an emergency.",
     ),
     ("chemical", "nl"): (
         "Gevaarlijke stoffen vrijgekomen: Rotterdam en Den Haag",
-        "Er zijn gevaarlijke stoffen in de lucht vrijgekomen. Die kunnen de ogen, de huid en de luchtwegen "
-        "irriteren. Betrokken gebied: Rotterdam en Den Haag. "
-        "Deze waarschuwing geldt op 29 maart 2026 van 11:05 tot 20:00.",
-        "Ga naar binnen. Sluit ramen en deuren. Zet ventilatie en airconditioning uit. "
-        "Haal uw kinderen niet op van school. De school zorgt voor hen. Vermijd het gebied. "
-        "Bel 112 alleen in noodgevallen. "
-        "Volg de officiële berichtgeving op de website van de overheid en via de regionale radio.",
+        "Er zijn gevaarlijke stoffen in de lucht vrijgekomen. Die kunnen de ogen, de huid en de "
+        "luchtwegen irriteren. Betrokken gebied: Rotterdam en Den Haag. Deze waarschuwing geldt op 29 "
+        "maart 2026 van 11.05 uur tot 20.00 uur.",
+        "Ga naar binnen. Sluit ramen en deuren. Zet ventilatie en airconditioning uit. Haal uw kinderen "
+        "niet op van school. De school zorgt voor hen. Vermijd het gebied. Bel 112 alleen in "
+        "noodgevallen.",
     ),
     ("chemical", "fr"): (
         "Fuite de produits dangereux : Rotterdam et La Haye",
-        "Des produits dangereux se sont échappés dans l'air. "
-        "Ils peuvent irriter les yeux, la peau et les voies respiratoires. "
-        "Zone concernée : Rotterdam et La Haye. "
-        "Cette alerte est valable le 29 mars 2026 de 11:05 à 20:00.",
-        "Mettez-vous à l'abri dans un bâtiment. Fermez portes et fenêtres. "
-        "Coupez la ventilation et la climatisation. "
-        "N'allez pas chercher vos enfants à l'école. L'école s'occupe d'eux. Évitez la zone. "
-        "N'appelez le 112 qu'en cas d'urgence. "
-        "Suivez les informations officielles sur le site internet des autorités et à la radio locale.",
+        "Des produits dangereux se sont échappés dans l'air. Ils peuvent irriter les yeux, la peau et "
+        "les voies respiratoires. Zone concernée : Rotterdam et La Haye. Cette alerte est valable le 29 "
+        "mars 2026 de 11 h 05 à 20 h 00.",
+        "Mettez-vous à l'abri dans un bâtiment. Fermez portes et fenêtres. Coupez la ventilation et la "
+        "climatisation. N'allez pas chercher vos enfants à l'école. L'école s'occupe d'eux. Évitez la "
+        "zone. N'appelez le 112 qu'en cas d'urgence.",
     ),
     ("chemical", "de"): (
         "Austritt gefährlicher Stoffe: Rotterdam und Den Haag",
         "Gefährliche Stoffe sind in die Luft gelangt. Sie können Augen, Haut und Atemwege reizen. "
-        "Betroffenes Gebiet: Rotterdam und Den Haag. "
-        "Diese Warnung gilt am 29. März 2026 von 11:05 bis 20:00 Uhr.",
-        "Suchen Sie ein Gebäude auf. Schließen Sie Fenster und Türen. "
-        "Schalten Sie Lüftungs- und Klimaanlagen aus. Holen Sie Ihre Kinder nicht von der Schule ab. "
-        "Die Schule kümmert sich um sie. Meiden Sie das Gebiet. "
-        "Rufen Sie die 112 nur im Notfall an. "
-        "Verfolgen Sie die offiziellen Informationen auf der Website der Behörden und im Lokalradio.",
+        "Betroffenes Gebiet: Rotterdam und Den Haag. Diese Warnung gilt am 29. März 2026 von 11:05 bis "
+        "20:00 Uhr.",
+        "Suchen Sie ein Gebäude auf. Schließen Sie Fenster und Türen. Schalten Sie Lüftungs- und "
+        "Klimaanlagen aus. Holen Sie Ihre Kinder nicht von der Schule ab. Die Schule kümmert sich um "
+        "sie. Meiden Sie das Gebiet. Rufen Sie die 112 nur im Notfall an.",
     ),
     ("chemical", "en"): (
         "Hazardous substances released: Rotterdam and The Hague",
-        "Hazardous substances have been released into the air. They can irritate the eyes, skin and airways. "
-        "Affected area: Rotterdam and The Hague. "
-        "This warning applies on 29 March 2026 from 11:05 until 20:00.",
-        "Go indoors. Close doors and windows. Switch off ventilation and air conditioning. "
-        "Do not pick up your children from school. The school is taking care of them. Avoid the area. "
-        "Only call 112 in an emergency. "
-        "Follow official updates on the website of the authorities and on local radio.",
+        "Hazardous substances have been released into the air. They can irritate the eyes, skin and "
+        "airways. Affected area: Rotterdam and The Hague. This warning applies on 29 March 2026 from "
+        "11:05 until 20:00.",
+        "Go indoors. Close doors and windows. Switch off ventilation and air conditioning. Do not pick "
+        "up your children from school. The school is taking care of them. Avoid the area. Only call 112 "
+        "in an emergency.",
     ),
     ("storm", "nl"): (
         "Zware storm: Esch-sur-Alzette, Aken en Eupen",
         "Er worden zeer zware windstoten verwacht. Omvallende bomen, afbrekende takken en rondvliegende "
-        "voorwerpen kunnen zeer gevaarlijk zijn. Betrokken gebied: Esch-sur-Alzette, Aken en Eupen. "
-        "Deze waarschuwing geldt tot 5 januari 2027 om 18:00.",
-        "Blijf binnen. Blijf uit de buurt van bomen en steigers. "
-        "Zet losse voorwerpen in tuinen en op balkons vast of haal ze binnen. "
-        "Reis alleen als het echt nodig is. Bel 112 alleen in noodgevallen. "
-        "Volg de officiële berichtgeving op de website van de overheid en via de regionale radio.",
+        "voorwerpen kunnen zeer gevaarlijk zijn. Betrokken gebied: Esch-sur-Alzette, Aken en Eupen. Deze "
+        "waarschuwing geldt tot 5 januari 2027 om 18.00 uur.",
+        "Blijf binnen. Blijf uit de buurt van bomen en steigers. Zet losse voorwerpen in tuinen en op "
+        "balkons vast of haal ze binnen. Reis alleen als het echt nodig is. Bel 112 alleen in "
+        "noodgevallen.",
     ),
     ("storm", "fr"): (
         "Violente tempête : Esch-sur-Alzette, Aix-la-Chapelle et Eupen",
-        "De très fortes rafales de vent sont attendues. "
-        "Les chutes d'arbres et de branches ainsi que les objets emportés par le vent "
-        "peuvent être très dangereux. "
-        "Zone concernée : Esch-sur-Alzette, Aix-la-Chapelle et Eupen. "
-        "Cette alerte est valable jusqu'au 5 janvier 2027 à 18:00.",
-        "Restez à l'intérieur. Éloignez-vous des arbres et des échafaudages. "
-        "Fixez ou rentrez les objets qui pourraient s'envoler des jardins et des balcons. "
-        "Ne vous déplacez qu'en cas de nécessité absolue. N'appelez le 112 qu'en cas d'urgence. "
-        "Suivez les informations officielles sur le site internet des autorités et à la radio locale.",
+        "De très fortes rafales de vent sont attendues. Les chutes d'arbres et de branches ainsi que les "
+        "objets emportés par le vent peuvent être très dangereux. Zone concernée : Esch-sur-Alzette, "
+        "Aix-la-Chapelle et Eupen. Cette alerte est valable jusqu'au 5 janvier 2027 à 18 h 00.",
+        "Restez à l'intérieur. Éloignez-vous des arbres et des échafaudages. Fixez ou rentrez les objets "
+        "qui pourraient s'envoler des jardins et des balcons. Ne vous déplacez qu'en cas de nécessité "
+        "absolue. N'appelez le 112 qu'en cas d'urgence.",
     ),
     ("storm", "de"): (
         "Schwerer Sturm: Esch an der Alzette, Aachen und Eupen",
-        "Es werden sehr schwere Sturmböen erwartet. Umstürzende Bäume, herabfallende Äste und umherfliegende "
-        "Gegenstände können sehr gefährlich sein. Betroffenes Gebiet: Esch an der Alzette, Aachen und Eupen. "
-        "Diese Warnung gilt bis zum 5. Januar 2027 um 18:00 Uhr.",
-        "Bleiben Sie in geschlossenen Räumen. Halten Sie sich von Bäumen und Gerüsten fern. "
-        "Sichern Sie lose Gegenstände in Gärten und auf Balkonen oder bringen Sie sie ins Haus. "
-        "Unternehmen Sie nur unbedingt notwendige Fahrten. Rufen Sie die 112 nur im Notfall an. "
-        "Verfolgen Sie die offiziellen Informationen auf der Website der Behörden und im Lokalradio.",
+        "Es werden sehr schwere Sturmböen erwartet. Umstürzende Bäume, herabfallende Äste und "
+        "umherfliegende Gegenstände können sehr gefährlich sein. Betroffenes Gebiet: Esch an der "
+        "Alzette, Aachen und Eupen. Diese Warnung gilt bis zum 5. Januar 2027 um 18:00 Uhr.",
+        "Bleiben Sie in geschlossenen Räumen. Halten Sie sich von Bäumen und Gerüsten fern. Sichern Sie "
+        "lose Gegenstände in Gärten und auf Balkonen oder bringen Sie sie ins Haus. Unternehmen Sie nur "
+        "unbedingt notwendige Fahrten. Rufen Sie die 112 nur im Notfall an.",
     ),
     ("storm", "en"): (
         "Severe storm: Esch-sur-Alzette, Aachen and Eupen",
         "Very strong gusts of wind are expected. Falling trees, branches and flying objects can be very "
-        "dangerous. Affected area: Esch-sur-Alzette, Aachen and Eupen. "
-        "This warning applies until 5 January 2027 at 18:00.",
-        "Stay indoors. Stay away from trees and scaffolding. "
-        "Secure or bring in loose objects from gardens and balconies. "
-        "Only travel if it is absolutely necessary. Only call 112 in an emergency. "
-        "Follow official updates on the website of the authorities and on local radio.",
+        "dangerous. Affected area: Esch-sur-Alzette, Aachen and Eupen. This warning applies until 5 "
+        "January 2027 at 18:00.",
+        "Stay indoors. Stay away from trees and scaffolding. Secure or bring in loose objects from "
+        "gardens and balconies. Only travel if it is absolutely necessary. Only call 112 in an "
+        "emergency.",
     ),
 }
 

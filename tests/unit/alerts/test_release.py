@@ -332,13 +332,13 @@ def test_a_live_alert_gets_a_ready_cancel_which_ends_it_through_the_same_approva
     sender, identifier, sent = cancel["references"][0].split(",")
     assert sender == "be@benelert.eu" and identifier == alert["identifier"] and sent.endswith(("+01:00", "+02:00"))
     texts = cancel["version"]["texts"]
-    assert texts["nl"]["headline"]["body"] == "Waarschuwing opgeheven: Overstroming in Limburg"
-    assert texts["fr"]["headline"]["body"] == "Fin de l'alerte : Inondation au Limbourg"
-    assert texts["de"]["headline"]["body"] == "Entwarnung: Hochwasser in Limburg"
+    assert texts["nl"]["headline"]["body"] == "Einde waarschuwing overstroming: Limburg"
+    assert texts["fr"]["headline"]["body"] == "Fin de l'alerte inondation : Limbourg"
+    assert texts["de"]["headline"]["body"] == "Entwarnung Hochwasser: Limburg"
     # editing a Cancel keeps its texts lifting the warning (they are never re-rendered as the warning)
     edited = be.patch(f"/alerts/{cancel['id']}", json={"severity": "Moderate"}, headers={"If-Match": '"v1"'})
     assert edited.status_code == 200, edited.get_json()
-    assert edited.get_json()["version"]["texts"]["en"]["headline"]["body"] == "Warning lifted: Flooding in Limburg"
+    assert edited.get_json()["version"]["texts"]["en"]["headline"]["body"] == "Flood warning lifted: Limburg"
     assert be.post(f"/alerts/{cancel['id']}/submit", headers={"If-Match": '"v2"'}).status_code == 200
     cancel = be.get(f"/alerts/{cancel['id']}").get_json()
     # edited by a communicator: that person is the author now, and every centre approves again

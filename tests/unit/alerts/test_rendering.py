@@ -143,8 +143,8 @@ HAND_CHECKED = {
                                "Ceci est un exercice.",
     ("chemical", "de", "mastodon"): "ÜBUNG - Austritt gefährlicher Stoffe: Antwerpen\n"
                                     "\n"
-                                    "Suchen Sie ein Gebäude auf. Schließen Sie Fenster und Türen. Schalten Sie Lüftungs- "
-                                    "und Klimaanlagen aus.\n"
+                                    "Suchen Sie ein Gebäude auf. Schließen Sie Fenster und Türen. Schalten Sie "
+                                    "Lüftungs- und Klimaanlagen aus.\n"
                                     "\n"
                                     "https://www.crisiscentrum.be\n"
                                     "\n"
