@@ -46,6 +46,11 @@ ROOT = Path(__file__).resolve().parent.parent
 TRANSLATIONS = ROOT / "translations"
 MESSAGE_TEMPLATES = ROOT / "templates" / "messages"
 
+# Regional variants: a catalog per locale holding only the msgids that locale words differently (nl_NL: "stoep",
+# "politiebureau", "identiteitsbewijs", "je"), over its language's catalog. Outside translations/<lang>/ so that
+# `pybabel update` leaves them alone; read from the .po in memory.
+VARIANTS = TRANSLATIONS / "variants"
+
 # Catalogs in which only the common instructions are translated (the rest renders in English, flagged missing).
 PARTIAL_CATALOGS = ("lb",)
 SOURCE_LANGUAGE = "en"
@@ -126,13 +131,39 @@ def translations_for(language: str) -> NullTranslations:
     return Translations(compiled)
 
 
+@cache
+def variant_catalog(locale: str) -> Catalog | None:
+    """The variant catalog of `locale` (nl_NL, say), or None when the locale words everything as its language."""
+    path = VARIANTS / f"{locale}.po"
+    if not path.exists():
+        return None
+    with path.open("rb") as fileobj:
+        return read_po(fileobj, locale=locale)
+
+
+@cache
+def phrasebook_translations(language: str, country: str | None = None) -> NullTranslations:
+    """The translations a warning for readers in `country` is written with: the language's catalog, under the
+    locale's variant where there is one."""
+    base = translations_for(language)
+    variant = variant_catalog(locale_for(language, country)) if country else None
+    if variant is None:
+        return base
+    compiled = BytesIO()
+    write_mo(compiled, variant)
+    compiled.seek(0)
+    translations = Translations(compiled)
+    translations.add_fallback(base)
+    return translations
+
+
 # --- Rendering -----------------------------------------------------------------------------------
 
 class _RenderGettext:
     """gettext for one render: translates and remembers which msgids the catalog lacks."""
 
-    def __init__(self, language: str):
-        self.translations = translations_for(language)
+    def __init__(self, language: str, country: str | None = None):
+        self.translations = phrasebook_translations(language, country)
         self.translated = None if language == SOURCE_LANGUAGE else _translated_msgids(language)
         self.missing: list[str] = []
 
@@ -246,7 +277,7 @@ def render_texts(
     start_date, start_time = _moment(onset, zone, locale)
     end_date, end_time = _moment(expires, zone, locale)
 
-    gettext = _RenderGettext(language)
+    gettext = _RenderGettext(language, country)
     token = _CURRENT_RENDER.set(gettext)
     try:
         headline = _render("headline.txt", hazard=chosen, place=place)
@@ -297,7 +328,7 @@ def render_cancel_texts(hazard: str, language: str, *, places: list[str], countr
     _check_language(language)
     chosen = HAZARDS[hazard]
     place = _join_places(distinct_place_names(places, language), locale_for(language, country))
-    gettext = _RenderGettext(language)
+    gettext = _RenderGettext(language, country)
     texts = {field: gettext.gettext(msgid) for field, msgid in CANCEL_TEXTS.items()}
     lifted = gettext.gettext(chosen.lifted_headline)
     # without places: "Flood warning lifted" (the sentence up to its colon, as translated)

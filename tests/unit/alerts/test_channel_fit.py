@@ -28,8 +28,9 @@ def longest_place(language: str) -> str:
 
 
 @cache
-def default_texts(hazard: str, msg_type: str, places: tuple[str, ...], languages: tuple[str, ...]) -> dict:
-    params = TemplateInput(hazard, places, ONSET, ONSET + timedelta(hours=5), WEB, "Europe/Brussels", "BE")
+def default_texts(hazard: str, msg_type: str, places: tuple[str, ...], languages: tuple[str, ...],
+                  country: str = "BE") -> dict:
+    params = TemplateInput(hazard, places, ONSET, ONSET + timedelta(hours=5), WEB, "Europe/Brussels", country)
     rendered = (cancel_texts if msg_type == "Cancel" else template_texts)(params, list(languages))
     return {language: {field: {"body": body or "", "status": "template" if body else "missing"}
                        for (lang, field), body in rendered.items() if lang == language} for language in languages}
@@ -41,13 +42,13 @@ def content(hazard: str, status: str, msg_type: str, texts: dict) -> dict:
             "urgency": chosen.urgency, "certainty": chosen.certainty}
 
 
-@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize(("language", "country"), [(language, "BE") for language in LANGUAGES] + [("nl", "NL")])
 @pytest.mark.parametrize("hazard", sorted(HAZARDS))
-def test_every_default_rendering_fits_every_channel(hazard, language):
+def test_every_default_rendering_fits_every_channel(hazard, language, country):
     place = longest_place(language)
     failures = []
     for msg_type in MSG_TYPES:
-        texts = default_texts(hazard, msg_type, (place,), (language,))
+        texts = default_texts(hazard, msg_type, (place,), (language,), country)
         for status in STATUSES:
             for channel in CHANNELS:
                 result = render_channel(content(hazard, status, msg_type, texts), language, channel, LIMITS)
@@ -64,7 +65,7 @@ def test_each_countrys_cell_broadcast_fits_with_its_longest_place(hazard, countr
                 key=lambda code: max(len(place_name(code, lang)) for lang in languages))
     failures = []
     for msg_type in MSG_TYPES:
-        texts = default_texts(hazard, msg_type, (place,), languages)
+        texts = default_texts(hazard, msg_type, (place,), languages, country)
         for status in STATUSES:
             for message in cell_broadcasts(content(hazard, status, msg_type, texts), country, None, LIMITS):
                 if message.problems:

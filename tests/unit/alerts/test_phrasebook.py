@@ -137,8 +137,8 @@ GOLDEN = {
         "Er zijn gevaarlijke stoffen in de lucht vrijgekomen. Die kunnen de ogen, de huid en de "
         "luchtwegen irriteren. Betrokken gebied: Rotterdam en Den Haag. Deze waarschuwing geldt op 29 "
         "maart 2026 van 11.05 uur tot 20.00 uur.",
-        "Ga naar binnen. Sluit ramen en deuren. Zet ventilatie en airconditioning uit. Haal uw kinderen "
-        "niet op van school. De school zorgt voor hen. Vermijd het gebied. Bel 112 alleen in "
+        "Ga naar binnen. Sluit ramen en deuren. Zet ventilatie en airconditioning uit. Haal je kinderen "
+        "niet op van school. De school zorgt voor ze. Vermijd het gebied. Bel 112 alleen in "
         "noodgevallen.",
     ),
     ("chemical", "fr"): (

@@ -114,3 +114,25 @@ def test_translations_keep_their_diacritics(language, expected):
     strings = [message.string for message in po(language) if message.id]
     assert expected in strings
     assert not [text for text in strings if "Ã" in text or "\ufffd" in text]  # no mojibake
+
+
+def test_the_netherlands_variant_overrides_only_phrasebook_msgids_and_keeps_their_placeholders():
+    from alerts.phrasebook import phrasebook_msgids, variant_catalog
+
+    variant = variant_catalog("nl_NL")
+    entries = [message for message in variant if message.id]
+    assert entries and {message.id for message in entries} <= set(phrasebook_msgids())
+    for message in entries:
+        assert message.string and not message.fuzzy, message.id
+        assert sorted(placeholders(message.string)) == sorted(placeholders(message.id)), message.id
+
+
+def test_dutch_for_the_netherlands_uses_its_own_words_and_belgian_dutch_its_own():
+    from alerts.phrasebook import render_texts
+
+    def instruction(country):
+        return render_texts("evacuation", "nl", places=["nl-li"], onset=None, expires=None,
+                            timezone="Europe/Amsterdam", country=country).instruction
+
+    assert "identiteitsbewijs" in instruction("NL") and "opvanglocatie" in instruction("NL")
+    assert "opvangcentrum" in instruction("BE") and "opvanglocatie" not in instruction("BE")
