@@ -51,7 +51,7 @@ MESSAGE_TEMPLATES = ROOT / "templates" / "messages"
 # `pybabel update` leaves them alone; read from the .po in memory.
 VARIANTS = TRANSLATIONS / "variants"
 
-# Catalogs in which only the common instructions are translated (the rest renders in English, flagged missing).
+# Catalogs that translate the phrasebook (every public message) but not the interface: the pages do not offer them.
 PARTIAL_CATALOGS = ("lb",)
 SOURCE_LANGUAGE = "en"
 
@@ -243,9 +243,13 @@ def _join_places(names: list[str], locale: str) -> str:
     return joined
 
 
+_LAYOUT_SPACE = re.compile(r"[ \t\r\n]+")
+
+
 def _render(template: str, **context) -> str:
     # Templates are laid out on several lines for reading; the text itself is one paragraph.
-    return " ".join(_ENV.get_template(template).render(**context).split())
+    # (only ASCII whitespace: a no-break space, as French writes before ":", is part of the text)
+    return _LAYOUT_SPACE.sub(" ", _ENV.get_template(template).render(**context)).strip(" ")
 
 
 def render_texts(

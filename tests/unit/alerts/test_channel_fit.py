@@ -16,7 +16,7 @@ from alerts.vocabulary import STATUSES
 from channels import cell_broadcast
 from channels.specs import TextLimits
 
-LANGUAGES = ("nl", "fr", "de", "en")  # lb: its phrasebook is not complete yet (see the catalog test)
+LANGUAGES = ("nl", "fr", "de", "en", "lb")
 MSG_TYPES = ("Alert", "Update", "Cancel")
 WEB = "https://crisiscentrum.be"
 ONSET = datetime(2026, 12, 1, 7, 5, tzinfo=UTC)

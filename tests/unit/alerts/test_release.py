@@ -333,7 +333,7 @@ def test_a_live_alert_gets_a_ready_cancel_which_ends_it_through_the_same_approva
     assert sender == "be@benelert.eu" and identifier == alert["identifier"] and sent.endswith(("+01:00", "+02:00"))
     texts = cancel["version"]["texts"]
     assert texts["nl"]["headline"]["body"] == "Einde waarschuwing overstroming: Limburg"
-    assert texts["fr"]["headline"]["body"] == "Fin de l'alerte inondation : Limbourg"
+    assert texts["fr"]["headline"]["body"] == "Fin de l'alerte inondation\u00a0: Limbourg"
     assert texts["de"]["headline"]["body"] == "Entwarnung Hochwasser: Limburg"
     # editing a Cancel keeps its texts lifting the warning (they are never re-rendered as the warning)
     edited = be.patch(f"/alerts/{cancel['id']}", json={"severity": "Moderate"}, headers={"If-Match": '"v1"'})

@@ -25,6 +25,7 @@ from alerts.rendering import (
     render_version,
 )
 from channels.specs import TextLimits
+from channels.textfit import gsm_typography
 
 GOLDEN_FILE = Path(__file__).resolve().parent / "golden" / "renderings.json"
 LANGUAGES = ("nl", "fr", "de", "en")
@@ -154,16 +155,16 @@ HAND_CHECKED = {
                           "Stay indoors. Stay away from trees and scaffolding.\n"
                           "\n"
                           "This is a test. No action is needed.",
-    ("storm", "fr", "cap"): "TEST - Violente tempête : Luxembourg et Esch-sur-Alzette\n"
+    ("storm", "fr", "cap"): "TEST - Violente tempête\u00a0: Luxembourg et Esch-sur-Alzette\n"
                             "\n"
-                            "De très fortes rafales de vent sont attendues. Les chutes d'arbres et de branches "
-                            "ainsi que les objets emportés par le vent peuvent être très dangereux. Zone "
-                            "concernée : Luxembourg et Esch-sur-Alzette. Cette alerte est valable du 4 janvier "
-                            "2027 à 22 h 00 au 5 janvier 2027 à 18 h 00. Ceci est un test : aucune action "
-                            "requise.\n"
+                            "De très fortes rafales de vent sont attendues. Les chutes d'arbres et de "
+                            "branches ainsi que les objets emportés par le vent peuvent être très dangereux. "
+                            "Zone concernée\u00a0: Luxembourg et Esch-sur-Alzette. Cette alerte est valable du 4 "
+                            "janvier 2027 à 22\u00a0h\u00a000 au 5 janvier 2027 à 18\u00a0h\u00a000. "
+                            "Ceci est un test\u00a0: aucune action requise.\n"
                             "\n"
-                            "Restez à l'intérieur. Éloignez-vous des arbres et des échafaudages. Ne vous déplacez "
-                            "qu'en cas de nécessité absolue.",
+                            "Restez à l'intérieur. Éloignez-vous des arbres et des échafaudages. Ne vous "
+                            "déplacez qu'en cas de nécessité absolue.",
 }
 
 
@@ -196,11 +197,23 @@ def test_exercise_and_test_messages_say_so_in_every_language_and_channel(hazard,
     results = render_version(content)
     assert len(results) == len(LANGUAGES) * len(CHANNELS)
     for result in results:
-        headline = content["texts"][result.language]["headline"]["body"]
+        headline, closing = content["texts"][result.language]["headline"]["body"], CLOSINGS[status][result.language]
+        if result.channel in ("sms", "cell_broadcast"):  # their typography in GSM-7 form
+            headline, closing = gsm_typography(headline), gsm_typography(closing)
         assert result.text.startswith(MARKERS[status][result.language] + headline), (result.language, result.channel)
+        assert result.text.endswith(closing) or result.channel == "cap"
         assert not any("translation" in problem for problem in result.problems)
         if result.channel == "cap":  # the marker counts towards the CAP headline's limit
             assert result.fits[0].length == len(MARKERS[status][result.language] + headline)
+
+
+CLOSINGS = {
+    "Exercise": {"nl": "Dit is een oefening.", "fr": "Ceci est un exercice.", "de": "Dies ist eine Übung.",
+                 "en": "This is an exercise."},
+    "Test": {"nl": "Dit is een test. Er hoeft niets te gebeuren.",
+             "fr": "Ceci est un test\u00a0: aucune action requise.",
+             "de": "Dies ist ein Test. Sie müssen nichts tun.", "en": "This is a test. No action is needed."},
+}
 
 
 def test_an_actual_message_has_no_marker():
@@ -218,7 +231,11 @@ def test_cap_markers_are_the_templates_msgids():
     assert set(STATUS_MARKERS.values()) <= set(template_msgids())
 
 
-def test_a_marker_without_translation_is_a_problem_not_english_in_disguise():
+def test_a_marker_without_translation_is_a_problem_not_english_in_disguise(monkeypatch):
+    from alerts import phrasebook
+
+    translated = phrasebook._translated_msgids("lb")
+    monkeypatch.setattr(phrasebook, "_translated_msgids", lambda language: translated - {"EXERCISE"})
     lb = render_texts("chemical", "lb", **SCENARIOS["chemical"]["texts"])
     content = content_with(
         {"lb": {field: (getattr(lb, field), "human") for field in FIELDS}}, status="Exercise",
@@ -286,6 +303,14 @@ def test_cap_measures_each_field():
     assert [fit.channel for fit in result.fits] == ["cap_headline", "cap_description", "cap_instruction"]
     assert result.text == "H" * 171 + "\n\nD\n\nI"
     assert result.problems == ("en / CAP: the CAP headline has 171 characters, at most 160 allowed",)
+
+
+def test_french_typography_stays_in_cap_and_takes_its_gsm7_form_in_sms():
+    content = scenario_content("storm", languages=["fr"])
+    cap, sms = render_channel(content, "fr", "cap"), render_channel(content, "fr", "sms")
+    assert "tempête\u00a0: " in cap.text  # a no-break space before the colon, as French typesets it
+    assert "\u00a0" not in sms.text and "tempête : " in sms.text
+    assert "\u00a0" not in sms.fits[0].non_gsm_chars
 
 
 def test_text_is_measured_in_nfc():
