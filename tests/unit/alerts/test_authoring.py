@@ -21,7 +21,7 @@ def test_create_returns_version_one_with_etag_and_required_languages(api_as):
     assert body["required_languages"] == ["nl", "fr", "de", "en"]
     texts = body["version"]["texts"]
     assert texts["nl"]["headline"] == {"body": "Overstroming in Limburg", "status": "human"}
-    assert texts["fr"]["headline"] == {"body": "Inondations : Limbourg", "status": "template"}
+    assert texts["fr"]["headline"] == {"body": "Inondations\u00a0: Limbourg", "status": "template"}
     assert texts["de"]["instruction"]["status"] == "template"
     assert texts["de"]["instruction"]["body"].startswith("Halten Sie sich von Flüssen")
     assert body["version"]["severity"] == "Severe"  # the hazard's default
@@ -45,7 +45,7 @@ def test_second_concurrent_editor_gets_412_with_diff_and_nothing_is_lost(api_as)
     assert second.mimetype == "application/problem+json"
     problem = second.get_json()
     assert problem["current_version"] == 2 and second.headers["ETag"] == '"v2"'
-    assert {"field": "texts.fr.headline", "from": "Inondations : Limbourg",
+    assert {"field": "texts.fr.headline", "from": "Inondations\u00a0: Limbourg",
             "to": "Inondation au Limbourg"} in problem["changes_since_yours"]
     assert problem["current"]["version"]["texts"]["fr"]["headline"]["body"] == "Inondation au Limbourg"
     assert problem["conflicting_fields"] == []  # different fields: the retry below merges cleanly
