@@ -6,8 +6,9 @@ part in the alert. Partner users see an alert only once it is shared (approved o
 from __future__ import annotations
 
 from alerts.errors import Forbidden, NotFound
+from alerts.i18n import _
 from alerts.models import Alert, User
-from alerts.workflow import SHARED_STATES
+from alerts.workflow import SHARED_STATES, role_names
 
 STAFF = frozenset({"communicator", "spokesperson", "admin"})
 
@@ -17,6 +18,14 @@ ALERT_RULES: dict[str, frozenset[str]] = {
     "comment": frozenset({"communicator", "spokesperson"}),
     "edit": frozenset({"communicator"}),
     "invite": frozenset({"communicator"}),
+}
+
+REFUSED = {
+    "read": _("Your role does not allow you to read this alert."),
+    "history": _("Your role does not allow you to see the history of this alert."),
+    "comment": _("Your role does not allow you to comment on this alert."),
+    "edit": _("Your role does not allow you to edit this alert."),
+    "invite": _("Your role does not allow you to invite centres to this alert."),
 }
 
 
@@ -42,11 +51,11 @@ def can(user: User, action: str, alert: Alert) -> bool:
 def require(user: User, action: str, alert: Alert) -> None:
     """Raise NotFound when the user may not even see the alert (no existence leak), else Forbidden."""
     if not can_see(user, alert):
-        raise NotFound(f"Alert {alert.id} not found.")
+        raise NotFound(_("Alert %(id)s not found.", id=alert.id))
     if not can(user, action, alert):
-        raise Forbidden(f"Your role does not allow you to {action} this alert.")
+        raise Forbidden(REFUSED.get(action, _("Your role does not allow you to do this to this alert.")))
 
 
 def require_role(user: User, *roles: str) -> None:
     if not user.has_role(*roles):
-        raise Forbidden(f"This needs the role {' or '.join(roles)}.")
+        raise Forbidden(_("This needs the role %(roles)s.", roles=role_names(roles)))

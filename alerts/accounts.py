@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from alerts import audit
 from alerts.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from alerts.i18n import _
 from alerts.models import ROLES, ApiToken, Centre, User, UserRole, UserSession, utcnow
 
 log = logging.getLogger("benelert.accounts")
@@ -44,17 +45,18 @@ def create_user(
 ) -> User:
     username = username.strip().lower()
     if not username or len(username) > 80:
-        raise InvalidInput("A username of 1 to 80 characters is required.")
+        raise InvalidInput(_("A username of 1 to 80 characters is required."))
     unknown = sorted(set(roles) - set(ROLES))
     if unknown or not roles:
-        raise InvalidInput(f"Roles must be among {', '.join(ROLES)}; got {', '.join(unknown) or 'none'}.")
+        raise InvalidInput(_("Roles must be among %(roles)s; got %(unknown)s.", roles=", ".join(ROLES),
+                             unknown=", ".join(unknown) or _("none")))
     centre = session.scalar(select(Centre).where(Centre.code == centre_code))
     if centre is None:
-        raise InvalidInput(f"Unknown centre '{centre_code}'.")
+        raise InvalidInput(_("Unknown centre '%(centre)s'.", centre=centre_code))
     if session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise Conflict(f"The username '{username}' is taken.")
+        raise Conflict(_("The username '%(username)s' is taken.", username=username))
     if password is not None and len(password) < MIN_PASSWORD:
-        raise InvalidInput(f"A password needs at least {MIN_PASSWORD} characters.")
+        raise InvalidInput(_("A password needs at least %(min)d characters.", min=MIN_PASSWORD))
     user = User(
         username=username,
         display_name=display_name or username,
@@ -73,11 +75,11 @@ def create_user(
 def find_user(session: Session, username: str) -> User:
     user = session.scalar(select(User).where(User.username == username.strip().lower()))
     if user is None:
-        raise NotFound(f"No user '{username}'.")
+        raise NotFound(_("No user '%(username)s'.", username=username))
     return user
 
 
-class ThrottleUnavailable(DomainError, status=503, title="Login unavailable"):
+class ThrottleUnavailable(DomainError, status=503, title=_("Login unavailable")):
     pass
 
 
@@ -99,8 +101,8 @@ class LoginThrottle:
             return call(*args)
         except StorageError as error:  # never log the URI: it may hold the storage's password
             log.error("login throttle storage unreachable", extra={"error": type(error.storage_error).__name__})
-            raise ThrottleUnavailable("Logins are paused: the login throttle cannot be reached. Try again in a "
-                                      "few minutes; if it lasts, tell the operators.") from None
+            raise ThrottleUnavailable(_("Logins are paused: the login throttle cannot be reached. Try again in a "
+                                        "few minutes; if it lasts, tell the operators.")) from None
 
     def attempt(self, username: str, address: str) -> bool:
         """Whether a password may be checked now. The attempt is counted against the username at once, in
@@ -118,7 +120,7 @@ class LoginThrottle:
 
 class TooManyAttempts(Forbidden):
     status = 429
-    title = "Too many attempts"
+    title = _("Too many attempts")
 
 
 @dataclass
@@ -139,7 +141,7 @@ def login(
     """Check the password and open a new browser session (never reuse one: no fixation)."""
     username = username.strip().lower()
     if not throttle.attempt(username, address):
-        raise TooManyAttempts("Too many failed logins. Wait 15 minutes and try again.")
+        raise TooManyAttempts(_("Too many failed logins. Wait 15 minutes and try again."))
     user = session.scalar(select(User).where(User.username == username))
     try:
         HASHER.verify(user.password_hash if user and user.password_hash else _DUMMY_HASH, password)
@@ -149,7 +151,7 @@ def login(
     if not valid:
         throttle.failed(address)
         audit.record(session, username[:80], "login.failed", "user", username[:80], detail={"address": address})
-        raise Forbidden("Unknown username or wrong password.")
+        raise Forbidden(_("Unknown username or wrong password."))
     throttle.succeeded(username)
     if HASHER.check_needs_rehash(user.password_hash):
         user.password_hash = HASHER.hash(password)
@@ -197,10 +199,10 @@ def create_token(
 def revoke_token(session: Session, actor: User | str | None, token_id: int) -> ApiToken:
     token = session.get(ApiToken, token_id)
     if token is None:
-        raise NotFound(f"No token {token_id}.")
+        raise NotFound(_("No token %(id)s.", id=token_id))
     own_centre_admin = isinstance(actor, User) and actor.has_role("admin") and token.user.centre_id == actor.centre_id
     if isinstance(actor, User) and token.user_id != actor.id and not own_centre_admin:
-        raise NotFound(f"No token {token_id}.")  # an admin answers for the tokens of their own centre only
+        raise NotFound(_("No token %(id)s.", id=token_id))  # an admin answers for the tokens of their own centre only
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         audit.record(session, actor, "token.revoke", "token", token.id, detail={"user": token.user.username})

@@ -18,6 +18,7 @@ from alerts.errors import InvalidInput, NotFound, StaleVersion
 from alerts.factory import build_version, new_alert, sync_centres
 from alerts.gazetteer import PLACES
 from alerts.hazards import HAZARDS
+from alerts.i18n import Msg, _
 from alerts.models import (
     Alert,
     AlertCentre,
@@ -40,6 +41,10 @@ from alerts.vocabulary import (
     parse_polygon,
 )
 
+# the version's fields as people read them (in messages; the pages' labels read the same msgids)
+FIELD_LABELS = {"status": _("mode"), "hazard": _("hazard"), "urgency": _("urgency"), "severity": _("severity"),
+                "certainty": _("certainty"), "onset": _("onset"), "expires": _("expiry"), "web": _("web page"),
+                "areas": _("areas"), "participants": _("centres")}
 EDITABLE = ("status", "hazard", "urgency", "severity", "certainty", "onset", "expires", "web", "areas", "texts")
 CHOICES = {"status": STATUSES, "urgency": URGENCIES, "severity": SEVERITIES, "certainty": CERTAINTIES}
 
@@ -53,7 +58,7 @@ def get_alert(session: Session, actor: User, alert_id: int, action: str = "read"
     alert = session.get(Alert, alert_id, options=[joinedload(Alert.centre_rows)],  # one statement, not two
                         with_for_update={"of": Alert} if lock else None, populate_existing=lock)
     if alert is None:
-        raise NotFound(f"Alert {alert_id} not found.")
+        raise NotFound(_("Alert %(id)s not found.", id=alert_id))
     access.require(actor, action, alert)
     return alert
 
@@ -75,7 +80,7 @@ def get_version(session: Session, alert: Alert, number: int | None = None) -> Ve
     number = alert.current_version if number is None else number
     version = session.scalar(select(Version).where(Version.alert_id == alert.id, Version.number == number))
     if version is None:
-        raise NotFound(f"Alert {alert.id} has no version {number}.")
+        raise NotFound(_("Alert %(id)s has no version %(number)s.", id=alert.id, number=number))
     return version
 
 
@@ -99,13 +104,30 @@ def required_languages(centres: list[Centre]) -> list[str]:
     return languages + ([COMMON_LANGUAGE] if COMMON_LANGUAGE not in languages else [])
 
 
+SYSTEM_SUMMARIES = {"created": _("created"), "communication test": _("communication test")}
+
+
+def summary_message(summary: str) -> Msg | str:
+    """A version's summary as people read it: what the system wrote (created, invited a centre, an Update or
+    Cancel of an alert) as a message, whatever a person wrote as it is."""
+    if summary in SYSTEM_SUMMARIES:
+        return SYSTEM_SUMMARIES[summary]
+    kind, _space, rest = summary.partition(" ")
+    if kind == "invited" and rest and " " not in rest:
+        return _("invited %(centre)s", centre=rest)
+    if kind in ("update", "cancel") and rest.startswith("of ") and " " not in rest[3:]:
+        return (_("Update of %(identifier)s", identifier=rest[3:]) if kind == "update"
+                else _("Cancel of %(identifier)s", identifier=rest[3:]))
+    return summary
+
+
 # ---- building versions ---------------------------------------------------------------------------
 
 def _centres(session: Session, codes: list[str]) -> list[Centre]:
     found = {c.code: c for c in session.scalars(select(Centre).where(Centre.code.in_(codes)))}
     unknown = [code for code in codes if code not in found]
     if unknown:
-        raise InvalidInput(f"Unknown centre: {', '.join(unknown)}.", field="participants")
+        raise InvalidInput(_("Unknown centre: %(centres)s.", centres=", ".join(unknown)), field="participants")
     return [found[code] for code in codes]
 
 
@@ -120,15 +142,17 @@ def scalar_values(version: Version) -> dict[str, Any]:
 def _check_scalars(values: dict[str, Any]) -> None:
     for field, allowed in CHOICES.items():
         if field in values and values[field] not in allowed:
-            raise InvalidInput(f"{field} must be one of {', '.join(allowed)}.", field=field)
+            raise InvalidInput(_("The %(field)s must be one of %(allowed)s.", field=FIELD_LABELS.get(field, field),
+                                 allowed=", ".join(allowed)), field=field)
     if "hazard" in values and values["hazard"] not in HAZARDS:
-        raise InvalidInput(f"Unknown hazard '{values['hazard']}'.", field="hazard")
+        raise InvalidInput(_("Unknown hazard '%(hazard)s'.", hazard=values["hazard"]), field="hazard")
     for field in ("onset", "expires"):
         value = values.get(field)
         if value is not None and (not isinstance(value, datetime) or value.tzinfo is None):
-            raise InvalidInput(f"{field} must be a date and time with a time zone.", field=field)
+            raise InvalidInput(_("The %(field)s must be a date and time with a time zone.",
+                                 field=FIELD_LABELS[field]), field=field)
     if len(values.get("web") or "") > 300:
-        raise InvalidInput("web must be at most 300 characters.", field="web")
+        raise InvalidInput(_("The web page address must be at most %(max)d characters.", max=300), field="web")
 
 
 EARLIEST, LATEST = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
@@ -137,11 +161,12 @@ EARLIEST, LATEST = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo
 def _check_times(onset: datetime | None, expires: datetime | None, changed: bool) -> None:
     for field, value in (("onset", onset), ("expires", expires)):
         if value is not None and not EARLIEST <= value < LATEST:  # also keeps time zone shifts off year 1 and 9999
-            raise InvalidInput(f"{field} must lie between the years 2000 and 2099.", field=field)
+            raise InvalidInput(_("The %(field)s must lie between the years 2000 and 2099.", field=FIELD_LABELS[field]),
+                               field=field)
     if onset and expires and expires <= onset:
-        raise InvalidInput("expires must be after onset.", field="expires")
+        raise InvalidInput(_("The expiry (expires) must be after onset."), field="expires")
     if changed and expires and expires <= utcnow():
-        raise InvalidInput("expires is in the past.", field="expires")
+        raise InvalidInput(_("The expiry (expires) is in the past."), field="expires")
 
 
 def _build_areas(raw: list[dict[str, Any]]) -> list[Area]:
@@ -149,14 +174,18 @@ def _build_areas(raw: list[dict[str, Any]]) -> list[Area]:
     for position, item in enumerate(raw):
         description = (item.get("description") or "").strip()
         if not description or len(description) > 200:
-            raise InvalidInput(f"Area {position + 1} needs a description of 1 to 200 characters.", field="areas")
+            raise InvalidInput(_("Area %(number)d needs a description of 1 to 200 characters.", number=position + 1),
+                               field="areas")
         for ring in item.get("polygons") or []:
             try:
                 parse_polygon(ring)
             except ValueError as problem:
-                raise InvalidInput(f"Area {position + 1}: {problem}.", field="areas") from None
+                reason = problem.args[0] if problem.args else str(problem)  # a Msg when vocabulary says one
+                raise InvalidInput(_("Area %(number)d: %(problem)s.", number=position + 1, problem=reason),
+                                   field="areas") from None
         if item.get("place") and item["place"] not in PLACES:
-            raise InvalidInput(f"Area {position + 1}: unknown gazetteer place '{item['place']}'.", field="areas")
+            raise InvalidInput(_("Area %(number)d: unknown gazetteer place '%(place)s'.", number=position + 1,
+                                 place=item["place"]), field="areas")
         geocodes = [{"name": g["name"], "value": g["value"]} for g in item.get("geocodes") or []]
         areas.append(Area(position=position, description=description, place=item.get("place"),
                           polygons=list(item.get("polygons") or []), geocodes=geocodes))
@@ -189,12 +218,12 @@ def create_alert(session: Session, actor: User, data: dict[str, Any]) -> Alert:
     access.require_role(actor, "communicator")
     lead_code = data.get("lead") or actor.centre.code
     if lead_code != actor.centre.code:
-        raise InvalidInput("You can only create alerts led by your own centre.", field="lead")
+        raise InvalidInput(_("You can only create alerts led by your own centre."), field="lead")
     codes = [lead_code] + [c for c in dict.fromkeys(data.get("participants") or []) if c != lead_code]
     centres = _centres(session, codes)
     hazard = HAZARDS.get(data.get("hazard", ""))
     if hazard is None:
-        raise InvalidInput(f"Unknown hazard '{data.get('hazard')}'.", field="hazard")
+        raise InvalidInput(_("Unknown hazard '%(hazard)s'.", hazard=data.get("hazard")), field="hazard")
     values = {
         "status": data.get("status", "Actual"),
         "hazard": hazard.code,
@@ -226,10 +255,11 @@ def _stale(session: Session, alert: Alert, expected: int, attempted: dict[str, A
                if isinstance(fields, dict) for field in fields}
     touched |= set(attempted) - {"texts"}
     conflicts = [c for c in changed_since if c["field"].removesuffix(".status") in touched]
+    saved_at = current.created_at.strftime("%H:%M:%S")
     return StaleVersion(
-        f"Version {expected} is not the current version: version {alert.current_version} was saved by "
-        f"{current.author.display_name} at {current.created_at:%H:%M:%S} UTC. Nothing was saved; "
-        "review their changes and apply yours again.",
+        _("Version %(expected)s is not the current version: version %(current)s was saved by %(author)s at "
+          "%(time)s UTC. Nothing was saved; review their changes and apply yours again.", expected=expected,
+          current=alert.current_version, author=current.author.display_name, time=saved_at),
         current_version=alert.current_version,
         changes_since_yours=changed_since,
         conflicting_fields=sorted({c["field"] for c in conflicts}),
@@ -259,7 +289,7 @@ def _commit_version(session: Session, actor: User, alert: Alert, expected: int, 
 
 def _check_expected(session: Session, alert: Alert, expected: int | None, attempted: dict[str, Any]) -> int:
     if expected is None:
-        raise InvalidInput("Name the version your change starts from (If-Match or base_version).",
+        raise InvalidInput(_("Name the version your change starts from (If-Match or base_version)."),
                            field="base_version")
     if expected != alert.current_version:
         raise _stale(session, alert, expected, attempted)
@@ -273,13 +303,16 @@ def edit_alert(session: Session, actor: User, alert_id: int, expected: int | Non
     workflow.check(alert, "edit", actor)
     unknown = sorted(set(changes) - set(EDITABLE))
     if unknown:
-        raise InvalidInput(f"These fields cannot be edited: {', '.join(unknown)}.")
+        raise InvalidInput(_("These fields cannot be edited: %(fields)s.", fields=", ".join(unknown)))
     expected = _check_expected(session, alert, expected, changes)
     base = get_version(session, alert, expected)
     if alert.source_alert_id is not None and changes.get("status", base.status) != base.status:
-        raise InvalidInput(f"An {alert.msg_type} keeps the status of the message it refers to ({base.status}): an "
-                           "exercise is updated or cancelled by an exercise, a live warning by a live message.",
-                           field="status")
+        message = (_("A Cancel keeps the status of the message it refers to (%(status)s): an exercise is cancelled "
+                     "by an exercise, a live warning by a live message.", status=base.status)
+                   if alert.msg_type == "Cancel" else
+                   _("An Update keeps the status of the message it refers to (%(status)s): an exercise is updated by "
+                     "an exercise, a live warning by a live message.", status=base.status))
+        raise InvalidInput(message, field="status")
     values = scalar_values(base)
     values.update({k: v for k, v in changes.items() if k not in ("areas", "texts")})
     _check_scalars(values)
@@ -305,7 +338,7 @@ def invite_centre(session: Session, actor: User, alert_id: int, expected: int | 
     expected = _check_expected(session, alert, expected, {"participants": centre_code})
     base = get_version(session, alert, expected)
     if centre_code in base.participants:
-        raise InvalidInput(f"{centre_code} already takes part in this alert.", field="centre")
+        raise InvalidInput(_("%(centre)s already takes part in this alert.", centre=centre_code), field="centre")
     codes = list(base.participants) + [centre_code]
     centres = _centres(session, codes)
     values = scalar_values(base)
@@ -324,12 +357,12 @@ def add_comment(session: Session, actor: User, alert_id: int, body: str, field: 
     alert = get_alert(session, actor, alert_id, "comment")
     body = (body or "").strip()
     if not body or len(body) > 4000:
-        raise InvalidInput("A comment needs 1 to 4,000 characters.", field="body")
+        raise InvalidInput(_("A comment needs 1 to 4,000 characters."), field="body")
     if field:
         known = {path for path in flatten(canonical_content(get_version(session, alert))) if
                  not path.endswith(".status")}
         if field not in known:
-            raise InvalidInput(f"'{field}' is not a field of this alert.", field="field")
+            raise InvalidInput(_("'%(field)s' is not a field of this alert.", field=field), field="field")
     comment = Comment(alert_id=alert.id, version_number=alert.current_version, field=field or None,
                       author_id=actor.id, body=body)
     session.add(comment)

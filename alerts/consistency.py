@@ -11,18 +11,28 @@ from dataclasses import dataclass
 
 import phonenumbers
 
+from alerts.i18n import Msg, _
+from alerts.rendering import FIELD_NAMES
+
 URL = re.compile(r"(?:https?://|www\.)[^\s<>\"]+", re.IGNORECASE)
 TIME = re.compile(r"\b([01]?\d|2[0-3])\s?(?::|h|\.)\s?([0-5]\d)\b(?!\s?%)")
 NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 TRAILING = ".,;:!?)»”’'"
 MIN_WORDS_FOR_COPY_CHECK = 4
+# what each kind of fact differs in, as a whole sentence (%(values)s: per language, the values found)
+MISMATCH = {
+    "URLs": _("The %(field)s states different web addresses per language (%(values)s)."),
+    "phone numbers": _("The %(field)s states different phone numbers per language (%(values)s)."),
+    "times": _("The %(field)s states different times per language (%(values)s)."),
+    "numbers": _("The %(field)s states different numbers per language (%(values)s)."),
+}
 
 
 @dataclass(frozen=True)
 class Problem:
     severity: str  # "error" blocks submission; "warning" is shown
     code: str
-    message: str
+    message: Msg | str
     field: str | None = None
     languages: tuple[str, ...] = ()
     values: dict = dataclasses.field(default_factory=dict, compare=False)
@@ -62,20 +72,22 @@ def check_texts(texts: dict[str, dict[str, str]], region: str) -> list[Problem]:
     for name in fields:
         bodies = {lang: texts[lang][name] for lang in sorted(texts) if texts[lang].get(name)}
         extracted = {lang: facts(body, region) for lang, body in bodies.items()}
-        for kind in ("URLs", "phone numbers", "times", "numbers"):
+        for kind, message in MISMATCH.items():
             values = {lang: sorted(found[kind]) for lang, found in extracted.items()}
             if len({tuple(v) for v in values.values()}) > 1:
-                shown = "; ".join(f"{lang}: {', '.join(v) or 'none'}" for lang, v in values.items())
-                problems.append(Problem("error", "mismatch", f"The {name} states different {kind} per language "
-                                        f"({shown}).", name, tuple(values), values))
+                shown = "; ".join(f"{lang}: {', '.join(v) or '—'}" for lang, v in values.items())
+                problems.append(Problem("error", "mismatch", Msg(message.msgid, field=FIELD_NAMES.get(name, name),
+                                                                 values=shown), name, tuple(values), values))
         seen: dict[str, str] = {}
         for lang, body in bodies.items():
             normalised = " ".join(body.lower().split())
             if len(normalised.split()) < MIN_WORDS_FOR_COPY_CHECK:
                 continue
             if normalised in seen:
-                problems.append(Problem("warning", "identical", f"The {name} in {seen[normalised]} and {lang} is "
-                                        "identical: is one of them untranslated?", name, (seen[normalised], lang)))
+                problems.append(Problem("warning", "identical", _(
+                    "The %(field)s in %(first)s and %(second)s is identical: is one of them untranslated?",
+                    field=FIELD_NAMES.get(name, name), first=seen[normalised], second=lang), name,
+                    (seen[normalised], lang)))
             else:
                 seen[normalised] = lang
     return problems

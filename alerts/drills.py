@@ -13,6 +13,7 @@ from alerts import audit, workflow
 from alerts.access import STAFF
 from alerts.errors import Forbidden, NotFound
 from alerts.factory import new_alert
+from alerts.i18n import _
 from alerts.ledger import stage_ledger
 from alerts.models import Ack, Alert, PartnerEndpoint, Release, User, VersionText, utcnow
 
@@ -26,7 +27,7 @@ INSTRUCTION = "Please acknowledge receipt of this test message."
 
 def start_communication_test(session: Session, actor: User, options: ReleaseOptions) -> Alert:
     if not actor.has_role("spokesperson", "admin"):
-        raise Forbidden("A communication test is started by a spokesperson or an administrator.")
+        raise Forbidden(_("A communication test is started by a spokesperson or an administrator."))
     now = utcnow()
     texts = [VersionText(language="en", field=field, body=body, status="human")
              for field, body in (("headline", HEADLINE), ("description", DESCRIPTION), ("instruction", INSTRUCTION))]
@@ -48,10 +49,10 @@ def start_communication_test(session: Session, actor: User, options: ReleaseOpti
 def communication_test_report(session: Session, actor: User, alert_id: int) -> dict:
     alert = session.get(Alert, alert_id)
     if alert is None or alert.lead_centre_id != actor.centre_id or "-test-" not in alert.identifier:
-        raise NotFound(f"No communication test {alert_id} of your centre.")
+        raise NotFound(_("No communication test %(id)s of your centre.", id=alert_id))
     if not actor.roles & STAFF:  # the network's answer times are the centre's working data, not a shared copy
-        raise Forbidden("The communication test report is for the centre's communicators, spokespersons "
-                        "and administrators.")
+        raise Forbidden(_("The communication test report is for the centre's communicators, spokespersons and "
+                          "administrators."))
     release = session.scalar(select(Release).where(Release.alert_id == alert.id))
     partners = sorted({e.centre.code for e in session.scalars(select(PartnerEndpoint).where(PartnerEndpoint.active))})
     acks = {}

@@ -1,11 +1,14 @@
 """Domain errors: the web layers turn them into problem+json or readable messages, with the class's status and
-title (`class Gone(DomainError, status=410, title="Gone")`)."""
+title (`class Gone(DomainError, status=410, title=_("Gone"))`). Details and titles are `Msg`s (alerts.i18n): the
+English text, translated where they are shown."""
 from __future__ import annotations
+
+from alerts.i18n import _
 
 
 class DomainError(Exception):
     status = 400
-    title = "Bad request"
+    title = _("Bad request")
 
     def __init_subclass__(cls, status: int | None = None, title: str | None = None, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -18,21 +21,21 @@ class DomainError(Exception):
         self.extra = extra
 
 
-class InvalidInput(DomainError, status=422, title="Invalid input"):
+class InvalidInput(DomainError, status=422, title=_("Invalid input")):
     pass
 
 
-class NotFound(DomainError, status=404, title="Not found"):
+class NotFound(DomainError, status=404, title=_("Not found")):
     pass
 
 
-class Forbidden(DomainError, status=403, title="Forbidden"):
+class Forbidden(DomainError, status=403, title=_("Forbidden")):
     pass
 
 
-class Conflict(DomainError, status=409, title="Conflict"):
+class Conflict(DomainError, status=409, title=_("Conflict")):
     pass
 
 
-class StaleVersion(DomainError, status=412, title="Stale version"):
+class StaleVersion(DomainError, status=412, title=_("Stale version")):
     """An edit named a version that is no longer current; `extra` carries the current one and a diff."""

@@ -16,6 +16,7 @@ from alerts import audit
 from alerts.access import require_role
 from alerts.cap import CapError, parse_cap, parse_cap_datetime
 from alerts.errors import DomainError, Forbidden, InvalidInput, NotFound
+from alerts.i18n import _
 from alerts.models import Ack, Alert, AlertCentre, Centre, Delivery, Payload, Release, User, utcnow
 
 ACK_ROLES = ("partner", "spokesperson", "communicator")
@@ -24,7 +25,7 @@ ACK_MAX_BYTES = 64 * 1024  # a CAP Ack is a few hundred bytes; anything near thi
 CAP_CHANNELS = ("national", "partners")  # their payloads hold the exact CAP XML that was sent
 
 
-class InvalidCap(DomainError, status=400, title="Invalid CAP message"):
+class InvalidCap(DomainError, status=400, title=_("Invalid CAP message")):
     """An incoming CAP message we refuse to read: malformed, oversized, with a DTD or not CAP 1.2."""
 
 
@@ -66,8 +67,8 @@ def shared_alert(session: Session, actor: User, identifier: str) -> tuple[Alert,
     row = session.execute(select(Alert, Release).where(Alert.identifier == identifier,  # NUL: refused by web/
                                                        _shared_with(actor.centre))).first()
     if row is None:
-        raise NotFound(f"No alert with identifier {identifier!r} has been released to your centre "
-                       f"({actor.centre.code}).")
+        raise NotFound(_("No alert with identifier '%(identifier)s' has been released to your centre (%(centre)s).",
+                         identifier=identifier, centre=actor.centre.code))
     return row[0], row[1]
 
 
@@ -94,7 +95,8 @@ def _ensure_ack(session: Session, actor: User, alert: Alert, kind: str, via: str
 def _check_acting_centre(actor: User, centre: str | None) -> None:
     require_role(actor, *ACK_ROLES)
     if centre is not None and centre != actor.centre.code:
-        raise Forbidden(f"You act for centre {actor.centre.code}: you cannot acknowledge for {centre!r}.")
+        raise Forbidden(_("You act for centre %(mine)s: you cannot acknowledge for '%(centre)s'.",
+                          mine=actor.centre.code, centre=centre))
 
 
 def acknowledge(session: Session, actor: User, identifier: str, kind: str, *, centre: str | None = None,
@@ -102,8 +104,9 @@ def acknowledge(session: Session, actor: User, identifier: str, kind: str, *, ce
     """Record that the actor's centre received (or read) the alert; idempotent, and `read` implies `received`."""
     _check_acting_centre(actor, centre)
     if kind not in ACK_KINDS:
-        raise InvalidInput(f"kind must be one of {', '.join(ACK_KINDS)}, not {kind!r}.", field="kind")
-    alert, _ = shared_alert(session, actor, identifier)
+        raise InvalidInput(_("The kind must be one of %(kinds)s, not '%(kind)s'.", kinds=", ".join(ACK_KINDS),
+                             kind=kind), field="kind")
+    alert, _release = shared_alert(session, actor, identifier)
     kinds = ("received", "read") if kind == "read" else ("received",)
     return [_ensure_ack(session, actor, alert, each, via, detail or {}) for each in kinds]
 
@@ -124,9 +127,10 @@ def _check_reference(session: Session, reference: dict, release: Release) -> Non
     except ValueError:
         same_moment = False
     if reference["sender"] != sent["sender"] or not same_moment:
-        raise InvalidInput(f"The reference {reference['sender']},{reference['identifier']},{reference['sent']} "
-                           f"does not match the message sent ({sent['sender']},{sent['identifier']},{sent['sent']}).",
-                           field="references")
+        named = ",".join(str(reference[key]) for key in ("sender", "identifier", "sent"))
+        ours = ",".join(str(sent[key]) for key in ("sender", "identifier", "sent"))
+        raise InvalidInput(_("The reference %(reference)s does not match the message sent (%(sent)s).",
+                             reference=named, sent=ours), field="references")
 
 
 def acknowledge_cap(session: Session, actor: User, data: bytes, kind: str = "received") -> list[AckResult]:
@@ -135,16 +139,16 @@ def acknowledge_cap(session: Session, actor: User, data: bytes, kind: str = "rec
     try:
         message = parse_cap(data, max_bytes=ACK_MAX_BYTES)
     except CapError as error:
-        raise InvalidCap(str(error)) from None
+        raise InvalidCap(_("The CAP message cannot be read: %(reason)s", reason=str(error))) from None
     if message["msgType"] != "Ack":
-        raise InvalidInput(f"This is a CAP {message['msgType']} message; only msgType Ack acknowledges an alert.",
-                           field="msgType")
+        raise InvalidInput(_("This is a CAP %(type)s message; only msgType Ack acknowledges an alert.",
+                             type=message["msgType"]), field="msgType")
     results = []
     for reference in message["references"]:
         alert, release = shared_alert(session, actor, reference["identifier"])
         if message["status"] != release.mode:
-            raise InvalidInput(f"A CAP Ack with status {message['status']} cannot acknowledge an alert released "
-                               f"as {release.mode}.", field="status")
+            raise InvalidInput(_("A CAP Ack with status %(status)s cannot acknowledge an alert released as %(mode)s.",
+                                 status=message["status"], mode=release.mode), field="status")
         _check_reference(session, reference, release)
         detail = {"cap_identifier": message["identifier"], "cap_sender": message["sender"]}
         results += acknowledge(session, actor, reference["identifier"], kind, via="cap", detail=detail)

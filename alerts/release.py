@@ -19,7 +19,7 @@ from alerts import audit, workflow
 from alerts.authoring import get_alert, get_version
 from alerts.content import canonical_content
 from alerts.errors import Conflict, Forbidden, InvalidInput, StaleVersion
-from alerts.i18n import ngettext
+from alerts.i18n import _, ngettext
 from alerts.ledger import HEADS_UP, HEADS_UP_WITHDRAWN, stage_ledger, withdraw
 from alerts.models import (
     Alert,
@@ -31,6 +31,7 @@ from alerts.models import (
     User,
     utcnow,
 )
+from alerts.rendering import CHANNEL_LABELS
 from alerts.review import approval_state
 from alerts.sendable import configured_channels, text_problems
 from alerts.subscribers import places_of, sms_recipients
@@ -39,6 +40,13 @@ from channels.specs import CHANNELS, TextLimits
 log = logging.getLogger("benelert.release")
 
 PAST_TOLERANCE = timedelta(minutes=1)
+# what the confirmation says next to the button, per mode
+MODE_HEADLINES = {
+    "Actual": _("LIVE: this warning goes to the PUBLIC"),
+    "Exercise": _("EXERCISE: partner centres and sandbox targets only — never the public"),
+    "Test": _("TEST: partner centres and sandbox targets only — never the public"),
+}
+GOING_OUT = _("The release moment has passed: the warning is going out. Cancel it once it is released.")
 
 
 @dataclass(frozen=True)
@@ -62,8 +70,8 @@ def _taking_part(alert: Alert, channels: dict[str, list[str]]) -> dict[str, Cent
     codes = {row.centre.code: row.centre for row in alert.centre_rows}
     unknown_centres = sorted(set(channels) - set(codes))
     if unknown_centres:
-        raise InvalidInput(f"These centres do not take part in the alert: {', '.join(unknown_centres)}.",
-                           field="channels")
+        raise InvalidInput(_("These centres do not take part in the alert: %(centres)s.",
+                             centres=", ".join(unknown_centres)), field="channels")
     return codes
 
 
@@ -73,13 +81,15 @@ def _check_channels(alert: Alert, channels: dict[str, list[str]]) -> dict[str, l
     for code, names in channels.items():
         bad = sorted(set(names) - set(CHANNELS))
         if bad:
-            raise InvalidInput(f"Unknown channel for {code}: {', '.join(bad)}.", field="channels")
+            raise InvalidInput(_("Unknown channel for %(centre)s: %(channels)s.", centre=code, channels=", ".join(bad)),
+                               field="channels")
         unconfigured = sorted(n for n in set(names) if CHANNELS[n].public and n not in configured_channels(codes[code]))
         if unconfigured:
-            raise InvalidInput(f"{code} has no {', '.join(unconfigured)} account configured.", field="channels")
+            raise InvalidInput(_("%(centre)s has no %(channels)s account configured.", centre=code,
+                                 channels=", ".join(unconfigured)), field="channels")
         cleaned[code] = sorted(set(names))
     if not any(cleaned.values()):
-        raise InvalidInput("Choose at least one channel.", field="channels")
+        raise InvalidInput(_("Choose at least one channel."), field="channels")
     return cleaned
 
 
@@ -117,15 +127,13 @@ def confirmation(session: Session, alert: Alert, content: dict, channels: dict[s
             else:
                 per[name] = 0
                 not_sent.setdefault(code, {})[name] = (
-                    f"{code} has no test endpoint for its national alert system: it gets nothing in an {mode}."
-                    if spec.sends == "cap" else f"No sandbox {spec.label} target is configured: nothing is sent "
-                    f"on it in an {mode}.")
+                    _("%(centre)s has no test endpoint for its national alert system: it gets nothing in an exercise "
+                      "or test.", centre=code)
+                    if spec.sends == "cap" else
+                    _("No sandbox %(channel)s target is configured: nothing is sent on it in an exercise or test.",
+                      channel=CHANNEL_LABELS.get(name, spec.label)))
     partners = session.scalar(select(func.count()).select_from(PartnerEndpoint).where(PartnerEndpoint.active))
-    headline = {
-        "Actual": "LIVE: this warning goes to the PUBLIC",
-        "Exercise": "EXERCISE: partner centres and sandbox targets only — never the public",
-        "Test": "TEST: partner centres and sandbox targets only — never the public",
-    }[mode]
+    headline = MODE_HEADLINES[mode]
     return {"mode": mode, "headline": headline, "at": at, "areas": [a["description"] for a in content["areas"]],
             "languages": list(content["texts"]), "channels": channels, "recipients": recipients,
             "not_sent": not_sent,
@@ -138,19 +146,20 @@ def schedule_release(session: Session, actor: User, alert_id: int, expected: int
     workflow.check(alert, "schedule", actor)
     version = get_version(session, alert)
     if expected != version.number or content_hash != version.content_hash:
-        raise Conflict("The content you confirmed is not the approved content: reload and confirm again.",
+        raise Conflict(_("The content you confirmed is not the approved content: reload and confirm again."),
                        current_version=version.number, current_hash=version.content_hash)
     unapproved = sorted(code for code, state in approval_state(session, alert, version).items() if state != "approved")
     if unapproved:  # the alert's state says approved; the approvals themselves must say so too
-        raise Conflict(f"This content is not approved by {', '.join(unapproved)}: it cannot be released.")
+        raise Conflict(_("This content is not approved by %(centres)s: it cannot be released.",
+                         centres=", ".join(unapproved)))
     now = utcnow()
     at = at or now
     if at.tzinfo is None:
-        raise InvalidInput("The release time needs a time zone.", field="at")
+        raise InvalidInput(_("The release time needs a time zone."), field="at")
     if at < now - PAST_TOLERANCE:
-        raise InvalidInput("The release time is in the past.", field="at")
+        raise InvalidInput(_("The release time is in the past."), field="at")
     if version.expires and at >= version.expires:
-        raise InvalidInput("The release time is after the warning expires.", field="at")
+        raise InvalidInput(_("The release time is after the warning expires."), field="at")
     content = canonical_content(version)
     channels = _check_channels(alert, channels)
     _check_renderings(alert, content, channels, options)
@@ -207,17 +216,19 @@ def confirm_release(session: Session, actor: User, alert_id: int, plan: str | No
     that centre's rows are staged, due at T (at once, if T has passed: the dashboard shows them late)."""
     alert = get_alert(session, actor, alert_id, "read", lock=True)
     if not actor.has_role("spokesperson"):
-        raise Forbidden("This needs the role spokesperson: a centre's channels are confirmed by its spokesperson.")
+        raise Forbidden(_("This needs the role spokesperson: a centre's channels are confirmed by its "
+                          "spokesperson."))
     release = session.scalar(select(Release).where(Release.alert_id == alert.id).with_for_update())
     if release is None or release.state not in ("scheduled", "released") or alert.state not in ("scheduled",
                                                                                                    "released"):
-        raise Conflict("This alert has no scheduled release to confirm.")
+        raise Conflict(_("This alert has no scheduled release to confirm."))
     code = actor.centre.code
     if code not in awaiting(release):
-        raise Conflict(f"{code} has nothing to confirm in this release: its channels are not in the plan, or it "
-                       "confirmed them already.")
+        raise Conflict(_("%(centre)s has nothing to confirm in this release: its channels are not in the plan, or "
+                         "it confirmed them already.", centre=code))
     if plan != plan_hash(release):
-        raise Conflict("The plan changed since you looked (content, moment or channels): reload and confirm again.",
+        raise Conflict(_("The plan changed since you looked (content, moment or channels): reload and confirm "
+                         "again."),
                        current_plan=plan_hash(release))
     now = utcnow()
     release.consents = {**(release.consents or {}), code: _consent(actor, now)}
@@ -236,21 +247,21 @@ def withdraw_release(session: Session, actor: User, alert_id: int, expected: int
     alert = get_alert(session, actor, alert_id, "read", lock=True)
     workflow.check(alert, "withdraw", actor)
     if actor.centre_id not in {row.centre_id for row in alert.centre_rows}:
-        raise Forbidden("Only a spokesperson of a centre taking part can withdraw this release.")
+        raise Forbidden(_("Only a spokesperson of a centre taking part can withdraw this release."))
     if expected is not None and expected != alert.current_version:
-        raise StaleVersion("The alert changed since you looked: reload and withdraw again.",
+        raise StaleVersion(_("The alert changed since you looked: reload and withdraw again."),
                            current_version=alert.current_version)
     if not reason.strip():
-        raise InvalidInput("Say why the release is withdrawn.", field="reason")
+        raise InvalidInput(_("Say why the release is withdrawn."), field="reason")
     release = session.scalar(select(Release).where(Release.alert_id == alert.id, Release.state == "scheduled")
                              .with_for_update())
     now = utcnow()
     if release is None or release.scheduled_for <= now:
-        raise Conflict("The release moment has passed: the warning is going out. Cancel it once it is released.")
+        raise Conflict(GOING_OUT)
     removed = withdraw(session, release, alert, get_version(session, alert, release.version_number), options, now,
                        reason.strip())
     if _public_rows_left(session, release):  # a dispatcher took them at T, while this waited for their locks
-        raise Conflict("The release moment has passed: the warning is going out. Cancel it once it is released.")
+        raise Conflict(GOING_OUT)
     workflow.advance(alert, "withdraw", actor)
     alert.updated_at = now
     audit.record(session, actor, "release.withdraw", "alert", alert.id, content_hash=release.content_hash,

@@ -28,6 +28,7 @@ CHANNEL_LABELS = {"sms": _("SMS"), "cell_broadcast": _("Cell broadcast"), "x": "
                   "cap": "CAP"}
 FIELD_NAMES = {"headline": _("headline"), "description": _("description"), "instruction": _("instruction"),
                "short": _("short text (SMS and cell broadcast)"), "short_x": _("X text")}
+LANGUAGE_NAMES = {"nl": _("Dutch"), "fr": _("French"), "de": _("German"), "en": _("English"), "lb": _("Luxembourgish")}
 CAP_FIELDS = ("headline", "description", "instruction")
 # The msgids of the markers in templates/messages/_marks.txt; CAP has no template and translates them here.
 STATUS_MARKERS = {"Exercise": "EXERCISE", "Test": "TEST"}
@@ -164,6 +165,24 @@ def fit_problem(fit: Fit) -> Msg | None:
         return _("the Mastodon post has %(length)d characters, at most %(limit)d allowed", **figures)
     field = FIELD_NAMES.get(fit.channel.removeprefix("cap_"), fit.channel)
     return _("the CAP %(field)s has %(length)d characters, at most %(limit)d allowed", field=field, **figures)
+
+
+def coach_advice(channel: str, cost: EncodingCost | None) -> list[Msg]:
+    """What the encoding coach says of an SMS or cell-broadcast text in UCS-2: each character that forces it, in
+    which words, and what it costs ("ê in fenêtres: UCS-2, 3 SMS segments where GSM-7 would need 2")."""
+    if cost is None:
+        return []
+    unit = "segments" if channel == "sms" else "pages"
+    advice = []
+    for char, words in cost.chars:
+        shown = ", ".join(words[:3]) if char.strip() else repr(char)
+        if unit == "segments":
+            advice.append(_("“%(char)s” in %(words)s switches to UCS-2: %(parts)d SMS segments where GSM-7 would need "
+                            "%(gsm)d", char=char, words=shown, parts=cost.parts, gsm=cost.parts_in_gsm7))
+        else:
+            advice.append(_("“%(char)s” in %(words)s switches to UCS-2: %(parts)d cell-broadcast pages where GSM-7 "
+                            "would need %(gsm)d", char=char, words=shown, parts=cost.parts, gsm=cost.parts_in_gsm7))
+    return advice
 
 
 def _nfc(text: str) -> str:

@@ -12,12 +12,12 @@ from alerts.content import canonical_content
 from alerts.errors import Conflict, Forbidden, InvalidInput, StaleVersion
 from alerts.i18n import _, ngettext
 from alerts.models import TEXT_FIELDS, Alert, Approval, User, Version, utcnow
-from alerts.rendering import FIELD_NAMES
+from alerts.rendering import FIELD_NAMES, LANGUAGE_NAMES
 from alerts.sendable import text_problems
 from channels.specs import TextLimits
 
 
-class NotReady(InvalidInput, title="Not ready for approval"):
+class NotReady(InvalidInput, title=_("Not ready for approval")):
     """Submission refused: `extra["problems"]` lists every blocking problem."""
 
 
@@ -28,14 +28,16 @@ def readiness(alert: Alert, version: Version, limits: TextLimits = TextLimits())
     content = canonical_content(version)
     languages = required_languages([row.centre for row in alert.centre_rows])
     for language in languages:
+        named = {"language": LANGUAGE_NAMES.get(language, language)}
         for field in TEXT_FIELDS:
             text = content["texts"].get(language, {}).get(field, {"status": "missing"})
             if text["status"] == "missing":
-                problems.append(Problem("error", "missing", _("The %(language)s %(field)s is missing.",
-                                        language=language, field=FIELD_NAMES[field]), field, (language,)))
+                message = _("The %(language)s %(field)s is missing.", field=FIELD_NAMES[field], **named)
+                problems.append(Problem("error", "missing", message, field, (language,)))
             elif text["status"] == "stale":
-                problems.append(Problem("error", "stale", _("The %(language)s %(field)s is stale: its source text "
-                                        "changed.", language=language, field=FIELD_NAMES[field]), field, (language,)))
+                message = _("The %(language)s %(field)s is stale: its source text changed.", field=FIELD_NAMES[field],
+                            **named)
+                problems.append(Problem("error", "stale", message, field, (language,)))
     if not problems:  # with every text there, what a release would refuse (a missing text would be named twice)
         problems += [Problem("error", "channel", message) for message in text_problems(alert, content, None, limits)]
     if not content["areas"]:

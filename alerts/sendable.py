@@ -9,7 +9,7 @@ from __future__ import annotations
 from alerts.authoring import required_languages
 from alerts.i18n import Msg
 from alerts.models import Alert, Centre
-from alerts.rendering import channel_problems
+from alerts.rendering import CellBroadcast, cell_broadcasts, channel_problems
 from channels import cell_broadcast
 from channels.specs import PUBLIC_CHANNELS, TextLimits
 
@@ -51,3 +51,14 @@ def text_problems(alert: Alert, content: dict, channels: dict[str, list[str]] | 
     policies = cell_broadcast_policies(alert, channels, languages) if languages else {}
     found = channel_problems(content, languages, chosen, limits, cell_broadcast_policies=policies)
     return list(dict.fromkeys(problem for problems in found.values() for problem in problems))
+
+
+def cell_broadcast_preview(alert: Alert, content: dict,
+                           limits: TextLimits = TextLimits()) -> dict[str, list[CellBroadcast]]:
+    """Per country of a centre with a national system, the cell-broadcast messages it would send, measured."""
+    languages = sent_languages(alert, content)
+    if not languages:
+        return {}
+    channels = {row.centre.code: configured_channels(row.centre) for row in alert.centre_rows}
+    return {country: cell_broadcasts(content, country, policy, limits)
+            for country, policy in sorted(cell_broadcast_policies(alert, channels, languages).items())}

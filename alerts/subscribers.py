@@ -13,6 +13,7 @@ from alerts import audit
 from alerts.access import require_role
 from alerts.errors import InvalidInput
 from alerts.gazetteer import PLACES
+from alerts.i18n import ngettext
 from alerts.models import Centre, Delivery, Release, Subscriber, SubscriberArea, User, utcnow
 from alerts.subscribers_csv import parse_subscribers_csv
 from alerts.vocabulary import LANGUAGES
@@ -46,8 +47,11 @@ def import_subscribers(session: Session, actor: User, text: str) -> dict:
     centre = actor.centre
     rows, errors = parse_subscribers_csv(text, country_of(centre), frozenset(PLACES), frozenset(LANGUAGES))
     if errors:
-        raise InvalidInput(f"{len(errors)} line(s) of the CSV cannot be imported; nothing was imported. "
-                           "Correct them and send the whole file again.", imported=0, updated=0, errors=errors)
+        raise InvalidInput(ngettext("%(num)d line of the CSV cannot be imported; nothing was imported. Correct it and "
+                                    "send the whole file again.",
+                                    "%(num)d lines of the CSV cannot be imported; nothing was imported. Correct them "
+                                    "and send the whole file again.", len(errors)),
+                           imported=0, updated=0, errors=errors)
     phones = [row["phone"] for row in rows]
     existing: dict[str, tuple[int, bool]] = {}
     for start in range(0, len(phones), CHUNK):

@@ -1,6 +1,7 @@
 """Parse an SMS subscriber list (CSV with columns phone,language,areas) into rows and a per-line error report.
 
-Pure: no I/O, never raises on bad input; every problem becomes an error entry {"line": n, "error": "..."}.
+Pure: no I/O, never raises on bad input; every problem becomes an error entry {"line": n, "error": "..."}, the
+error a `Msg` (alerts.i18n).
 """
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import csv
 import io
 from collections.abc import Set
 
+from alerts.i18n import Msg, _, ngettext
 from alerts.vocabulary import LANGUAGES
 from channels.sms import normalise_number
 
@@ -40,31 +42,35 @@ def parse_subscribers_csv(
                 continue
             count += 1
             if count > max_rows:
-                errors.append({"line": line, "error": f"too many rows: at most {max_rows}, the rest was not read"})
+                errors.append({"line": line, "error": _("too many rows: at most %(max)d, the rest was not read",
+                                                        max=max_rows)})
                 break
             row = _parse_row(record, columns, default_region, known_areas, languages)
             if isinstance(row, str):
                 errors.append({"line": line, "error": row})
             elif row["phone"] in first_seen:
-                errors.append({"line": line, "error": f"duplicate number {row['phone']} (first on line "
-                                                      f"{first_seen[row['phone']]})"})
+                errors.append({"line": line, "error": _("duplicate number %(phone)s (first on line %(first)d)",
+                                                        phone=row["phone"], first=first_seen[row["phone"]])})
             else:
                 first_seen[row["phone"]] = line
                 rows.append(row)
     except csv.Error as exc:
-        errors.append({"line": reader.line_num, "error": f"unreadable CSV, reading stopped here: {exc}"})
+        errors.append({"line": reader.line_num, "error": _("unreadable CSV, reading stopped here: %(reason)s",
+                                                           reason=str(exc))})
     return rows, errors
 
 
-def _column_positions(header: list[str] | None) -> dict[str, int] | str:
+def _column_positions(header: list[str] | None) -> dict[str, int] | Msg:
     """Where each column is, or what is wrong with the header line."""
     expected = ",".join(COLUMNS)
     if not header:
-        return f"missing header: the first line must be {expected}"
+        return _("missing header: the first line must be %(columns)s", columns=expected)
     names = [name.strip().lower() for name in header]
     missing = [column for column in COLUMNS if column not in names]
     if missing:
-        return f"missing header column(s) {', '.join(missing)}: the first line must be {expected} (comma-separated)"
+        return ngettext("missing header column %(missing)s: the first line must be %(columns)s (comma-separated)",
+                        "missing header columns %(missing)s: the first line must be %(columns)s (comma-separated)",
+                        len(missing), missing=", ".join(missing), columns=expected)
     return {column: names.index(column) for column in COLUMNS}
 
 
@@ -74,22 +80,23 @@ def _parse_row(
     default_region: str,
     known_areas: Set[str] | None,
     languages: Set[str],
-) -> dict | str:
+) -> dict | Msg:
     """The subscriber on one CSV record, or why it cannot be imported."""
     if len(record) <= max(columns.values()):
-        return f"expected {max(columns.values()) + 1} columns, got {len(record)}"
+        return _("expected %(expected)d columns, got %(got)d", expected=max(columns.values()) + 1, got=len(record))
     raw_phone, raw_language, raw_areas = (record[columns[column]] for column in COLUMNS)
     try:
         phone = normalise_number(raw_phone.strip(), default_region)
     except ValueError as exc:
-        return f"invalid number: {exc}"
+        return _("invalid number: %(reason)s", reason=str(exc))
     language = raw_language.strip().lower()
     if language not in languages:
-        return f"unknown language {raw_language.strip()!r}, expected one of {', '.join(sorted(languages))}"
+        return _("unknown language '%(language)s', expected one of %(languages)s", language=raw_language.strip(),
+                 languages=", ".join(sorted(languages)))
     areas = list(dict.fromkeys(area.strip() for area in raw_areas.split(";") if area.strip()))
     if not areas:
-        return "no areas given"
+        return _("no areas given")
     unknown = [area for area in areas if known_areas is not None and area not in known_areas]
     if unknown:
-        return f"unknown area(s) {', '.join(unknown)}"
+        return ngettext("unknown area %(areas)s", "unknown areas %(areas)s", len(unknown), areas=", ".join(unknown))
     return {"phone": phone, "language": language, "areas": areas}

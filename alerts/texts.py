@@ -13,6 +13,7 @@ from typing import Any
 
 from alerts.errors import InvalidInput
 from alerts.hazards import HAZARDS, INSTRUCTIONS
+from alerts.i18n import _
 from alerts.models import TEXT_FIELDS, VersionText
 from alerts.phrasebook import render_cancel_texts, render_texts
 from alerts.vocabulary import LANGUAGES
@@ -99,16 +100,17 @@ def merge_texts(
     """
     unknown = sorted(set(changes) - set(LANGUAGES))
     if unknown:
-        raise InvalidInput(f"Unsupported language: {', '.join(unknown)}.", field="texts")
+        raise InvalidInput(_("Unsupported language: %(languages)s.", languages=", ".join(unknown)), field="texts")
     result = dict(base)
     edited: set[Key] = set()
     rewritten_fields: set[str] = set()
     for language, fields in changes.items():
         if not isinstance(fields, dict):
-            raise InvalidInput(f"texts.{language} must be an object of fields.", field="texts")
+            raise InvalidInput(_("The texts in %(language)s must be an object of fields.", language=language),
+                               field="texts")
         for field, value in fields.items():
             if field not in TEXT_FIELDS:
-                raise InvalidInput(f"Unknown text field '{field}'.", field=f"texts.{language}")
+                raise InvalidInput(_("Unknown text field “%(field)s”.", field=field), field=f"texts.{language}")
             body, reviewed = _text_update(value)
             old_body, old_status = base.get((language, field), ("", "missing"))
             if body == old_body and not (reviewed and old_status == "stale"):

@@ -12,6 +12,7 @@ from alerts.authoring import get_version, scalar_values
 from alerts.cap import cap_datetime
 from alerts.errors import Conflict, InvalidInput
 from alerts.factory import new_alert
+from alerts.i18n import _
 from alerts.ledger import cap_sender, withdraw
 from alerts.models import (
     Alert,
@@ -40,14 +41,14 @@ def derive_alert(session: Session, author: User, source: Alert, msg_type: str, d
     Either goes through the same submission and approval path as any alert.
     """
     if msg_type not in ("Update", "Cancel"):
-        raise InvalidInput("msg_type must be Update or Cancel.", field="msg_type")
+        raise InvalidInput(_("The message type (msg_type) must be Update or Cancel."), field="msg_type")
     fired = session.scalar(select(Release).where(Release.alert_id == source.id, Release.state == "released"))
     if fired is None or source.state != "released":
-        raise Conflict("Only a released alert can be updated or cancelled.")
+        raise Conflict(_("Only a released alert can be updated or cancelled."))
     existing = prepared_cancel(session, source) if msg_type == "Cancel" else None
     if existing is not None:
-        raise Conflict(f"A Cancel of this alert is already prepared (alert {existing.id}): approve and release "
-                       "that one.", cancel_id=existing.id)
+        raise Conflict(_("A Cancel of this alert is already prepared (alert %(id)s): approve and release that one.",
+                         id=existing.id), cancel_id=existing.id)
     base = get_version(session, source, fired.version_number)
     lead = source.lead_centre
     reference = f"{cap_sender(lead, domain)},{source.identifier},{cap_datetime(fired.scheduled_for, lead.timezone)}"

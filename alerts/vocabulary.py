@@ -1,6 +1,7 @@
 """CAP 1.2 value sets and the languages Benelert publishes in (the BENELERT_LANGUAGES setting)."""
 from __future__ import annotations
 
+from alerts.i18n import _
 from settings import COMMON_LANGUAGE, LANGUAGES
 
 STATUSES = ("Actual", "Exercise", "Test")
@@ -19,12 +20,12 @@ def parse_polygon(ring: str) -> list[tuple[float, float]]:
             lat_text, lon_text = pair.split(",")
             lat, lon = float(lat_text), float(lon_text)
         except ValueError:
-            raise ValueError(f"'{pair}' is not a 'latitude,longitude' pair") from None
+            raise ValueError(_("“%(pair)s” is not a “latitude,longitude” pair", pair=pair)) from None
         if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-            raise ValueError(f"'{pair}' is outside the valid latitude/longitude range")
+            raise ValueError(_("“%(pair)s” is outside the valid latitude and longitude range", pair=pair))
         points.append((lat, lon))
     if len(points) < 4:
-        raise ValueError("a polygon needs at least four points")
+        raise ValueError(_("a polygon needs at least four points"))
     if points[0] != points[-1]:
-        raise ValueError("a polygon must end at its first point")
+        raise ValueError(_("a polygon must end at its first point"))
     return points

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from alerts.errors import Conflict, Forbidden
+from alerts.i18n import Msg, _
 
 WORKER = "worker"
 
@@ -61,12 +62,69 @@ PAST = {"edit": "edited", "submit": "submitted", "approve": "approved", "approve
         "release": "released", "expire": "expired", "cancel": "cancelled", "withdraw": "withdrawn",
         "supersede": "superseded", "close": "closed"}
 
+# the states as people read them (the pages' labels: the same msgids)
+STATE_NAMES = {"draft": _("draft"), "in_review": _("in review"), "approved": _("approved"),
+               "scheduled": _("scheduled"), "released": _("released"), "expired": _("expired"),
+               "cancelled": _("cancelled"), "superseded": _("superseded by an update"),
+               "closed": _("closed: not needed any more")}
+ROLE_NAMES = {"communicator": _("communicator"), "spokesperson": _("spokesperson"), "partner": _("partner"),
+              "admin": _("administrator"), WORKER: _("the system")}
+
+# why an action is not possible in a state, and why a role may not take it: one whole sentence per action
+NOT_IN_STATE = {
+    "edit": _("An alert in state “%(state)s” cannot be edited."),
+    "submit": _("An alert in state “%(state)s” cannot be submitted."),
+    "approve": _("An alert in state “%(state)s” cannot be approved."),
+    "approve_all": _("An alert in state “%(state)s” cannot be approved."),
+    "reject": _("An alert in state “%(state)s” cannot be rejected."),
+    "schedule": _("An alert in state “%(state)s” cannot be scheduled."),
+    "start_test": _("An alert in state “%(state)s” cannot be started as a communication test."),
+    "release": _("An alert in state “%(state)s” cannot be released."),
+    "expire": _("An alert in state “%(state)s” cannot be expired."),
+    "cancel": _("An alert in state “%(state)s” cannot be cancelled."),
+    "withdraw": _("An alert in state “%(state)s” cannot be withdrawn."),
+    "supersede": _("An alert in state “%(state)s” cannot be superseded."),
+    "close": _("An alert in state “%(state)s” cannot be closed."),
+}
+ROLE_REFUSED = {
+    "edit": _("This needs the role %(roles)s: your role does not allow this alert to be edited."),
+    "submit": _("This needs the role %(roles)s: your role does not allow this alert to be submitted."),
+    "approve": _("This needs the role %(roles)s: your role does not allow this alert to be approved."),
+    "approve_all": _("This needs the role %(roles)s: your role does not allow this alert to be approved."),
+    "reject": _("This needs the role %(roles)s: your role does not allow this alert to be rejected."),
+    "schedule": _("This needs the role %(roles)s: your role does not allow this alert to be scheduled."),
+    "start_test": _("This needs the role %(roles)s: your role does not allow this alert to be started as a "
+                    "communication test."),
+    "release": _("This needs the role %(roles)s: your role does not allow this alert to be released."),
+    "expire": _("This needs the role %(roles)s: your role does not allow this alert to be expired."),
+    "cancel": _("This needs the role %(roles)s: your role does not allow this alert to be cancelled."),
+    "withdraw": _("This needs the role %(roles)s: your role does not allow this alert to be withdrawn."),
+    "supersede": _("This needs the role %(roles)s: your role does not allow this alert to be superseded."),
+    "close": _("This needs the role %(roles)s: your role does not allow this alert to be closed."),
+}
+
+
+def role_names(roles) -> Msg | str:
+    """Roles as people read them: "spokesperson", "spokesperson or administrator" (each name translated)."""
+    names = [ROLE_NAMES.get(role, role) for role in sorted(roles)]
+    if not names:
+        return ""
+    phrase = names[-1]
+    for name in reversed(names[:-1]):
+        phrase = _("%(first)s or %(second)s", first=name, second=phrase)
+    return phrase
+
+
+def _fill(message: Msg, **params) -> Msg:
+    return Msg(message.msgid, **params)
+
 
 def transition(state: str, action: str) -> Transition:
     try:
         return TRANSITIONS[(state, action)]
     except KeyError:
-        raise Conflict(f"An alert in state '{state}' cannot be {PAST.get(action, action)}.", state=state) from None
+        message = NOT_IN_STATE.get(action, _("An alert in state “%(state)s” cannot change this way."))
+        raise Conflict(_fill(message, state=STATE_NAMES.get(state, state)), state=state) from None
 
 
 def allowed(state: str, action: str) -> bool:
@@ -86,9 +144,8 @@ def check(alert, action: str, actor) -> Transition:
 
 def _require(roles: frozenset[str], needed: frozenset[str], action: str) -> None:
     if not roles & needed:
-        names = " or ".join(sorted(needed - {WORKER}))
-        raise Forbidden(f"This needs the role {names}: your role does not allow this alert to be "
-                        f"{PAST.get(action, action)}.")
+        message = ROLE_REFUSED.get(action, _("This needs the role %(roles)s: your role does not allow this."))
+        raise Forbidden(_fill(message, roles=role_names(needed - {WORKER})))
 
 
 def advance(alert, action: str, actor) -> Transition:

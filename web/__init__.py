@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from cachetools import LRUCache
 from flask import Flask, Response, current_app, g, json, render_template, request
+from flask_babel import get_translations
 from pythonjsonlogger.json import JsonFormatter
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
@@ -22,8 +23,10 @@ from werkzeug.routing import IntegerConverter
 
 from alerts.accounts import LoginThrottle
 from alerts.errors import DomainError
+from alerts.i18n import _, localized
 from db import Database
 from settings import Settings
+from web.i18n import api_language, api_translations, is_api_request
 
 log = logging.getLogger("benelert")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -117,13 +120,18 @@ def configure_logging(settings: Settings) -> None:
 # ---- errors ----------------------------------------------------------------------------------------
 
 def wants_problem_json() -> bool:
-    return request.path.startswith("/api/") or request.path.startswith("/hooks/")
+    return is_api_request()
 
 
 def problem(status: int, title: str, detail: str, type_: str = "about:blank", headers=None, **extra) -> Response:
-    body = {"type": type_, "title": title, "status": status, "detail": detail, **extra}
+    """A problem+json answer. Its title, detail and the messages in its extension members (a readiness problem's
+    message, a CSV line's error) are in the request's Accept-Language when it asks for nl, fr or de, else English;
+    `type`, `status`, codes and fields stay as they are, for programs."""
+    translations = api_translations()
+    body = {"type": type_, "title": _title(title, translations), "status": status,
+            "detail": localized(detail, translations), **localized(extra, translations)}
     response = Response(json.dumps(body), status=status, mimetype=PROBLEM)
-    response.headers["Content-Language"] = "en"
+    response.headers["Content-Language"] = api_language()
     for key, value in (headers or {}).items():
         response.headers[key] = value
     return response
@@ -133,45 +141,86 @@ def _slug(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
 
 
+# the titles of the errors people see (RFC 9457: a title changes only with its language), by status
+HTTP_TITLES = {
+    400: _("Bad request"), 401: _("Unauthorized"), 403: _("Forbidden"), 404: _("Not found"),
+    405: _("Method not allowed"), 409: _("Conflict"), 412: _("Stale version"), 413: _("Content too large"),
+    415: _("Unsupported media type"), 422: _("Invalid input"), 428: _("Precondition required"),
+    429: _("Too many requests"), 500: _("Internal error"), 503: _("Service unavailable"),
+}
+# titles of domain errors whose modules do not mark them for translation yet: translated by their English text
+OTHER_TITLES = (_("Not ready for approval"),)
+
+
+def _title(title: str, translations) -> str:
+    if isinstance(title, str) and not hasattr(title, "msgid"):  # a plain title: its catalog entry, if any
+        return translations.gettext(title)
+    return localized(title, translations)
+
+
+def error_page(status: int, title, detail):
+    """The error page, in the page's language."""
+    return render_template("pages/error.html", title=for_page(title), detail=for_page(detail)), status
+
+
+def for_page(value):
+    """A message (or title) in the page's language."""
+    translations = get_translations()
+    return _title(value, translations) if isinstance(value, str) else localized(value, translations)
+
+
 def handle_domain_error(error: DomainError):
     if wants_problem_json():
         return problem(error.status, error.title, error.detail, f"urn:benelert:problem:{_slug(type(error).__name__)}",
                        **error.extra)
-    return render_template("pages/error.html", title=error.title, detail=error.detail), error.status
+    return error_page(error.status, error.title, error.detail)
 
 
 HTTP_DETAILS = {
-    400: "The request could not be understood: check that the body is valid JSON and the fields are right.",
-    401: "Authentication is required: send 'Authorization: Bearer <token>' with a personal API token.",
-    404: "There is nothing at this address.",
-    405: "This method is not allowed here.",
-    413: "The request body is too large (at most 1 MiB).",
-    415: "Send the body as application/json.",
-    422: "The request body is not valid.",
+    400: _("The request could not be understood: check that the body is valid JSON and the fields are right."),
+    401: _("Authentication is required: send 'Authorization: Bearer <token>' with a personal API token."),
+    403: _("You may not do this."),
+    404: _("There is nothing at this address."),
+    405: _("This method is not allowed here."),
+    413: _("The request body is too large (at most 1 MiB)."),
+    415: _("Send the body as application/json."),
+    422: _("The request body is not valid."),
+    429: _("Too many requests: wait a moment and try again."),
+    500: _("An internal error occurred."),
 }
+PAGE_DETAILS = {  # what a person at a browser is told instead
+    400: _("The form could not be read. Reload the page and try again."),
+    401: _("Log in to see this page."),
+    405: _("This page cannot be used this way."),
+    413: _("What you sent is too large (at most 1 MiB)."),
+    415: _("What you sent cannot be read here."),
+    422: _("What you sent is not valid."),
+}
+CSRF_EXPIRED = _("Your form expired or was sent from another page. Reload the page and try again.")
 
 
 def handle_http_error(error: HTTPException):
     status = error.code or 500
     data = getattr(error, "data", None) or {}
+    title = HTTP_TITLES.get(status, error.name)
     if wants_problem_json():
         extra = {}
         if "messages" in data:
             extra["errors"] = data["messages"].get("json", data["messages"])
         detail = data.get("message") or HTTP_DETAILS.get(status) or error.description
-        return problem(status, error.name, detail, headers=data.get("headers"), **extra)
+        return problem(status, title, detail, headers=data.get("headers"), **extra)
     if status == 400 and "CSRF" in (error.description or ""):
-        detail = "Your form expired or was sent from another page. Reload the page and try again."
+        detail = CSRF_EXPIRED
     else:
-        detail = HTTP_DETAILS.get(status) or error.description
-    return render_template("pages/error.html", title=error.name, detail=detail), status
+        detail = PAGE_DETAILS.get(status) or HTTP_DETAILS.get(status) or error.description
+    return error_page(status, title, detail)
 
 
 def handle_nesting(_error: RecursionError):
     """JSON such as [[[[... exhausts the parser's recursion (json.loads raises RecursionError, which neither
     Flask nor webargs turns into a 400): the body is refused, whichever route read it."""
     log.warning("request body nested too deeply")
-    return refused(400, "Bad Request", "The request body is nested too deeply to be read.")
+    return refused(400, _("The request body is nested too deeply to be read."))
 
 
 def handle_concurrent_write(error: DBAPIError):
@@ -183,8 +232,8 @@ def handle_concurrent_write(error: DBAPIError):
     if not (duplicate or sqlstate in ("40P01", "40001")):
         return handle_unexpected(error)
     log.warning("concurrent write refused by the database", extra={"sqlstate": sqlstate})
-    return refused(409, "Conflict",
-                   "Someone else changed this at the same moment, so your change was not saved. Reload and check.")
+    return refused(409, _("Someone else changed this at the same moment, so your change was not saved. Reload and "
+                          "check."))
 
 
 def handle_unencodable(error: UnicodeEncodeError):
@@ -192,21 +241,22 @@ def handle_unencodable(error: UnicodeEncodeError):
     stored (the operation's transaction is rolled back). Any other encoding error is a bug: a 500."""
     if "surrogates not allowed" not in str(error):
         return handle_unexpected(error)
-    return refused(400, "Bad Request",
-                   "The request contains an invalid character (an unpaired UTF-16 surrogate such as \\ud800).")
+    return refused(400, _("The request contains an invalid character (an unpaired UTF-16 surrogate such as "
+                          "\\ud800)."))
 
 
-def refused(status: int, title: str, detail: str):
+def refused(status: int, detail: str, title: str | None = None):
     """An error answer: problem+json for the API and provider hooks, the error page for people."""
+    title = title or HTTP_TITLES.get(status, str(status))
     if wants_problem_json():
         return problem(status, title, detail)
-    return render_template("pages/error.html", title=title, detail=detail), status
+    return error_page(status, title, detail)
 
 
 def handle_unexpected(error: Exception):
     log.exception("unhandled error")
-    return refused(500, "Internal error",
-                   f"An internal error occurred; quote reference {g.get('request_id', '-')} to the operators.")
+    return refused(500, _("An internal error occurred; quote reference %(reference)s to the operators.",
+                          reference=g.get("request_id", "-")))
 
 
 # ---- request life cycle ---------------------------------------------------------------------------
@@ -233,7 +283,7 @@ def _refuse_nul():
         found = _JSON_NUL.search(request.get_data(cache=True)) is not None
     if not found:
         return None
-    return refused(400, "Bad Request", "The request contains a NUL character (\\u0000), which no field accepts.")
+    return refused(400, _("The request contains a NUL character (\\u0000), which no field accepts."))
 
 
 def _finish_request(response: Response) -> Response:

@@ -6,6 +6,7 @@ from functools import wraps
 from flask import g, redirect, request, session, url_for
 
 from alerts import accounts
+from alerts.i18n import _
 from web import db_session, problem
 
 
@@ -15,7 +16,8 @@ def bearer_secret() -> str | None:
 
 
 def unauthorized():
-    return problem(401, "Unauthorized", "A valid personal API token is required: 'Authorization: Bearer bnl_...'.",
+    return problem(401, _("Unauthorized"), _("A valid personal API token is required: 'Authorization: Bearer "
+                                             "bnl_...'."),
                    headers={"WWW-Authenticate": 'Bearer realm="benelert"'})
 
 

@@ -10,6 +10,7 @@ from lxml import etree
 
 from alerts import exchange
 from alerts.cap import CAP_NS
+from alerts.i18n import _
 from web import db_session, problem, services
 
 bp = Blueprint("feeds", __name__, url_prefix="/cap")
@@ -98,6 +99,7 @@ def message(identifier: str):
     """The exact CAP XML that went to the national systems and partner centres."""
     published = exchange.published_message(db_session(), identifier)
     if published is None:
-        return problem(404, "Not Found", f"No published CAP message has the identifier {identifier!r}.")
+        return problem(404, _("Not found"), _("No published CAP message has the identifier %(identifier)s.",
+                                              identifier=repr(identifier)))
     response = Response(published.body.encode("utf-8"), mimetype="application/cap+xml")
     return _cacheable(response, published.sha256, published.released_at)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from alerts import subscribers
+from alerts.i18n import _
 from alerts.outcomes import apply_status_callback
 from channels.sms import is_opt_out, parse_status_callback, verify_status_callback
 from web import operation, problem, services
@@ -17,12 +18,12 @@ def signed_twilio_params() -> tuple[dict | None, Response | None]:
     """The form of a request Twilio signed with our auth token, or the problem to answer instead."""
     token = services().channels_config.get("sms", {}).get("auth_token")
     if not token:
-        return None, problem(404, "Not Found", "SMS is not configured on this server.")
+        return None, problem(404, _("Not found"), _("SMS is not configured on this server."))
     params = request.form.to_dict()
     public = services().settings.public_url
     url = public.rstrip("/") + request.path if public else request.url
     if not verify_status_callback(token, url, params, request.headers.get("X-Twilio-Signature", "")):
-        return None, problem(403, "Forbidden", "The X-Twilio-Signature does not match this request.")
+        return None, problem(403, _("Forbidden"), _("The X-Twilio-Signature does not match this request."))
     return params, None
 
 
@@ -35,7 +36,7 @@ def twilio_status():
     try:
         sid, status = parse_status_callback(params)
     except ValueError as error:
-        return problem(400, "Bad Request", str(error))
+        return problem(400, _("Bad request"), str(error))
     apply_status_callback(services().db, sid, status)  # held for the worker if it overtook our commit
     return "", 204
 

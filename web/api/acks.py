@@ -6,6 +6,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from alerts import authoring, exchange
 from alerts.errors import InvalidInput
+from alerts.i18n import _
 from alerts.models import User
 from web import db_session, operation, problem
 from web.api.base import EXCHANGE_PROBLEMS, ResourceView, doc_errors, resource_blueprint
@@ -80,15 +81,15 @@ class Acks(ResourceView):
                 try:
                     data = AckInSchema().load(request.get_json())
                 except ValidationError as error:
-                    raise InvalidInput("The body is not valid.", errors=error.messages) from None
+                    raise InvalidInput(_("The body is not valid."), errors=error.messages) from None
                 results = exchange.acknowledge(session, g.user, data["identifier"], data["kind"],
                                                centre=data.get("centre"))
             elif request.mimetype in CAP_TYPES:
                 results = exchange.acknowledge_cap(session, g.user, request.get_data(),
                                                    request.args.get("kind", "received"))
             else:
-                return problem(415, "Unsupported Media Type",
-                               "Send application/json, or a CAP Ack as application/cap+xml.")
+                return problem(415, _("Unsupported media type"),
+                               _("Send application/json, or a CAP Ack as application/cap+xml."))
         created = sum(result.created for result in results)
         return {"created": created, "acks": [_present(session, r) for r in results]}, 201 if created else 200
 

@@ -7,6 +7,7 @@ from flask.views import MethodView
 from alerts import accounts, authoring, reads
 from alerts.content import canonical_content
 from alerts.errors import NotFound, StaleVersion
+from alerts.i18n import _
 from alerts.models import Alert
 from web import db_session, operation, problem, services
 from web.api.base import ETAG_HEADER, ResourceView, doc_errors, etag, if_match, resource_blueprint
@@ -150,7 +151,7 @@ class AlertItem(MethodView):
             return unauthorized()
         g.username = head.username
         if not head.visible:
-            raise NotFound(f"Alert {alert_id} not found.")
+            raise NotFound(_("Alert %(id)s not found.", id=alert_id))
         cache, lock = services().alert_answers, services().cache_lock
         with lock:
             body = cache.get(head.cache_key)
@@ -165,7 +166,7 @@ class AlertItem(MethodView):
     @bp.arguments(AlertEditSchema)
     @bp.response(200, AlertSchema, headers=ETAG_HEADER)
     @bp.doc(responses={"200": ALERT_LINKS})
-    @if_match(bp, "edited")
+    @if_match(bp, _('Send If-Match with the ETag of the version you edited (e.g. "v3").'))
     @doc_errors(bp, "403", "404", "409", "422")
     def patch(self, data, alert_id, expected):
         """Edit the alert: a new version on top of the one named in If-Match, never over someone else's."""
@@ -184,7 +185,7 @@ class Invitations(ResourceView):
 
     @bp.arguments(InviteSchema)
     @bp.response(200, AlertSchema, headers=ETAG_HEADER)
-    @if_match(bp, "invited on")
+    @if_match(bp, _('Send If-Match with the ETag of the version you invited on (e.g. "v3").'))
     @doc_errors(bp, "403", "404", "409", "422")
     def post(self, data, alert_id, expected):
         """Invite another centre; its languages become required. Needs If-Match like an edit."""

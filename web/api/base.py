@@ -10,9 +10,11 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from alerts.errors import InvalidInput
+from alerts.i18n import _, localized
 from web import PROBLEM, problem
 from web.api.schemas import ProblemSchema
 from web.auth import token_required
+from web.i18n import api_translations
 
 ETAG = re.compile(r'^(?:W/)?"v(\d{1,9})"$')
 ETAG_HEADER = {"ETag": {"schema": {"type": "string"}, "description": 'The current version, e.g. "v3"'}}
@@ -39,6 +41,12 @@ def resource_blueprint(name: str, description: str) -> Blueprint:
     return Blueprint(name, name, url_prefix="/api/v1", description=description)
 
 
+def for_caller(value):
+    """The messages in an answer (readiness problems, what does not fit) in the caller's Accept-Language: nl, fr or
+    de when asked for, else English. Codes, fields and everything else stay as they are."""
+    return localized(value, api_translations())
+
+
 def etag(number: int) -> str:
     return f'"v{number}"'
 
@@ -49,7 +57,7 @@ def expected_version() -> int | None:
         return None
     match = ETAG.match(raw.strip())
     if not match:
-        raise InvalidInput(f"If-Match must be an ETag of this API such as \"v3\", not {raw!r}.")
+        raise InvalidInput(_("If-Match must be an ETag of this API such as \"v3\", not %(value)s.", value=repr(raw)))
     return int(match.group(1))
 
 
@@ -62,17 +70,16 @@ def doc_errors(bp: Blueprint, *codes: str, descriptions: dict[str, str] = PROBLE
     return decorate
 
 
-def if_match(bp: Blueprint, what: str):
+def if_match(bp: Blueprint, missing: str):
     """A state change names the version it starts from: the view gets it as `expected`, from If-Match; without
-    one the answer is 428 and the view does not run. A stale version is the verb's StaleVersion: 412 (alerts) or
-    409. Documented on the operation."""
+    one the answer is 428 with the message `missing` and the view does not run. A stale version is the verb's
+    StaleVersion: 412 (alerts) or 409. Documented on the operation."""
     def decorate(view):
         @wraps(view)
         def checked(*args, **kwargs):
             expected = expected_version()
             if expected is None:
-                return problem(428, "Precondition Required",
-                               f'Send If-Match with the ETag of the version you {what} (e.g. "v3").')
+                return problem(428, _("Precondition required"), missing)
             return view(*args, expected=expected, **kwargs)
 
         checked = bp.doc(parameters=[{"in": "header", "name": "If-Match", "required": True,

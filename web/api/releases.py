@@ -8,12 +8,13 @@ from sqlalchemy import select
 from alerts import authoring, release, updates
 from alerts.content import canonical_content
 from alerts.errors import NotFound
+from alerts.i18n import _
 from alerts.models import Alert, Release, utcnow
 from alerts.rendering import render_version
 from channels.specs import TextLimits
 from web import db_session, operation, release_options, services
 from web.api.alerts import ALERT_LINKS, alert_response
-from web.api.base import ETAG_HEADER, ResourceView, doc_errors, if_match, resource_blueprint
+from web.api.base import ETAG_HEADER, ResourceView, doc_errors, for_caller, if_match, resource_blueprint
 from web.api.schemas import (
     AlertSchema,
     ConfirmationSchema,
@@ -42,7 +43,7 @@ class Preview(ResourceView):
         version = authoring.get_version(session, alert, args.get("version"))
         renderings = render_version(canonical_content(version), TextLimits.from_settings(services().settings))
         return [{"language": r.language, "channel": r.channel, "text": r.text, "ok": r.ok,
-                 "problems": list(r.problems),
+                 "problems": for_caller(list(r.problems)),
                  "fits": [{"channel": f.channel, "length": f.length, "limit": f.limit, "encoding": f.encoding,
                            "parts": f.parts, "max_parts": f.max_parts, "ok": f.ok} for f in r.fits]}
                 for r in renderings]
@@ -61,8 +62,8 @@ class ReleaseConfirmation(ResourceView):
         alert = authoring.get_alert(session, g.user, alert_id, "read")
         version = authoring.get_version(session, alert)
         content = canonical_content(version)
-        return release.confirmation(session, alert, content, data["channels"], data.get("at") or utcnow(),
-                                    release_options())
+        return for_caller(release.confirmation(session, alert, content, data["channels"], data.get("at") or utcnow(),
+                                               release_options()))
 
 
 @bp.route("/alerts/<int:alert_id>/release")
@@ -70,7 +71,7 @@ class ReleaseItem(ResourceView):
 
     @bp.arguments(ReleaseInSchema)
     @bp.response(201, ReleaseStatusSchema)
-    @if_match(bp, "confirmed")
+    @if_match(bp, _('Send If-Match with the ETag of the version you confirmed (e.g. "v3").'))
     @doc_errors(bp, "403", "404", "409", "422")
     def post(self, data, alert_id, expected):
         """Schedule the approved content (If-Match + content hash) at T, or now."""
@@ -87,7 +88,7 @@ class ReleaseItem(ResourceView):
         alert = authoring.get_alert(session, g.user, alert_id, "read")
         planned = session.scalar(select(Release).where(Release.alert_id == alert.id))
         if planned is None:
-            raise NotFound("This alert has no release.")
+            raise NotFound(_("This alert has no release."))
         return _release_status(session, planned)
 
 
@@ -100,8 +101,8 @@ def _release_status(session, planned) -> dict:
         "fired_at": planned.fired_at, "late_ms": planned.late_ms, "skew_ms": release.skew_ms(session, planned),
         "deliveries": {centre: {channel: dict(states) for channel, states in per.items()}
                        for centre, per in counts.items()},
-        "confirmation": release.confirmation(session, alert, canonical_content(version), planned.channels,
-                                             planned.scheduled_for, release_options()),
+        "confirmation": for_caller(release.confirmation(session, alert, canonical_content(version), planned.channels,
+                                                        planned.scheduled_for, release_options())),
         **release.plan_status(planned),
     }
 
@@ -125,7 +126,7 @@ class ReleaseWithdrawal(ResourceView):
 
     @bp.arguments(WithdrawSchema)
     @bp.response(200, ReleaseStatusSchema)
-    @if_match(bp, "saw")
+    @if_match(bp, _('Send If-Match with the ETag of the version you saw (e.g. "v3").'))
     @doc_errors(bp, "403", "404", "409", "422")
     def post(self, data, alert_id, expected):
         """Withdraw a scheduled release before T (a spokesperson of a centre taking part, with a reason): nothing
@@ -163,5 +164,5 @@ class PreparedCancel(ResourceView):
         source = authoring.get_alert(session, g.user, alert_id, "read")
         cancel = updates.prepared_cancel(session, source)
         if cancel is None:
-            raise NotFound("No Cancel is prepared for this alert.")
+            raise NotFound(_("No Cancel is prepared for this alert."))
         return alert_response(authoring.get_alert(session, g.user, cancel.id, "read"))

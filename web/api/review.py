@@ -4,10 +4,11 @@ from __future__ import annotations
 from flask import g
 
 from alerts import authoring, review
+from alerts.i18n import _
 from channels.specs import TextLimits
 from web import db_session, operation, services
 from web.api.alerts import alert_response
-from web.api.base import ETAG_HEADER, ResourceView, doc_errors, if_match, resource_blueprint
+from web.api.base import ETAG_HEADER, ResourceView, doc_errors, for_caller, if_match, resource_blueprint
 from web.api.schemas import (
     AlertSchema,
     ApprovalsSchema,
@@ -30,14 +31,14 @@ class Readiness(ResourceView):
         problems = review.readiness(alert, authoring.get_version(session, alert),
                                     TextLimits.from_settings(services().settings))
         return {"ready": not any(p.severity == "error" for p in problems),
-                "problems": review.problem_dicts(problems)}
+                "problems": for_caller(review.problem_dicts(problems))}
 
 
 @bp.route("/alerts/<int:alert_id>/submit")
 class Submit(ResourceView):
 
     @bp.response(200, AlertSchema, headers=ETAG_HEADER)
-    @if_match(bp, "submit")
+    @if_match(bp, _('Send If-Match with the ETag of the version you submit (e.g. "v3").'))
     @doc_errors(bp, "403", "404", "409", "422")
     def post(self, alert_id, expected):
         """Submit the current version (If-Match) for approval; refused with the list of problems."""
@@ -60,7 +61,7 @@ class Approvals(ResourceView):
 
     @bp.arguments(DecisionInSchema)
     @bp.response(200, ApprovalsSchema)
-    @if_match(bp, "reviewed")
+    @if_match(bp, _('Send If-Match with the ETag of the version you reviewed (e.g. "v3").'))
     @doc_errors(bp, "403", "404", "409", "422")
     def post(self, data, alert_id, expected):
         """Approve or reject for your centre the exact content you reviewed (its hash, If-Match)."""

@@ -9,6 +9,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from alerts import subscribers
 from alerts.errors import InvalidInput
+from alerts.i18n import _
 from web import db_session, operation, problem
 from web.api.base import EXCHANGE_PROBLEMS, ResourceView, doc_errors, resource_blueprint
 
@@ -56,21 +57,21 @@ class SubscribersImport(ResourceView):
     def post(self):
         """Add or update your centre's SMS subscribers from a CSV: all rows, or none when any row has an error."""
         if request.mimetype not in CSV_TYPES:
-            return problem(415, "Unsupported Media Type", "Send the subscriber list as text/csv.")
+            return problem(415, _("Unsupported media type"), _("Send the subscriber list as text/csv."))
         request.max_content_length = IMPORT_MAX_BYTES
         try:
             data = request.get_data(cache=False)
         except RequestEntityTooLarge:
-            return problem(413, "Content Too Large", "A subscriber list may be at most 5 MiB: split it into "
-                                                     "several files (an import updates numbers already present).")
+            return problem(413, _("Content too large"), _("A subscriber list may be at most 5 MiB: split it into "
+                                                          "several files (an import updates numbers already present)."))
         charset = request.mimetype_params.get("charset", "utf-8")
         try:
             if codecs.lookup(charset).name in NOT_CHARSETS:
                 raise LookupError(f"{charset!r} is not a character set")
             text = data.decode(charset)
         except (LookupError, ValueError) as error:  # ValueError: any UnicodeError, or a NUL in the name
-            raise InvalidInput(f"The CSV is not readable as {charset}: {error}.", imported=0, updated=0,
-                               errors=[]) from None
+            raise InvalidInput(_("The CSV is not readable as %(charset)s: %(reason)s.", charset=charset,
+                                 reason=str(error)), imported=0, updated=0, errors=[]) from None
         with operation() as session:
             result = subscribers.import_subscribers(session, g.user, text)
         return result

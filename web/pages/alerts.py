@@ -17,9 +17,9 @@ from alerts.models import TEXT_FIELDS, Alert, Centre, utcnow
 from alerts.phrasebook import render_texts
 from alerts.workflow import STATES
 from channels.specs import TextLimits
-from web import db_session, operation, services
+from web import db_session, for_page, operation, services
 from web.auth import login_required
-from web.i18n import select_locale
+from web.i18n import field_label, select_locale
 from web.pages import bp
 from web.pages.common import (
     base_version,
@@ -93,10 +93,10 @@ def edit(alert_id):
         current = authoring.get_version(dbs, alert)
         mine = {k: v for k, v in submitted.items() if v != (form_values(base).get(k) or "").strip()}
         values = {**form_values(current), **mine}
-        flash(error.detail, "error")
+        flash(for_page(error.detail), "error")
         return _render_edit(alert, current, values, 409, conflict=error.extra)
     except DomainError as error:
-        flash(error.detail, "error")
+        flash(for_page(error.detail), "error")
         return _render_edit(alert, base, submitted, error.status)
     flash(_("Saved as a new version."), "ok")
     return redirect(url_for("pages.detail", alert_id=alert_id))
@@ -168,7 +168,7 @@ def new():
             with operation():
                 alert = authoring.create_alert(dbs, g.user, data)
         except DomainError as error:
-            flash(error.detail, "error")
+            flash(for_page(error.detail), "error")
             status = error.status
         else:
             flash(_("Alert created: the phrasebook wrote every language. Check and complete the texts."), "ok")
@@ -208,7 +208,8 @@ def detail(alert_id):
     history = authoring.access.can(g.user, "history", alert)
     comment_form = CommentForm()
     comment_form.field.choices = {"": _("the whole alert")} | {
-        f"texts.{lang}.{field}": f"{lang} {field}" for lang in content["texts"] for field in content["texts"][lang]
+        f"texts.{lang}.{field}": field_label(f"texts.{lang}.{field}") for lang in content["texts"]
+        for field in content["texts"][lang]
     }
     planned = release_of(dbs, alert)
     return render_template(

@@ -18,7 +18,8 @@ from alerts.errors import DomainError
 from alerts.models import Alert, Release
 from alerts.rendering import render_version
 from channels.specs import TextLimits
-from web import MAX_ID, operation, services
+from web import MAX_ID, for_page, operation, services
+from web.i18n import field_label
 
 
 def user_timezone() -> ZoneInfo:
@@ -30,12 +31,14 @@ def local_input(value: datetime | None) -> str:
 
 
 def parse_local(raw: str, field: str) -> datetime | None:
+    """A local date and time from a form field (onset, expires, or "at": the release moment)."""
     if not raw:
         return None
     try:
         return datetime.fromisoformat(raw).replace(tzinfo=user_timezone())
     except ValueError:
-        raise DomainError(_("%(field)s is not a valid date and time.", field=field)) from None
+        label = _("release time") if field == "at" else field_label(field)
+        raise DomainError(_("The %(field)s is not a valid date and time.", field=label)) from None
 
 
 def version_number(raw: str | None) -> int | None:
@@ -55,7 +58,7 @@ def show_refusal(error: DomainError) -> None:
     """A refused operation (already rolled back by operation()) as a message on the next page; 404 as such."""
     if error.status == 404:
         abort(404)
-    flash(error.detail, "error")
+    flash(for_page(error.detail), "error")
 
 
 

@@ -3,53 +3,71 @@ line breaks compared as a browser sends them."""
 from __future__ import annotations
 
 from flask import request
+from flask_babel import lazy_gettext as N_  # N_: a keyword pybabel extracts by default
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from alerts.content import canonical_content
 from alerts.hazards import HAZARDS
-from alerts.vocabulary import CERTAINTIES, SEVERITIES, STATUSES, URGENCIES
-from web.i18n import hazard_name
+from alerts.vocabulary import STATUSES
+from web.i18n import cap_choices, hazard_name
 from web.pages.common import local_input, parse_local
 
 SCALARS = ("status", "hazard", "urgency", "severity", "certainty", "onset", "expires", "web", "areas")
+# the validation messages the pages show, from the project's catalogs (not WTForms' own)
+REQUIRED = N_("Fill in this field.")
+
+
+def at_most(characters: int) -> Length:
+    return Length(max=characters, message=N_("At most %(max)d characters.", max=characters))
+
+
+class Choice(SelectField):
+    """A drop-down whose refusal of a value it does not offer is one of the project's messages."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        super().__init__(label, validators, invalid_choice_message=N_("Choose one of the values offered."), **kwargs)
 
 
 class LoginForm(FlaskForm):
-    username = StringField("Username", validators=[DataRequired(), Length(max=80)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
+    username = StringField(N_("Username"), validators=[DataRequired(REQUIRED), at_most(80)])
+    password = PasswordField(N_("Password"), validators=[DataRequired(REQUIRED), at_most(200)])
 
 
 class CommentForm(FlaskForm):
-    body = TextAreaField("Comment", validators=[DataRequired(), Length(max=4000)])
-    field = SelectField("On", choices={}, validate_choice=False)
+    body = TextAreaField(N_("Comment"), validators=[DataRequired(REQUIRED), at_most(4000)])
+    field = SelectField(N_("On"), choices={}, validate_choice=False)
 
 
 class InviteForm(FlaskForm):
-    centre = StringField("Centre code", validators=[DataRequired(), Length(max=16)])
+    centre = StringField(N_("Centre code"), validators=[DataRequired(REQUIRED), at_most(16)])
     base_version = HiddenField()
 
 
 class AlertForm(FlaskForm):
     """Scalar fields; the texts per language are read from `text-<lang>-<field>` inputs, the centres from
-    `participants` checkboxes and the gazetteer places from the `places` list."""
+    `participants` checkboxes and the gazetteer places from the `places` list. The CAP values are offered translated,
+    with their code beside them ("Ernstig (Severe)")."""
 
     base_version = HiddenField()
-    hazard = SelectField("Hazard", choices={})
-    status = SelectField("Mode", choices={s: s for s in STATUSES})
-    urgency = SelectField("Urgency", choices={"": "—"} | {s: s for s in URGENCIES})
-    severity = SelectField("Severity", choices={"": "—"} | {s: s for s in SEVERITIES})
-    certainty = SelectField("Certainty", choices={"": "—"} | {s: s for s in CERTAINTIES})
-    onset = StringField("Onset", render_kw={"type": "datetime-local"})
-    expires = StringField("Expires", render_kw={"type": "datetime-local"})
-    web = StringField("Web page", validators=[Length(max=300)])
-    areas = TextAreaField("Areas")
-    summary = StringField("Summary", validators=[Length(max=200)])
+    hazard = Choice(N_("Hazard"), choices={})
+    status = Choice(N_("Mode"), choices={})
+    urgency = Choice(N_("Urgency"), choices={})
+    severity = Choice(N_("Severity"), choices={})
+    certainty = Choice(N_("Certainty"), choices={})
+    onset = StringField(N_("Onset"), render_kw={"type": "datetime-local"})
+    expires = StringField(N_("Expires"), render_kw={"type": "datetime-local"})
+    web = StringField(N_("Web page"), validators=[at_most(300)])
+    areas = TextAreaField(N_("Areas"))
+    summary = StringField(N_("Summary"), validators=[at_most(200)])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.hazard.choices = {code: hazard_name(code) for code in HAZARDS}
+        self.status.choices = cap_choices("status")
+        for name in ("urgency", "severity", "certainty"):
+            self[name].choices = cap_choices(name, empty=True)
 
 
 def form_values(version) -> dict[str, str]:

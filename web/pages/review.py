@@ -149,5 +149,6 @@ def derive(alert_id):
     except DomainError as error:
         show_refusal(error)
         return redirect(url_for("pages.detail", alert_id=alert_id))
-    flash(_("%(kind)s prepared: check it and submit it for approval.", kind=msg_type), "ok")
+    flash(_("Cancel prepared: check it and submit it for approval.") if msg_type == "Cancel"
+          else _("Update prepared: check it and submit it for approval."), "ok")
     return redirect(url_for("pages.detail", alert_id=derived.id))

@@ -8,7 +8,7 @@ from flask import flash, redirect, render_template, request, session, url_for
 
 from alerts import accounts
 from alerts.errors import DomainError
-from web import operation, services
+from web import for_page, operation, services
 from web.auth import client_address
 from web.i18n import LANGUAGE_COOKIE, UI_LANGUAGES
 from web.pages import bp
@@ -46,7 +46,7 @@ def login():
                                         password=form.password.data, address=client_address(),
                                         lifetime=timedelta(hours=settings.session_hours))
         except DomainError as error:
-            flash(error.detail, "error")
+            flash(for_page(error.detail), "error")
             status = error.status
         else:
             session.clear()  # a fresh session (and CSRF token) at every login

@@ -371,3 +371,15 @@ def write_golden() -> None:
 
 if __name__ == "__main__":
     write_golden()
+
+
+def test_the_encoding_coach_names_the_character_its_words_and_what_it_costs():
+    content = content_with({"nl": {"headline": ("Overstroming: Limburg", "human"),
+                                   "short": ("Volg de officiële berichten. " * 4, "human")}})
+    sms = render_channel(content, "nl", "sms")
+    assert sms.coach.chars == (("ë", ("officiële",)),) and sms.coach.parts > sms.coach.parts_in_gsm7
+    [advice] = rendering.coach_advice("sms", sms.coach)
+    assert advice == (f"“ë” in officiële switches to UCS-2: {sms.coach.parts} SMS segments where GSM-7 would need "
+                      f"{sms.coach.parts_in_gsm7}")
+    assert rendering.coach_advice("sms", render_channel(content_with(
+        {"nl": {"headline": ("Storm", "human"), "short": ("Blijf binnen.", "human")}}), "nl", "sms").coach) == []

@@ -29,9 +29,9 @@ def test_stale_translation_blocks_submission_naming_the_language(api_as):
     readiness = be.get(f"/alerts/{alert['id']}/readiness").get_json()
     assert not readiness["ready"]
     assert [p["message"] for p in readiness["problems"] if p["severity"] == "error"] == [
-        "The fr headline is stale: its source text changed."]  # de/en are phrasebook texts: not stale
+        "The French headline is stale: its source text changed."]  # de/en are phrasebook texts: not stale
     refused = submit(be, alert["id"], 2)
-    assert refused.status_code == 422 and "fr headline is stale" in refused.get_json()["detail"]
+    assert refused.status_code == 422 and "French headline is stale" in refused.get_json()["detail"]
     assert refused.get_json()["problems"][0]["languages"] == ["fr"]
     assert edited["state"] == "draft"
     be.patch(f"/alerts/{alert['id']}", json={"texts": {"fr": {"headline": "Crue de la Meuse"}}},

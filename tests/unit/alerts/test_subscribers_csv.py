@@ -32,7 +32,7 @@ def test_subscribers_csv_reports_each_bad_row():
     assert errors[0]["error"].startswith("invalid number")
     assert errors[1]["error"].startswith("unknown language 'es'")
     assert errors[2]["error"] == "duplicate number +32470123456 (first on line 2)"
-    assert errors[3]["error"] == "unknown area(s) NOWHERE"
+    assert errors[3]["error"] == "unknown area NOWHERE"
     assert errors[4]["error"] == "no areas given"
     assert errors[5]["error"] == "expected 3 columns, got 2"
 

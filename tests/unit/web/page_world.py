@@ -1,0 +1,267 @@
+"""A world with an alert in every state, and every page of it to render: what test_translated_pages reads.
+
+`build_world(app)` creates users and alerts through the API (draft with a second version and comments, in review,
+approved as an exercise and live, scheduled with a centre still to confirm, released with its prepared Cancel and an
+Update, cancelled), and lists the pages (`Page`) each audience sees, with the refusals and error pages people meet.
+`data_strings(world)` are the texts on those pages that are data, not interface: what people and the phrasebook wrote,
+names, places, identifiers.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from alerts import accounts, firing, release
+from alerts.content import canonical_content
+from alerts.gazetteer import PLACES, place_name
+from alerts.hazards import HAZARDS
+from alerts.models import Alert, Approval, Area, Centre, Comment, User, Version, VersionText
+from alerts.phrasebook import render_texts
+from alerts.rendering import render_version
+from alerts.vocabulary import LANGUAGES
+from channels.specs import TextLimits
+from devtools.demo import ensure_centres
+from devtools.world import SHORT_TEXTS, Api, flood_alert
+from web.i18n import UI_LANGUAGE_NAMES
+
+PASSWORD = "correct horse battery staple"
+OPTIONS = release.ReleaseOptions(sandbox={"sms": "+32470000099", "x": "SANDBOX"})
+TYPED_INSTRUCTION = "Ga naar boven."
+LONG_SHORT = {"en": {"headline": "Flooding in Limburg", "short": "Stay home. " * 80}}
+
+
+@dataclass
+class Page:
+    """One page as a user sees it: GET `path`, or POST `form` to it (a refusal, shown where it leads)."""
+
+    name: str
+    user: str | None
+    path: str
+    form: dict | None = None  # POST these fields (csrf_token is added from `csrf_from`)
+    csrf_from: str | None = None  # the page whose form is sent ("/login" when None)
+    status: int = 200
+    follow: bool = True
+
+
+@dataclass
+class World:
+    app: object
+    users: dict[str, str] = field(default_factory=dict)  # role name -> username
+    tokens: dict[str, str] = field(default_factory=dict)  # role name -> API token
+    alerts: dict[str, int] = field(default_factory=dict)  # state name -> alert id
+    pages: list[Page] = field(default_factory=list)
+    typed: list[str] = field(default_factory=list)  # what the pages' forms send that pages show back
+
+
+def _user(db, centre: str, *roles: str, name: str) -> str:
+    with db.transaction() as session:
+        user = accounts.create_user(session, "test", username=name, display_name=f"Person {name}", centre_code=centre,
+                                    roles=list(roles), password=PASSWORD)
+        _, secret = accounts.create_token(session, "test", user, "tests")
+    return secret
+
+
+def _ok(response, status=(200, 201)):
+    assert response.status_code in ((status,) if isinstance(status, int) else status), response.get_json()
+    return response.get_json()
+
+
+def _wire(db) -> None:
+    with db.transaction() as session:
+        for centre in session.scalars(select(Centre).where(Centre.code.in_(["BE", "NL"]))):
+            centre.channels = {"sms": {}, "x": {"target": centre.code}}
+
+
+def _approved(apis, status="Actual", texts=None, participants=("NL",)) -> dict:
+    alert = _ok(apis["be_comm"].post("/alerts", json=flood_alert(status=status, texts=texts or SHORT_TEXTS,
+                                                                  participants=list(participants))))
+    _ok(apis["be_comm"].post(f"/alerts/{alert['id']}/submit", headers={"If-Match": '"v1"'}))
+    for who in ["be_spoke", *(f"{code.lower()}_spoke" for code in participants)]:
+        _ok(apis[who].post(f"/alerts/{alert['id']}/approvals", headers={"If-Match": '"v1"'}, json={
+            "decision": "approve", "content_hash": alert["version"]["content_hash"]}))
+    return alert
+
+
+def _schedule(api, alert: dict, channels: dict, at: datetime | None = None) -> None:
+    body = {"content_hash": alert["version"]["content_hash"], "channels": channels}
+    if at:
+        body["at"] = at.isoformat()
+    _ok(api.post(f"/alerts/{alert['id']}/release", json=body, headers={"If-Match": '"v1"'}))
+
+
+def _fire(db) -> None:
+    with db.transaction() as session:
+        assert firing.release_due(session, OPTIONS, "w1")
+
+
+def build_world(app) -> World:
+    db = app.extensions["benelert"].db
+    with db.transaction() as session:
+        ensure_centres(session)
+    world = World(app)
+    roles = {"be_comm": ("BE", "communicator"), "be_spoke": ("BE", "spokesperson"),
+             "be_both": ("BE", "communicator", "spokesperson"), "nl_spoke": ("NL", "spokesperson"),
+             "nl_partner": ("NL", "partner"), "be_admin": ("BE", "admin")}
+    client = app.test_client()
+    apis = {}
+    for key, (centre, *names) in roles.items():
+        world.users[key] = key.replace("_", "-")
+        world.tokens[key] = _user(db, centre, *names, name=world.users[key])
+        apis[key] = Api(client, world.tokens[key])
+    be, alerts = apis["be_comm"], world.alerts
+
+    # a draft with a second version: its translations stale, a number that differs per language, two comments
+    draft = _ok(be.post("/alerts", json=flood_alert(participants=["NL"])))
+    alerts["draft"] = draft["id"]
+    texts = {"nl": {"description": "Het water stijgt tot 2 meter."},
+             "fr": {"description": "L'eau monte jusqu'à 3 mètres."}}
+    _ok(be.patch(f"/alerts/{draft['id']}", headers={"If-Match": '"v1"'}, json={"severity": "Extreme", "texts": texts}))
+    _ok(be.post(f"/alerts/{draft['id']}/comments", json={"body": "Klopt de hoogte?", "field": "texts.fr.headline"}))
+    _ok(be.post(f"/alerts/{draft['id']}/comments", json={"body": "Graag nog een blik van NL."}))
+    alerts["in_review"] = _ok(be.post("/alerts", json=flood_alert(texts=SHORT_TEXTS)))["id"]
+    _ok(be.post(f"/alerts/{alerts['in_review']}/submit", headers={"If-Match": '"v1"'}))
+    own = _ok(apis["be_both"].post("/alerts", json=flood_alert(participants=[], texts=SHORT_TEXTS)))
+    alerts["own"] = own["id"]
+    _ok(apis["be_both"].post(f"/alerts/{own['id']}/submit", headers={"If-Match": '"v1"'}))
+    alerts["approved_exercise"] = _approved(apis, status="Exercise")["id"]
+    alerts["too_long"] = _approved(apis, texts=LONG_SHORT)["id"]  # approved before BE had an SMS account
+    _wire(db)
+    alerts["approved"] = _approved(apis)["id"]
+    scheduled = _approved(apis)
+    alerts["scheduled"] = scheduled["id"]
+    _schedule(apis["be_spoke"], scheduled, {"BE": ["partners"], "NL": ["x"]}, datetime.now(UTC) + timedelta(hours=3))
+    released = _approved(apis)
+    alerts["released"] = released["id"]
+    _schedule(apis["be_spoke"], released, {"BE": ["x", "partners"]})
+    _fire(db)
+    alerts["update"] = _ok(be.post(f"/alerts/{released['id']}/derive", json={"msg_type": "Update"}))["id"]
+    alerts["cancel"] = _ok(apis["be_spoke"].get(f"/alerts/{released['id']}/cancel"))["id"]
+    cancelled = _approved(apis)
+    alerts["cancelled"] = cancelled["id"]
+    _schedule(apis["be_spoke"], cancelled, {"BE": ["partners"]})
+    _fire(db)
+    cancel = _ok(apis["be_spoke"].get(f"/alerts/{cancelled['id']}/cancel"))
+    for who in ("be_spoke", "nl_spoke"):
+        _ok(apis[who].post(f"/alerts/{cancel['id']}/approvals", headers={"If-Match": '"v1"'}, json={
+            "decision": "approve", "content_hash": cancel["version"]["content_hash"]}))
+    _schedule(apis["be_spoke"], _ok(apis["be_spoke"].get(f"/alerts/{cancel['id']}")), {"BE": ["partners"]})
+    _fire(db)
+    alerts["released_cancel"] = cancel["id"]
+    with db.transaction() as session:
+        assert session.get(Alert, alerts["cancelled"]).state == "cancelled"
+        identifier = session.get(Alert, alerts["released"]).identifier
+    world.pages = _pages(world, identifier)
+    return world
+
+
+def _pages(world: World, identifier: str) -> list[Page]:
+    a, u = world.alerts, world.users
+    draft, review = f"/alerts/{a['draft']}", f"/alerts/{a['in_review']}"
+    world.typed = [TYPED_INSTRUCTION, "XX"]
+    pages = [
+        Page("login", None, "/login"),
+        Page("login refused", None, "/login", form={"username": "nobody", "password": "wrong password!"},
+             status=403),
+        Page("login form incomplete", None, "/login", form={"username": "", "password": ""}, status=400),
+        Page("dashboard", u["be_comm"], "/alerts"),
+        Page("dashboard filtered", u["be_comm"], "/alerts?state=draft"),
+        Page("new alert", u["be_comm"], "/alerts/new"),
+        Page("new alert refused", u["be_comm"], "/alerts/new", csrf_from="/alerts/new", status=400,
+             form={"hazard": "volcano", "status": "Actual", "urgency": "Now", "web": "w" * 301, "expires": ""}),
+        Page("new alert invalid date", u["be_comm"], "/alerts/new", csrf_from="/alerts/new", status=400,
+             form={"hazard": "flood", "status": "Exercise", "expires": "tomorrow", "participants": "NL"}),
+        Page("phrasebook panel", u["be_comm"], "/alerts/new/phrasebook?hazard=flood&participants=NL&places=be-lim"),
+        Page("draft", u["be_comm"], draft),
+        Page("draft edit", u["be_comm"], f"{draft}/edit"),
+        Page("draft edit conflict", u["be_comm"], f"{draft}/edit", csrf_from=f"{draft}/edit", status=409,
+             form={"base_version": "1", "text-nl-instruction": TYPED_INSTRUCTION}),
+        Page("draft preview", u["be_comm"], f"{draft}/preview", csrf_from=f"{draft}/edit", form={"base_version": "2"}),
+        Page("draft diff", u["be_comm"], f"{draft}/diff?from=1&to=2"),
+        Page("draft diff missing", u["be_comm"], f"{draft}/diff?from=x&to=2"),
+        Page("comment refused", u["be_comm"], f"{draft}/comments", csrf_from=draft, form={"body": "x" * 4001}),
+        Page("invite refused", u["be_comm"], f"{draft}/invite", csrf_from=draft,
+             form={"centre": "XX", "base_version": "2"}),
+        Page("submit refused", u["be_comm"], f"{draft}/submit", csrf_from=draft, form={"base_version": "2"}),
+        Page("in review", u["be_comm"], review),
+        Page("review", u["be_spoke"], f"{review}/review"),
+        Page("reject without reason", u["be_spoke"], f"{review}/decision", csrf_from=f"{review}/review",
+             form={"decision": "reject", "reason": "", "base_version": "1"}),
+        Page("four eyes", u["be_both"], f"/alerts/{a['own']}/decision", csrf_from=f"/alerts/{a['own']}/review",
+             form={"decision": "approve", "base_version": "1"}),
+        Page("release exercise", u["be_spoke"], f"/alerts/{a['approved_exercise']}/release"),
+        Page("release live", u["be_spoke"], f"/alerts/{a['approved']}/release"),
+        Page("release too long", u["be_spoke"], f"/alerts/{a['too_long']}/release"),
+        Page("release refused", u["be_spoke"], f"/alerts/{a['approved']}/release", status=422,
+             csrf_from=f"/alerts/{a['approved']}/release", form={"when": "now", "base_version": "1"}),
+        Page("release at a bad time", u["be_spoke"], f"/alerts/{a['approved']}/release", status=400,
+             csrf_from=f"/alerts/{a['approved']}/release", form={"when": "at", "at": "soon", "base_version": "1"}),
+        Page("approved", u["be_comm"], f"/alerts/{a['approved']}"),
+        Page("scheduled review", u["be_spoke"], f"/alerts/{a['scheduled']}/review"),
+        Page("scheduled review awaiting", u["nl_spoke"], f"/alerts/{a['scheduled']}/review"),
+        Page("scheduled deliveries", u["be_spoke"], f"/alerts/{a['scheduled']}/deliveries"),
+        Page("withdraw without reason", u["be_spoke"], f"/alerts/{a['scheduled']}/release/withdraw",
+             csrf_from=f"/alerts/{a['scheduled']}/deliveries", form={"reason": " ", "base_version": "1"}),
+        Page("confirm refused", u["be_spoke"], f"/alerts/{a['scheduled']}/release/consents",
+             csrf_from=f"/alerts/{a['scheduled']}/deliveries", form={"plan": "stale"}),
+        Page("released", u["be_comm"], f"/alerts/{a['released']}"),
+        Page("released deliveries", u["be_spoke"], f"/alerts/{a['released']}/deliveries"),
+        Page("released deliveries live", u["be_spoke"], f"/alerts/{a['released']}/deliveries/live"),
+        Page("released cancel prepared", u["be_spoke"], f"/alerts/{a['cancel']}/review"),
+        Page("prepared cancel", u["be_comm"], f"/alerts/{a['cancel']}"),
+        Page("prepared cancel edit", u["be_comm"], f"/alerts/{a['cancel']}/edit"),
+        Page("update edit", u["be_comm"], f"/alerts/{a['update']}/edit"),
+        Page("update", u["be_comm"], f"/alerts/{a['update']}"),
+        Page("derive refused", u["be_comm"], f"/alerts/{a['approved']}/derive", csrf_from=f"/alerts/{a['approved']}",
+             form={"msg_type": "Update"}),
+        Page("cancelled", u["be_comm"], f"/alerts/{a['cancelled']}"),
+        Page("released Cancel", u["be_comm"], f"/alerts/{a['released_cancel']}"),
+        Page("incoming", u["nl_partner"], "/incoming"),
+        Page("incoming alert", u["nl_partner"], f"/incoming/{identifier}"),
+        Page("acknowledged", u["nl_partner"], f"/incoming/{identifier}/ack", csrf_from=f"/incoming/{identifier}",
+             form={"kind": "read"}),
+        Page("not found", u["be_comm"], "/alerts/999999", status=404),
+        Page("forbidden", u["nl_partner"], f"/alerts/{a['released']}/edit", status=403),
+        Page("no such address", u["be_comm"], "/nothing-here", status=404),
+        Page("method not allowed", u["be_comm"], "/logout", status=405),
+        Page("form expired", u["be_comm"], "/logout", form={}, csrf_from="", status=400),
+        Page("internal error", u["be_comm"], "/test-boom", status=500),
+    ]
+    return pages
+
+
+def data_strings(world: World) -> list[str]:
+    """What the pages show that is data, longest first: texts (people's and the phrasebook's, also as rendered for
+    each channel), areas and places, comments and reasons, people, centres and identifiers."""
+    db = world.app.extensions["benelert"].db
+    found: set[str] = set(world.typed)
+    found |= set(UI_LANGUAGE_NAMES.values())  # the language menu names each language in itself ("English")
+    with db.transaction() as session:
+        found |= set(session.scalars(select(VersionText.body)))
+        found |= set(session.scalars(select(Area.description)))
+        found |= set(session.scalars(select(Comment.body)))
+        found |= set(session.scalars(select(Approval.reason)))
+        found |= {name for user in session.scalars(select(User)) for name in (user.username, user.display_name)}
+        found |= set(session.scalars(select(Alert.identifier)))
+        for centre in session.scalars(select(Centre)):
+            found |= {centre.code, centre.timezone} | {centre.name(language) for language in LANGUAGES}
+        limits = TextLimits.from_settings(world.app.extensions["benelert"].settings)
+        for version in session.scalars(select(Version)):
+            content = canonical_content(version)
+            found |= {rendering.text for rendering in render_version(content, limits)}
+            if "nl" in content["texts"]:  # the preview of the conflict page: the draft with the change kept
+                content["texts"]["nl"]["instruction"] = {"body": TYPED_INSTRUCTION, "status": "human"}
+                found |= {rendering.text for rendering in render_version(content, limits)}
+    for hazard in ("flood", next(iter(HAZARDS))):
+        for places in ([], ["be-lim"]):
+            for language in LANGUAGES:
+                for country in ("BE", "NL"):
+                    texts = render_texts(hazard, language, places=places, onset=None, expires=None,
+                                         timezone="Europe/Brussels", country=country)
+                    found |= {texts.headline, texts.description, texts.instruction}
+    for code in PLACES:
+        found |= {place_name(code, language) for language in LANGUAGES}
+    found = {" ".join(text.split()) for text in found if text}  # as a page shows it: white space collapsed
+    return sorted((text for text in found if re.search(r"\w", text)), key=len, reverse=True)
