@@ -19,7 +19,7 @@ from alerts.authoring import FIELD_LABELS, summary_message
 from alerts.hazards import HAZARDS
 from alerts.i18n import localized
 from alerts.phrasebook import PARTIAL_CATALOGS, translations_for
-from alerts.rendering import FIELD_NAMES
+from alerts.rendering import FIELD_NAMES, coach_advice
 from alerts.vocabulary import COMMON_LANGUAGE, LANGUAGES
 from alerts.workflow import ROLE_NAMES
 
@@ -119,7 +119,7 @@ def decimal(value: float | None, digits: int = 1) -> str:
 
 
 def page_globals():
-    return {"ui_language": select_locale(), "ui_languages": UI_LANGUAGE_NAMES,
+    return {"ui_language": select_locale(), "ui_languages": UI_LANGUAGE_NAMES, "coach_advice": coach_advice,
             "state_label": state_label, "channel_name": channel_name, "hazard_name": hazard_name,
             "cap_label": cap_label, "field_label": field_label, "text_status_label": text_status_label,
             "approval_label": approval_label, "decision_label": decision_label, "ack_label": ack_label,

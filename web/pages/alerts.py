@@ -26,8 +26,8 @@ from web.pages.common import (
     current_alert,
     parse_local,
     perform,
+    preview_context,
     release_of,
-    renderings_by_language,
     user_timezone,
     version_number,
 )
@@ -61,10 +61,9 @@ def _render_edit(alert, version, values, status=200, conflict=None):
     form = AlertForm(formdata=None, data={**values, "base_version": str(version.number)})
     languages = authoring.required_languages([row.centre for row in alert.centre_rows])
     statuses = {(t.language, t.field): t.status for t in version.texts}
-    preview = renderings_by_language(preview_content(version, values))
     return render_template("pages/edit.html", alert=alert, version=version, form=form, values=values,
-                           languages=languages, text_fields=TEXT_FIELDS, statuses=statuses,
-                           conflict=conflict, preview=preview), status
+                           languages=languages, text_fields=TEXT_FIELDS, statuses=statuses, conflict=conflict,
+                           **preview_context(alert, preview_content(version, values))), status
 
 
 @bp.route("/alerts/<int:alert_id>/edit", methods=["GET", "POST"])
@@ -110,7 +109,7 @@ def preview(alert_id):
     alert = authoring.get_alert(dbs, g.user, alert_id, "history")
     base = authoring.get_version(dbs, alert, base_version())
     content = preview_content(base, submitted_values(base))
-    return render_template("pages/_preview.html", preview=renderings_by_language(content))
+    return render_template("pages/_preview.html", **preview_context(alert, content))
 
 
 def _place_choices() -> list[tuple[str, list]]:

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from alerts import authoring
+from alerts import authoring, sendable
 from alerts.content import canonical_content
 from alerts.errors import DomainError
 from alerts.models import Alert, Release
@@ -64,6 +64,16 @@ def show_refusal(error: DomainError) -> None:
 
 def release_of(dbs, alert: Alert) -> Release | None:
     return dbs.scalar(select(Release).where(Release.alert_id == alert.id))
+
+
+def preview_context(alert, content: dict) -> dict:
+    """What the preview shows of unsaved or saved content: each language on each channel with its counters and the
+    encoding coach, each country's cell-broadcast messages, and what a release would refuse (the check submission
+    makes, sendable.text_problems) — computed again at every keystroke the edit page sends."""
+    limits = TextLimits.from_settings(services().settings)
+    return {"preview": renderings_by_language(content),
+            "broadcasts": sendable.cell_broadcast_preview(alert, content, limits),
+            "refusals": sendable.text_problems(alert, content, None, limits)}
 
 
 def renderings_by_language(content: dict) -> dict[str, list]:

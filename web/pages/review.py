@@ -21,8 +21,8 @@ from web.pages.common import (
     current_alert,
     parse_local,
     perform,
+    preview_context,
     release_of,
-    renderings_by_language,
     show_refusal,
     user_timezone,
 )
@@ -62,7 +62,7 @@ def review_page(alert_id):
     planned = release_of(dbs, alert)
     return render_template("pages/review.html", alert=alert, version=version, content=content,
                            **(release.plan_status(planned) if planned else {"plan": None, "awaiting": []}),
-                           confirmation=confirmation, renderings=renderings_by_language(content),
+                           confirmation=confirmation, **preview_context(alert, content),
                            approvals=review.approval_state(dbs, alert, version),
                            decisions=decisions, fits=_channel_fits(alert, content), channels=channels,
                            planned=planned, cancel=updates.prepared_cancel(dbs, alert),

@@ -250,7 +250,11 @@ def data_strings(world: World) -> list[str]:
         limits = TextLimits.from_settings(world.app.extensions["benelert"].settings)
         for version in session.scalars(select(Version)):
             content = canonical_content(version)
-            found |= {rendering.text for rendering in render_version(content, limits)}
+            renderings = render_version(content, limits)
+            found |= {rendering.text for rendering in renderings}
+            # the encoding coach quotes characters and the words they are in
+            found |= {item for rendering in renderings if rendering.coach
+                      for char, words in rendering.coach.chars for item in (char, *words)}
             if "nl" in content["texts"]:  # the preview of the conflict page: the draft with the change kept
                 content["texts"]["nl"]["instruction"] = {"body": TYPED_INSTRUCTION, "status": "human"}
                 found |= {rendering.text for rendering in render_version(content, limits)}
