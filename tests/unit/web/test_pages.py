@@ -246,14 +246,15 @@ def test_a_spokesperson_confirms_their_centres_channels_and_withdraws_a_release_
     assert api_as("BE", "communicator").get(f"/alerts/{alert['id']}").get_json()["state"] == "approved"
 
 
-def test_the_edit_preview_says_whether_it_can_go_out_with_each_countrys_cell_broadcast_and_the_coach(app, db, make_user):
+def test_the_edit_preview_says_whether_it_can_go_out_shows_each_countrys_cell_broadcast_and_coaches(app, db,
+                                                                                             make_user):
     _wire(db, sms={}, national={"target": "https://cap.example/receive"})
     username, token = make_user("BE", "communicator")
     alert = Api(app.test_client(), token).post("/alerts", json=flood_alert(status="Actual")).get_json()
     client = login(app, username)
     html = client.get(f"/alerts/{alert['id']}/edit").get_data(as_text=True)
     assert "Every text fits every channel the centres have configured." in html
-    assert re.search(r'data-country="NL">\s*<th scope="row">NL · nl \+ en', html)  # NL-Alert: one message, two languages
+    assert re.search(r'data-country="NL">\s*<th scope="row">NL · nl \+ en', html)  # NL-Alert: nl and en together
     assert re.search(r'data-country="BE">\s*<th scope="row">BE · fr', html)  # BE-Alert: one message per language
     form = form_fields(html)
     typed = "Volg de officiële berichten. " * 12  # over 4 SMS segments, and the ë forces UCS-2
