@@ -676,12 +676,14 @@ class ReleaseWorkflow(RuleBasedStateMachine):
             again = firing.release_due(session, self.w.options, "w2")
         assert again == [], f"a second trigger fired {again} again"
         assert self.count_rows() == rows, "a second trigger wrote ledger rows"
-        assert set(due) <= set(fired), f"due releases {sorted(due)} but fired {sorted(fired)}"
         early = {t.release_id for t in self.mine.values() if t.state == "scheduled"} - set(due)
         assert not early & set(fired), f"releases {sorted(early & set(fired))} fired before their moment"
-        for tracked in sorted(due.values(), key=lambda t: t.release_id):
+        # in the order release_due fires them (their moment), each Update or Cancel closing those it ends
+        for tracked in sorted(due.values(), key=lambda t: (t.release_at, t.release_id)):
             if tracked.state != "scheduled":  # closed by an Update or Cancel fired before it in this batch
+                assert tracked.release_id not in fired, f"release {tracked.release_id} fired after it was closed"
                 continue
+            assert tracked.release_id in fired, f"due release {tracked.release_id} did not fire (fired {fired})"
             tracked.state = "released"
             tracked.events.append("release.fire")
             assert self.count_rows(tracked.release_id) == tracked.ledger_rows, "firing wrote ledger rows"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from marshmallow import INCLUDE, Schema, fields, validate
 
+from alerts.hazards import HAZARDS
 from alerts.models import ROLES, TEXT_FIELDS
 from alerts.vocabulary import CERTAINTIES, LANGUAGES, SEVERITIES, STATUSES, URGENCIES
 
@@ -66,11 +67,12 @@ class AlertCreateSchema(_ContentFields):
     lead = fields.String(metadata={"description": "Lead centre code; defaults to yours"})
     participants = fields.List(fields.String(validate=validate.Length(1, 16)), load_default=list,
                                validate=validate.Length(0, 30))
-    hazard = fields.String(required=True)
+    hazard = fields.String(required=True, validate=validate.OneOf(tuple(HAZARDS)),
+                           metadata={"description": "The phrasebook's hazard, which gives the default texts"})
 
 
 class AlertEditSchema(_ContentFields):
-    hazard = fields.String()
+    hazard = fields.String(validate=validate.OneOf(tuple(HAZARDS)))
 
 
 class InviteSchema(Schema):
