@@ -41,7 +41,7 @@ def test_domain_rules(api_as):
     be = api_as("BE", "communicator")
     assert "Unknown centre: XX" in assert_problem(be.post("/alerts", json=flood_alert(participants=["XX"])),
                                                   422)["detail"]
-    assert "hazard" in assert_problem(be.post("/alerts", json=flood_alert(hazard="volcano")), 422)["detail"]
+    assert "hazard" in assert_problem(be.post("/alerts", json=flood_alert(hazard="volcano")), 422)["errors"]
     assert "after onset" in assert_problem(
         be.post("/alerts", json=flood_alert(onset="2030-01-02T10:00:00Z", expires="2030-01-01T10:00:00Z")),
         422)["detail"]
