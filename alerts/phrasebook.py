@@ -125,8 +125,13 @@ def translations_for(language: str) -> NullTranslations:
     if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
         with mo.open("rb") as fileobj:
             return Translations(fileobj)
+    return _compiled(_po_catalog(language))
+
+
+def _compiled(catalog: Catalog) -> Translations:
+    """A .po catalog compiled in memory."""
     compiled = BytesIO()
-    write_mo(compiled, _po_catalog(language))
+    write_mo(compiled, catalog)
     compiled.seek(0)
     return Translations(compiled)
 
@@ -149,10 +154,7 @@ def phrasebook_translations(language: str, country: str | None = None) -> NullTr
     variant = variant_catalog(locale_for(language, country)) if country else None
     if variant is None:
         return base
-    compiled = BytesIO()
-    write_mo(compiled, variant)
-    compiled.seek(0)
-    translations = Translations(compiled)
+    translations = _compiled(variant)
     translations.add_fallback(base)
     return translations
 
@@ -296,6 +298,13 @@ def render_texts(
     finally:
         _CURRENT_RENDER.reset(token)
     return RenderedTexts(headline, description, instruction, tuple(gettext.missing), event, short, short_x)
+
+
+def translate(language: str, msgids: list[str]) -> tuple[list[str], tuple[str, ...]]:
+    """`msgids` in `language`, and those of them the catalog lacks (shown in English, to be treated as missing)."""
+    _check_language(language)
+    gettext = _RenderGettext(language)
+    return [gettext.gettext(msgid) for msgid in msgids], tuple(gettext.missing)
 
 
 # Channel templates (sms.txt, x.txt, ...) lay out lines exactly, so block tags must not leave whitespace.

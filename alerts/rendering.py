@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from alerts.i18n import Msg, _
-from alerts.phrasebook import missing_msgids, render_message, translations_for
+from alerts.phrasebook import render_message, translate
 from alerts.vocabulary import LANGUAGES, STATUSES
 from channels import cell_broadcast
 from channels.specs import CHANNELS as CHANNEL_SPECS
@@ -192,15 +192,12 @@ def _nfc(text: str) -> str:
 
 def _cap_marks(status: str, msg_type: str, language: str) -> tuple[str, str, tuple[str, ...]]:
     """The marker before a CAP headline, the sentence after its description, and the msgids the catalog lacks."""
-    msgids = [STATUS_MARKERS[status]] if status in STATUS_MARKERS else []
-    if msgid_update := (UPDATE_MARKER if msg_type == "Update" else None):
-        msgids.append(msgid_update)
-    closing = CLOSINGS.get(status)
-    lacking = set(missing_msgids(language))
-    missing = tuple(m for m in [*msgids, closing] if m and m in lacking)
-    gettext = translations_for(language).gettext
-    opening = "".join(gettext(m) + MARKER_SEPARATOR for m in msgids)
-    return opening, gettext(closing) if closing else "", missing
+    markers = [STATUS_MARKERS[status]] if status in STATUS_MARKERS else []
+    markers += [UPDATE_MARKER] if msg_type == "Update" else []
+    closing = [CLOSINGS[status]] if status in CLOSINGS else []
+    texts, missing = translate(language, markers + closing)
+    opening = "".join(text + MARKER_SEPARATOR for text in texts[:len(markers)])
+    return opening, "".join(texts[len(markers):]), missing
 
 
 def cell_broadcasts(content: dict[str, Any], country: str, configured: list[list[str]] | None = None,
