@@ -35,9 +35,12 @@ from alerts.texts import TemplateInput, cancel_texts, merge_texts, template_text
 from alerts.vocabulary import (
     CERTAINTIES,
     COMMON_LANGUAGE,
+    MAX_AREAS,
+    MAX_WEB,
     SEVERITIES,
     STATUSES,
     URGENCIES,
+    is_web_address,
     parse_polygon,
 )
 
@@ -151,8 +154,12 @@ def _check_scalars(values: dict[str, Any]) -> None:
         if value is not None and (not isinstance(value, datetime) or value.tzinfo is None):
             raise InvalidInput(_("The %(field)s must be a date and time with a time zone.",
                                  field=FIELD_LABELS[field]), field=field)
-    if len(values.get("web") or "") > 300:
-        raise InvalidInput(_("The web page address must be at most %(max)d characters.", max=300), field="web")
+    web = values.get("web") or ""
+    if len(web) > MAX_WEB:
+        raise InvalidInput(_("The web page address must be at most %(max)d characters.", max=MAX_WEB), field="web")
+    if web and not is_web_address(web):
+        raise InvalidInput(_("The web page address must start with https:// or http:// and name a site, such as "
+                             "https://crisiscenter.be."), field="web")
 
 
 EARLIEST, LATEST = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
@@ -170,6 +177,9 @@ def _check_times(onset: datetime | None, expires: datetime | None, changed: bool
 
 
 def _build_areas(raw: list[dict[str, Any]]) -> list[Area]:
+    if len(raw) > MAX_AREAS:
+        raise InvalidInput(_("An alert names at most %(max)d areas, not %(count)d: group places into larger areas.",
+                             max=MAX_AREAS, count=len(raw)), field="areas")
     areas = []
     for position, item in enumerate(raw):
         description = (item.get("description") or "").strip()

@@ -30,6 +30,7 @@ from alerts.gazetteer import LANGUAGES as PLACE_LANGUAGES
 from alerts.gazetteer import PLACES, area_description
 from alerts.hazards import HAZARDS
 from alerts.phrasebook import locale_for, translations_for
+from alerts.vocabulary import is_web_address
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
 DSIG_NS = "http://www.w3.org/2000/09/xmldsig#"
@@ -142,7 +143,7 @@ def _info(alert: etree._Element, content: Mapping[str, Any], language: str, tag:
         body = texts.get(field, {}).get("body", "")
         if body:
             _sub(info, field, body)
-    if content.get("web"):
+    if content.get("web") and is_web_address(content["web"]):  # a version stored before the rule held is not carried
         _sub(info, "web", content["web"])
     for area in content.get("areas", []):
         element = _sub(info, "area")

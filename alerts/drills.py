@@ -11,11 +11,11 @@ from sqlalchemy.orm import Session
 
 from alerts import audit, workflow
 from alerts.access import STAFF
-from alerts.errors import Forbidden, NotFound
+from alerts.errors import Forbidden, NotFound, TooSoon
 from alerts.factory import new_alert
 from alerts.i18n import _
 from alerts.ledger import stage_ledger
-from alerts.models import Ack, Alert, PartnerEndpoint, Release, User, VersionText, utcnow
+from alerts.models import Ack, Alert, Centre, PartnerEndpoint, Release, User, VersionText, utcnow
 
 if TYPE_CHECKING:
     from alerts.release import ReleaseOptions
@@ -23,12 +23,30 @@ if TYPE_CHECKING:
 HEADLINE = "Communication test of the cross-border warning network"
 DESCRIPTION = "This is a test of the Benelert partner network. It is not a warning and nothing needs to be done."
 INSTRUCTION = "Please acknowledge receipt of this test message."
+# Each test goes to every partner centre of the network: a centre starts one at most this often (a retry after a
+# failed test waits this long; a script or a stolen token cannot flood the partners' desks)
+TEST_INTERVAL = timedelta(minutes=15)
+
+
+def _check_interval(session: Session, centre: Centre, now) -> None:
+    """Refuses a test while the centre's previous one is more recent than TEST_INTERVAL. The centre's row is held
+    until the transaction ends, so tests started together are counted one after the other."""
+    session.get(Centre, centre.id, with_for_update=True, populate_existing=True)
+    last = session.scalar(select(Alert.created_at).where(Alert.lead_centre_id == centre.id,
+                                                         Alert.identifier.contains("-test-"))
+                          .order_by(Alert.created_at.desc()).limit(1))
+    if last is not None and now - last < TEST_INTERVAL:
+        wait = int((last + TEST_INTERVAL - now).total_seconds()) + 1
+        raise TooSoon(_("%(centre)s started a communication test %(minutes)d minutes ago: the next one can start in "
+                        "%(wait)d minutes.", centre=centre.code, minutes=int((now - last).total_seconds() // 60),
+                        wait=-(-wait // 60)), retry_after_s=wait)
 
 
 def start_communication_test(session: Session, actor: User, options: ReleaseOptions) -> Alert:
     if not actor.has_role("spokesperson", "admin"):
         raise Forbidden(_("A communication test is started by a spokesperson or an administrator."))
     now = utcnow()
+    _check_interval(session, actor.centre, now)
     texts = [VersionText(language="en", field=field, body=body, status="human")
              for field, body in (("headline", HEADLINE), ("description", DESCRIPTION), ("instruction", INSTRUCTION))]
     values = {"status": "Test", "hazard": "other", "urgency": "Unknown", "severity": "Unknown",

@@ -39,3 +39,7 @@ class Conflict(DomainError, status=409, title=_("Conflict")):
 
 class StaleVersion(DomainError, status=412, title=_("Stale version")):
     """An edit named a version that is no longer current; `extra` carries the current one and a diff."""
+
+
+class TooSoon(DomainError, status=429, title=_("Too many requests")):
+    """Done again sooner than its rule allows; `extra["retry_after_s"]` says when it may be done again."""

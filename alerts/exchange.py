@@ -22,6 +22,8 @@ from alerts.models import Ack, Alert, AlertCentre, Centre, Delivery, Payload, Re
 ACK_ROLES = ("partner", "spokesperson", "communicator")
 ACK_KINDS = ("received", "read")
 ACK_MAX_BYTES = 64 * 1024  # a CAP Ack is a few hundred bytes; anything near this is not one
+# the alerts one CAP Ack may acknowledge: a centre acknowledges a message, or a handful after a network outage
+ACK_MAX_REFERENCES = 20
 CAP_CHANNELS = ("national", "partners")  # their payloads hold the exact CAP XML that was sent
 
 
@@ -117,9 +119,9 @@ def _sent_cap(session: Session, release: Release) -> dict | None:
     return None if body is None else parse_cap(body.encode("utf-8"), max_bytes=len(body.encode("utf-8")))
 
 
-def _check_reference(session: Session, reference: dict, release: Release) -> None:
-    """A reference names the message we sent: same sender and the same moment (offsets may differ)."""
-    sent = _sent_cap(session, release)
+def _check_reference(reference: dict, sent: dict | None) -> None:
+    """A reference names the message we sent (`sent`, parsed): same sender and the same moment (offsets may
+    differ)."""
     if sent is None:
         return  # this release sent no CAP (e.g. only social media): the identifier is all there is to match
     try:
@@ -143,13 +145,20 @@ def acknowledge_cap(session: Session, actor: User, data: bytes, kind: str = "rec
     if message["msgType"] != "Ack":
         raise InvalidInput(_("This is a CAP %(type)s message; only msgType Ack acknowledges an alert.",
                              type=message["msgType"]), field="msgType")
-    results = []
-    for reference in message["references"]:
+    # the work per request is bounded: a reference repeated counts once, and one Ack names few alerts
+    references = list({(ref["sender"], ref["identifier"], ref["sent"]): ref for ref in message["references"]}.values())
+    if len(references) > ACK_MAX_REFERENCES:
+        raise InvalidInput(_("A CAP Ack may acknowledge at most %(max)d alerts; this one references %(count)d. Send "
+                             "several Acks.", max=ACK_MAX_REFERENCES, count=len(references)), field="references")
+    results, sent_caps = [], {}
+    for reference in references:
         alert, release = shared_alert(session, actor, reference["identifier"])
         if message["status"] != release.mode:
             raise InvalidInput(_("A CAP Ack with status %(status)s cannot acknowledge an alert released as %(mode)s.",
                                  status=message["status"], mode=release.mode), field="status")
-        _check_reference(session, reference, release)
+        if release.id not in sent_caps:
+            sent_caps[release.id] = _sent_cap(session, release)
+        _check_reference(reference, sent_caps[release.id])
         detail = {"cap_identifier": message["identifier"], "cap_sender": message["sender"]}
         results += acknowledge(session, actor, reference["identifier"], kind, via="cap", detail=detail)
     return results

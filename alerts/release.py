@@ -16,6 +16,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from alerts import audit, workflow
+from alerts.access import STAFF, takes_part
 from alerts.authoring import get_alert, get_version
 from alerts.content import canonical_content
 from alerts.errors import Conflict, Forbidden, InvalidInput, StaleVersion
@@ -102,12 +103,22 @@ def _check_renderings(alert: Alert, content: dict, channels: dict[str, list[str]
                                     len(problems), first=problems[0]), problems=list(problems))
 
 
+def sees_recipients(viewer: User | None, alert: Alert, centre_code: str) -> bool:
+    """Whether `viewer` may see how many people a centre's channels reach (its subscriber count is the centre's
+    own data): the centre's own users, and the staff of the centres taking part, who release the warning together.
+    A partner user of another centre sees their own centre's figures only."""
+    if viewer is None or viewer.centre.code == centre_code:
+        return True
+    return bool(viewer.roles & STAFF) and takes_part(viewer, alert)
+
+
 def confirmation(session: Session, alert: Alert, content: dict, channels: dict[str, list[str]], at: datetime,
-                 options: ReleaseOptions) -> dict:
+                 options: ReleaseOptions, viewer: User | None) -> dict:
     """What a spokesperson confirms: mode, moment, areas, languages, channels, and exactly who will receive — per
     centre and channel the number of messages' recipients (subscribers live; the sandbox number, the sandbox or
     centre's test account, the national test endpoint in an Exercise or Test) — and, for a channel chosen that
-    will get nothing, why."""
+    will get nothing, why. The recipients of a centre are left out for a `viewer` who may not see them
+    (sees_recipients)."""
     mode = content["status"]
     live = mode == "Actual"
     sandbox = options.sandbox or {}
@@ -115,6 +126,8 @@ def confirmation(session: Session, alert: Alert, content: dict, channels: dict[s
     recipients: dict[str, dict[str, int]] = {}
     not_sent: dict[str, dict[str, str]] = {}
     for code, names in channels.items():
+        if not sees_recipients(viewer, alert, code):
+            continue
         per = recipients.setdefault(code, {"sms": 0})
         for name in names:
             spec = CHANNELS[name]

@@ -34,21 +34,38 @@ def prepared_cancel(session: Session, source: Alert) -> Alert | None:
                           .order_by(Alert.id.desc()).limit(1))
 
 
+def update_in_the_works(session: Session, source: Alert) -> Alert | None:
+    """The Update of `source` not yet released nor closed, if any: there is at most one at a time, which the
+    centres co-author (a second one started meanwhile would silently compete with it)."""
+    return session.scalar(select(Alert).where(Alert.source_alert_id == source.id, Alert.msg_type == "Update",
+                                              Alert.state.in_(workflow.FROM_STATES["close"]))
+                          .order_by(Alert.id.desc()).limit(1))
+
+
+def existing_derived(session: Session, source: Alert, msg_type: str) -> Alert | None:
+    """The Cancel, or the Update in the works, that a new derive of this type would duplicate."""
+    return prepared_cancel(session, source) if msg_type == "Cancel" else update_in_the_works(session, source)
+
+
 def derive_alert(session: Session, author: User, source: Alert, msg_type: str, domain: str) -> Alert:
     """A new alert that updates or cancels a released one, referring to it as CAP demands.
 
     An Update starts as a copy to edit; a Cancel is pre-filled from the phrasebook in every language.
-    Either goes through the same submission and approval path as any alert.
+    Either goes through the same submission and approval path as any alert. One of each at a time: the caller
+    holds the source's row (get_alert(..., lock=True)), so derives sent together see each other's result.
     """
     if msg_type not in ("Update", "Cancel"):
         raise InvalidInput(_("The message type (msg_type) must be Update or Cancel."), field="msg_type")
     fired = session.scalar(select(Release).where(Release.alert_id == source.id, Release.state == "released"))
     if fired is None or source.state != "released":
         raise Conflict(_("Only a released alert can be updated or cancelled."))
-    existing = prepared_cancel(session, source) if msg_type == "Cancel" else None
-    if existing is not None:
+    existing = existing_derived(session, source, msg_type)
+    if existing is not None and msg_type == "Cancel":
         raise Conflict(_("A Cancel of this alert is already prepared (alert %(id)s): approve and release that one.",
                          id=existing.id), cancel_id=existing.id)
+    if existing is not None:
+        raise Conflict(_("An Update of this alert is already in the works (alert %(id)s): continue that one.",
+                         id=existing.id), update_id=existing.id)
     base = get_version(session, source, fired.version_number)
     lead = source.lead_centre
     reference = f"{cap_sender(lead, domain)},{source.identifier},{cap_datetime(fired.scheduled_for, lead.timezone)}"

@@ -1,6 +1,9 @@
 """CAP 1.2 value sets and the languages Benelert publishes in (the BENELERT_LANGUAGES setting)."""
 from __future__ import annotations
 
+import re
+from urllib.parse import urlsplit
+
 from alerts.i18n import _
 from settings import COMMON_LANGUAGE, LANGUAGES
 
@@ -8,8 +11,24 @@ STATUSES = ("Actual", "Exercise", "Test")
 URGENCIES = ("Immediate", "Expected", "Future", "Past", "Unknown")
 SEVERITIES = ("Extreme", "Severe", "Moderate", "Minor", "Unknown")
 CERTAINTIES = ("Observed", "Likely", "Possible", "Unlikely", "Unknown")
-__all__ = ["CERTAINTIES", "COMMON_LANGUAGE", "LANGUAGES", "SEVERITIES", "STATUSES", "URGENCIES",
-           "parse_polygon"]
+# An alert's areas (CAP <area> blocks): a warning names at most this many; every caller (API, pages) is held to it
+MAX_AREAS = 50
+MAX_WEB = 300
+# CAP <web> is a hyperlink people follow from a warning: only a web page address (OpenAPI says so with this pattern)
+WEB_PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#]+[^\s]*$"
+__all__ = ["CERTAINTIES", "COMMON_LANGUAGE", "LANGUAGES", "MAX_AREAS", "MAX_WEB", "SEVERITIES", "STATUSES",
+           "URGENCIES", "WEB_PATTERN", "is_web_address", "parse_polygon"]
+
+
+def is_web_address(value: str) -> bool:
+    """An absolute http(s) address with a host, nothing that runs a script (javascript:, data:) or opens a file."""
+    if not re.fullmatch(WEB_PATTERN, value) or any(ord(char) < 32 or ord(char) == 127 for char in value):
+        return False
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # e.g. an unbalanced [ in the host
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
 
 
 def parse_polygon(ring: str) -> list[tuple[float, float]]:

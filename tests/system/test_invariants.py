@@ -606,6 +606,11 @@ class ReleaseWorkflow(RuleBasedStateMachine):
                       and t.content["status"] == "Actual")
         source = self.mine[data.draw(st.sampled_from(live), label="alert")]
         response = self.actors["be_comm"].api.post(f"/alerts/{source.id}/derive", json={"msg_type": "Update"})
+        working = [t.id for t in self.mine.values() if t.msg_type == "Update" and t.source == source.id
+                   and t.state in ("draft", "in_review", "approved", "scheduled")]
+        if working:  # one Update in the works at a time: the answer names it
+            assert expect(response, 409, "a second Update in the works")["update_id"] == working[0]
+            return
         created = expect(response, 201, "derive an Update")
         update = Tracked(id=created["id"], centres=list(source.centres), msg_type="Update", source=source.id,
                          events=["alert.update.prepare"])

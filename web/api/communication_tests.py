@@ -5,7 +5,7 @@ from flask import g
 
 from alerts import drills
 from web import db_session, operation, release_options
-from web.api.base import ResourceView, doc_errors, resource_blueprint
+from web.api.base import PROBLEMS, ResourceView, doc_errors, resource_blueprint
 from web.api.schemas import (
     DrillReportSchema,
 )
@@ -17,7 +17,8 @@ bp = resource_blueprint("communication_tests", "Communication tests of the partn
 class CommunicationTests(ResourceView):
 
     @bp.response(201, DrillReportSchema)
-    @doc_errors(bp, "403")
+    @doc_errors(bp, "403", "429", descriptions={**PROBLEMS, "429": "The centre's previous test is too recent "
+                                                                   "(retry_after_s says when to try again)"})
     def post(self):
         """Send a Test message to every partner centre now (partner webhooks only, never the public)."""
         with operation() as session:

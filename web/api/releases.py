@@ -63,7 +63,7 @@ class ReleaseConfirmation(ResourceView):
         version = authoring.get_version(session, alert)
         content = canonical_content(version)
         return for_caller(release.confirmation(session, alert, content, data["channels"], data.get("at") or utcnow(),
-                                               release_options()))
+                                               release_options(), g.user))
 
 
 @bp.route("/alerts/<int:alert_id>/release")
@@ -100,9 +100,9 @@ def _release_status(session, planned) -> dict:
         "id": planned.id, "state": planned.state, "mode": planned.mode, "scheduled_for": planned.scheduled_for,
         "fired_at": planned.fired_at, "late_ms": planned.late_ms, "skew_ms": release.skew_ms(session, planned),
         "deliveries": {centre: {channel: dict(states) for channel, states in per.items()}
-                       for centre, per in counts.items()},
+                       for centre, per in counts.items() if release.sees_recipients(g.user, alert, centre)},
         "confirmation": for_caller(release.confirmation(session, alert, canonical_content(version), planned.channels,
-                                                        planned.scheduled_for, release_options())),
+                                                        planned.scheduled_for, release_options(), g.user)),
         **release.plan_status(planned),
     }
 

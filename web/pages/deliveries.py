@@ -45,7 +45,8 @@ def _dashboard(alert_id: int) -> dict:
     planned = release_of(dbs, alert)
     if planned is None:
         abort(404)
-    counts = release.delivery_counts(dbs, planned)
+    counts = {code: per for code, per in release.delivery_counts(dbs, planned).items()
+              if release.sees_recipients(g.user, alert, code)}
     lateness = dict(dbs.execute(
         select(Delivery.channel, Delivery.first_attempt_at).where(release.attempted_from_t(planned))
         .order_by(Delivery.first_attempt_at)).all())  # channel -> its last first attempt

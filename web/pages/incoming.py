@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from alerts import authoring, exchange
 from alerts.content import canonical_content
 from alerts.models import Alert
+from alerts.sendable import sent_languages
 from web import db_session
 from web.auth import login_required
 from web.pages import bp
@@ -29,8 +30,11 @@ def incoming_detail(identifier):
     dbs = db_session()
     alert, planned = exchange.shared_alert(dbs, g.user, identifier)
     version = authoring.get_version(dbs, alert, planned.version_number)
+    content = canonical_content(version)
+    # what the partners were sent: the required languages, never a draft text in another one
+    texts = {language: content["texts"][language] for language in sent_languages(alert, content)}
     return render_template("pages/incoming_alert.html", alert=alert, planned=planned, version=version,
-                           content=canonical_content(version), report=_ack_report(dbs, alert))
+                           content=content, texts=texts, report=_ack_report(dbs, alert))
 
 
 def _ack_report(dbs, alert: Alert) -> dict:

@@ -57,7 +57,7 @@ def review_page(alert_id):
     dbs = db_session()
     alert, version, content = current_alert(dbs, alert_id)
     channels = _configured_channels(alert)
-    confirmation = release.confirmation(dbs, alert, content, channels, utcnow(), release_options())
+    confirmation = release.confirmation(dbs, alert, content, channels, utcnow(), release_options(), g.user)
     decisions = review.decisions(dbs, alert, version)
     planned = release_of(dbs, alert)
     return render_template("pages/review.html", alert=alert, version=version, content=content,
@@ -106,7 +106,7 @@ def release_page(alert_id):
         else:
             flash(_("Release scheduled for %(at)s.", at=local_time(planned.scheduled_for)), "ok")
             return redirect(url_for("pages.deliveries", alert_id=alert_id))
-    confirmation = release.confirmation(dbs, alert, content, channels, utcnow(), release_options())
+    confirmation = release.confirmation(dbs, alert, content, channels, utcnow(), release_options(), g.user)
     default_at = (utcnow() + timedelta(minutes=5)).astimezone(user_timezone()).strftime("%Y-%m-%dT%H:%M:%S")
     return render_template("pages/release.html", alert=alert, version=version, content=content, channels=channels,
                            fits=fits, confirmation=confirmation, default_at=default_at,
@@ -142,9 +142,12 @@ def derive(alert_id):
     try:
         with operation():
             source = authoring.get_alert(dbs, g.user, alert_id, "edit", lock=True)
-            existing = updates.prepared_cancel(dbs, source) if msg_type == "Cancel" else None
-            if existing is not None:
+            existing = updates.existing_derived(dbs, source, msg_type)
+            if existing is not None and msg_type == "Cancel":
                 return redirect(url_for("pages.review_page", alert_id=existing.id))
+            if existing is not None:
+                flash(_("An Update of this alert is already in the works: continue it here."), "info")
+                return redirect(url_for("pages.detail", alert_id=existing.id))
             derived = updates.derive_alert(dbs, g.user, source, msg_type, release_options().cap_sender_domain)
     except DomainError as error:
         show_refusal(error)

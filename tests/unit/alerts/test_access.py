@@ -144,13 +144,14 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", API + A + "/release/consents"): api(SPOKESPERSON, on=("released",), ok=(409,), send={"plan": "0" * 64}),
     ("POST", API + A + "/release/withdraw"): api(SPOKESPERSON, on=("released",), ok=(409,), headers=V1,
                                                  send={"reason": "later"}),
-    ("POST", API + A + "/derive"): api(COMMUNICATOR, on=("released",), ok=(201,), send={"msg_type": "Update"}),
+    ("POST", API + A + "/derive"): api(COMMUNICATOR, on=("released",), ok=(201, 409),
+                                        send={"msg_type": "Update"}),  # 409: an Update is in the works already
     ("GET", API + A + "/cancel"): api(READERS, on=("released",), target_shared=False),  # the Cancel is in review
     ("GET", API + A + "/acks"): api(READERS),
     ("POST", API + "/acks"): api(ACKERS, scope="released", on=("released",), ok=(200, 201), roles_first=True,
                                  send={"identifier": "{identifier}", "kind": "received"}),
     ("POST", API + "/communication-tests"): api(frozenset({"spokesperson", "admin"}), scope=None, on=("-",),
-                                                ok=(201,)),
+                                                ok=(201, 429)),  # 429: the centre's last test is too recent
     ("GET", API + "/communication-tests/<int:alert_id>"): api(STAFF, scope="lead", on=("drill",)),
     ("POST", API + "/subscribers/import"): api(frozenset({"admin", "communicator"}), scope=None, on=("-",),
                                                send="phone,language,areas\n", ok=(200, 422)),
