@@ -13,7 +13,7 @@ from alerts import audit, workflow
 from alerts.access import STAFF
 from alerts.errors import Forbidden, NotFound, TooSoon
 from alerts.factory import new_alert
-from alerts.i18n import _
+from alerts.i18n import _, ngettext
 from alerts.ledger import stage_ledger
 from alerts.models import Ack, Alert, Centre, PartnerEndpoint, Release, User, VersionText, utcnow
 
@@ -37,9 +37,11 @@ def _check_interval(session: Session, centre: Centre, now) -> None:
                           .order_by(Alert.created_at.desc()).limit(1))
     if last is not None and now - last < TEST_INTERVAL:
         wait = int((last + TEST_INTERVAL - now).total_seconds()) + 1
-        raise TooSoon(_("%(centre)s started a communication test %(minutes)d minutes ago: the next one can start in "
-                        "%(wait)d minutes.", centre=centre.code, minutes=int((now - last).total_seconds() // 60),
-                        wait=-(-wait // 60)), retry_after_s=wait)
+        raise TooSoon(ngettext("%(centre)s started a communication test less than %(interval)d minutes ago: the next "
+                               "one can start in %(num)d minute.",
+                               "%(centre)s started a communication test less than %(interval)d minutes ago: the next "
+                               "one can start in %(num)d minutes.", -(-wait // 60), centre=centre.code,
+                               interval=TEST_INTERVAL.seconds // 60), retry_after_s=wait)
 
 
 def start_communication_test(session: Session, actor: User, options: ReleaseOptions) -> Alert:
