@@ -18,7 +18,7 @@ from flask_babel import get_translations
 from pythonjsonlogger.json import JsonFormatter
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import IntegerConverter
 
 from alerts.accounts import LoginThrottle
@@ -158,9 +158,41 @@ def _title(title: str, translations) -> str:
     return localized(title, translations)
 
 
-def error_page(status: int, title, detail):
-    """The error page, in the page's language."""
-    return render_template("pages/error.html", title=for_page(title), detail=for_page(detail)), status
+def error_page(status: int, title, detail, headers=None):
+    """The error page, in the page's language. The request's session is rolled back first: after a failed flush it
+    refuses every query, and the page's header reads the user's roles. Should the page still fail, the answer is a
+    minimal plain one (it still gets its request id and security headers from _finish_request), never the server's
+    bare 500."""
+    _roll_back_request()
+    try:
+        return render_template("pages/error.html", title=for_page(title), detail=for_page(detail)), status, headers
+    except Exception:
+        log.exception("the error page could not be rendered")
+        return plain_error(status, title, detail, headers)
+
+
+def plain_error(status: int, title, detail, headers=None) -> Response:
+    """The answer when even the error page fails: its title and detail as text, in the page's language if that
+    can still be told, else in English."""
+    try:
+        text = f"{for_page(title)}\n\n{for_page(detail)}\n"
+    except Exception:
+        text = f"{title}\n\n{detail}\n"
+    response = Response(text, status=status, mimetype="text/plain")
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def _roll_back_request() -> None:
+    session = g.get("db_session")
+    if session is None:
+        return
+    try:
+        session.rollback()  # only operation() commits: nothing an error page rolls back was ever to be kept
+    except Exception:
+        log.exception("the request's session could not be rolled back")
+        g.pop("db_session", None)
 
 
 def for_page(value):
@@ -203,17 +235,20 @@ def handle_http_error(error: HTTPException):
     status = error.code or 500
     data = getattr(error, "data", None) or {}
     title = HTTP_TITLES.get(status, error.name)
+    headers = dict(data.get("headers") or {})
+    if isinstance(error, MethodNotAllowed) and error.valid_methods:
+        headers["Allow"] = ", ".join(sorted(error.valid_methods))  # RFC 9110 15.5.6: a 405 names what is allowed
     if wants_problem_json():
         extra = {}
         if "messages" in data:
             extra["errors"] = data["messages"].get("json", data["messages"])
         detail = data.get("message") or HTTP_DETAILS.get(status) or error.description
-        return problem(status, title, detail, headers=data.get("headers"), **extra)
+        return problem(status, title, detail, headers=headers, **extra)
     if status == 400 and "CSRF" in (error.description or ""):
         detail = CSRF_EXPIRED
     else:
         detail = PAGE_DETAILS.get(status) or HTTP_DETAILS.get(status) or error.description
-    return error_page(status, title, detail)
+    return error_page(status, title, detail, headers)
 
 
 def handle_nesting(_error: RecursionError):
@@ -267,25 +302,6 @@ def _start_request() -> None:
     g.started = time.perf_counter()
 
 
-_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")  # an unescaped \u0000 in a JSON text
-
-
-def _refuse_nul():
-    """PostgreSQL cannot store a NUL character in text: refused here, for every route and field, with a clear
-    400 (it would otherwise reach the database and fail there). Provider hooks are left to their own checks:
-    a forged callback is a 403 whatever it holds, and Twilio expects its TwiML answer."""
-    if request.path.startswith("/hooks/"):
-        return None
-    found = "\x00" in request.path or any("\x00" in value for value in request.args.values())
-    if not found and request.mimetype == "application/x-www-form-urlencoded":
-        found = any("\x00" in value for value in request.form.values())
-    if not found and request.is_json:
-        found = _JSON_NUL.search(request.get_data(cache=True)) is not None
-    if not found:
-        return None
-    return refused(400, _("The request contains a NUL character (\\u0000), which no field accepts."))
-
-
 def _finish_request(response: Response) -> Response:
     response.headers["X-Request-ID"] = g.get("request_id", "-")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -327,7 +343,9 @@ def init_app(app: Flask) -> None:
     """Request plumbing; called before any route is added (the id converter applies to every route)."""
     app.url_map.converters["int"] = IdConverter
     app.before_request(_start_request)
-    app.before_request(_refuse_nul)
+    from web import inputs
+
+    inputs.init_app(app)  # the request class (bodies within their limit) and the checks of every input
     app.after_request(_finish_request)
     app.teardown_request(_close_session)
     app.register_error_handler(DomainError, handle_domain_error)

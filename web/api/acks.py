@@ -24,6 +24,13 @@ class AckInSchema(Schema):
                            metadata={"description": "Optional: your centre's code, checked against your token"})
 
 
+class AckQuerySchema(Schema):
+    """The query of POST /acks: checked whatever the body (a kind outside the enum is a 422, as the spec says)."""
+
+    kind = fields.String(load_default="received", validate=validate.OneOf(exchange.ACK_KINDS),
+                         metadata={"description": "For a CAP Ack body only: what it acknowledges (default received)"})
+
+
 class AckSchema(Schema):
     identifier = fields.String()
     centre = fields.String()
@@ -66,15 +73,13 @@ class Acks(ResourceView):
 
     @bp.response(201, AckResultSchema, description="At least one new ack (200 when all existed already)")
     @bp.alt_response(200, schema=AckResultSchema, description="Already acknowledged: the existing acks")
-    @bp.doc(parameters=[
-        {"in": "query", "name": "kind", "schema": {"type": "string", "enum": list(exchange.ACK_KINDS)},
-         "description": "For a CAP Ack body only: what it acknowledges (default received)"}],
-        requestBody={"required": True, "content": {
+    @bp.arguments(AckQuerySchema, location="query", as_kwargs=True)
+    @bp.doc(requestBody={"required": True, "content": {
             "application/json": {"schema": AckInSchema},
             "application/cap+xml": {"schema": {"type": "string", "description": "A CAP 1.2 Ack whose <references> "
                                                                                   "name the alert(s)"}}}})
     @doc_errors(bp, "400", "401", "403", "404", "415", "422", descriptions=EXCHANGE_PROBLEMS)
-    def post(self):
+    def post(self, kind: str = "received"):
         """Your centre received or read a released alert: JSON, or a CAP 1.2 Ack message. Idempotent."""
         with operation() as session:
             if request.mimetype == "application/json":
@@ -85,8 +90,7 @@ class Acks(ResourceView):
                 results = exchange.acknowledge(session, g.user, data["identifier"], data["kind"],
                                                centre=data.get("centre"))
             elif request.mimetype in CAP_TYPES:
-                results = exchange.acknowledge_cap(session, g.user, request.get_data(),
-                                                   request.args.get("kind", "received"))
+                results = exchange.acknowledge_cap(session, g.user, request.get_data(), kind)
             else:
                 return problem(415, _("Unsupported media type"),
                                _("Send application/json, or a CAP Ack as application/cap+xml."))
