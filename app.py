@@ -14,7 +14,7 @@ import web
 from alerts.accounts import LoginThrottle
 from channels import load_config
 from db import Database
-from settings import INSTANCE, load_settings
+from settings import INSTANCE, load_settings, public_host
 from web import api, feeds, hooks, i18n, ops, pages
 
 
@@ -33,6 +33,10 @@ def create_app(overrides: dict | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=settings.session_hours * 3600,
         TESTING=settings.env == "test",
     )
+    if settings.production:
+        # only the public URL's host is served (plus loopback, for checks on the machine itself): a request naming
+        # another Host is a 400, and nothing can be built from a forged one
+        app.config["TRUSTED_HOSTS"] = [public_host(settings), "localhost", "127.0.0.1"]
     app.extensions["benelert"] = web.Services(
         settings=settings,
         db=Database.connect(settings.database_url),

@@ -16,6 +16,7 @@ import os
 import secrets
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent
 # Local state (dev secret key, embedded database, demo files); `make topology` points it elsewhere.
@@ -111,6 +112,25 @@ def _parse(kind: type | str, raw: str, name: str):
     return raw
 
 
+def check_public_url(url: str) -> None:
+    """BENELERT_PUBLIC_URL: the address people and providers reach this deployment at, http(s)://host[:port][/path],
+    without query, fragment or credentials."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises on a port that is not a number)
+    except ValueError:
+        parts = None
+    if (parts is None or parts.scheme not in {"http", "https"} or not parts.hostname or parts.query
+            or parts.fragment or parts.username or parts.password or any(c.isspace() for c in url)):
+        raise SettingsError(f"BENELERT_PUBLIC_URL must be an http(s) URL such as https://benelert.example.eu, "
+                            f"not {url!r}")
+
+
+def public_host(settings: Settings) -> str:
+    """The host name of BENELERT_PUBLIC_URL (empty when unset)."""
+    return urlsplit(settings.public_url).hostname or "" if settings.public_url else ""
+
+
 def write_private(path: Path, text: str) -> None:
     """Write a file only its owner can read, from its first byte (not chmod after writing)."""
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -161,6 +181,13 @@ def load_settings(overrides: dict | None = None, environ: dict | None = None) ->
                 "BENELERT_RATELIMIT_STORAGE must be shared in production (for example redis://127.0.0.1:6379/0): "
                 "memory:// counts per process, so the login limits would not hold across gunicorn workers"
             )
+        if not values.get("public_url"):
+            raise SettingsError(
+                "BENELERT_PUBLIC_URL must be set in production (for example https://benelert.example.eu): feeds link "
+                "to it, provider signatures are checked against it and no other Host is served"
+            )
+    if values.get("public_url"):
+        check_public_url(values["public_url"])
     if values.get("metrics_token") and len(values["metrics_token"]) < 32:
         raise SettingsError("BENELERT_METRICS_TOKEN must be a random value of at least 32 characters")
     if bool(values.get("cap_sign_key_file")) != bool(values.get("cap_sign_cert_file")):

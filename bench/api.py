@@ -272,6 +272,7 @@ def main() -> None:
             finally:
                 stop(server)
         env = {"BENELERT_ENV": "production", "BENELERT_SECRET_KEY": "b" * 48, "BENELERT_DATABASE_URL": url,
+               "BENELERT_PUBLIC_URL": "http://127.0.0.1",
                "BENELERT_RATELIMIT_STORAGE": "redis://127.0.0.1:6379/0", "PYTHONPATH": str(ROOT)}
         server, base = start_gunicorn("app:create_app()", env, ROOT, ["-c", str(ROOT / "gunicorn.conf.py"), *workers],
                                       ready_path="/readyz")

@@ -22,6 +22,9 @@ MAX_AGE = 60
 
 
 def _base_url() -> str:
+    """Where the feed's links point: BENELERT_PUBLIC_URL (required in production). Only development and tests,
+    without one, fall back to the Host the request named; such a feed is then never stored by a shared cache (see
+    feed), since anyone can name any Host."""
     return (services().settings.public_url or request.host_url).rstrip("/")
 
 
@@ -77,11 +80,16 @@ def atom_feed(messages: list[exchange.Published], base: str) -> bytes:
     return etree.tostring(feed, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
-def _cacheable(response: Response, etag: str, last_modified: datetime | None) -> Response:
+def _cacheable(response: Response, etag: str, last_modified: datetime | None, shared: bool = True) -> Response:
+    """ETag, Last-Modified and a minute of caching: by shared caches too (public) when the body is the same for
+    everyone, else by the client's own cache only (private)."""
     response.set_etag(etag)
     if last_modified is not None:
         response.last_modified = last_modified
-    response.cache_control.public = True
+    if shared:
+        response.cache_control.public = True
+    else:
+        response.cache_control.private = True
     response.cache_control.max_age = MAX_AGE
     return response.make_conditional(request)
 
@@ -91,7 +99,10 @@ def feed():
     messages = exchange.published_messages(db_session())
     body = atom_feed(messages, _base_url())
     response = Response(body, mimetype="application/atom+xml")
-    return _cacheable(response, hashlib.sha256(body).hexdigest(), messages[0].released_at if messages else None)
+    # links built from the request's Host (no public URL: development, tests) are never kept by a shared cache,
+    # where one client's forged Host would reach everyone; Vary: Host alone would rely on every cache honouring it
+    return _cacheable(response, hashlib.sha256(body).hexdigest(), messages[0].released_at if messages else None,
+                      shared=bool(services().settings.public_url))
 
 
 @bp.get("/<identifier>.xml")

@@ -65,6 +65,7 @@ def test_production_refuses_to_start_without_a_strong_secret():
                                "BENELERT_SECURE_COOKIES": "false"})
     settings = load_settings(environ={"BENELERT_ENV": "production", "BENELERT_SECRET_KEY": "s" * 40,
                                       "BENELERT_DATABASE_URL": "postgresql://db/benelert",
+                                      "BENELERT_PUBLIC_URL": "https://benelert.example.eu",
                                       "BENELERT_RATELIMIT_STORAGE": "redis://127.0.0.1:6379/0"})
     assert settings.production and settings.secure_cookies and settings.database_url.startswith("postgresql")
 

@@ -17,6 +17,7 @@ from werkzeug.wrappers import Request
 
 from alerts.models import Alert, AuditHead, Subscriber
 from devtools.world import flood_alert
+from settings import SettingsError, load_settings
 from tests.conftest import PASSWORD
 
 CSV_HEADER = b"phone,language,areas\n"
@@ -239,3 +240,46 @@ def test_an_ack_kind_outside_its_enum_is_a_422(api_as):
     partner = api_as("NL", "partner")
     answer = partner.post("/acks?kind=bogus", json={"identifier": "benelert-x", "kind": "received"})
     assert "kind" in json.dumps(assert_problem(answer, 422))
+
+
+# ---- 9. the Host header is not trusted -----------------------------------------------------------------------------
+
+PRODUCTION = {"BENELERT_ENV": "production", "BENELERT_SECRET_KEY": "s" * 40,
+              "BENELERT_RATELIMIT_STORAGE": "redis://127.0.0.1:6379/0"}
+
+
+def test_production_requires_an_http_public_url():
+    with pytest.raises(SettingsError, match="PUBLIC_URL must be set in production"):
+        load_settings(environ=PRODUCTION)
+    for wrong in ("benelert.example.eu", "ftp://benelert.example.eu", "https://", "https://a.example/?x=1",
+                  "https://user:pw@a.example", "https://a.example:port", "javascript:alert(1)"):
+        with pytest.raises(SettingsError, match="PUBLIC_URL must be an http"):
+            load_settings(environ={**PRODUCTION, "BENELERT_PUBLIC_URL": wrong})
+        with pytest.raises(SettingsError, match="PUBLIC_URL must be an http"):
+            load_settings(environ={"BENELERT_ENV": "test", "BENELERT_PUBLIC_URL": wrong})
+    settings = load_settings(environ={**PRODUCTION, "BENELERT_PUBLIC_URL": "https://benelert.example.eu/"})
+    assert settings.public_url == "https://benelert.example.eu/"
+
+
+def test_production_serves_only_the_public_urls_host(make_app):
+    app = make_app(env="production", secret_key="p" * 48, ratelimit_storage="redis://127.0.0.1:6379/0",
+                   public_url="https://benelert.example.eu", channels_file="")
+    client = app.test_client()
+    feed = client.get("/cap/feed.atom", headers={"Host": "benelert.example.eu"})
+    assert feed.status_code == 200 and b"https://benelert.example.eu/cap/feed.atom" in feed.data
+    for path in ("/cap/feed.atom", "/hooks/twilio/status", "/api/v1/me", "/login"):
+        forged = client.open(path, method="POST" if "hooks" in path else "GET", headers={"Host": "evil.example"})
+        assert forged.status_code == 400, path
+        assert b"evil.example" not in forged.data
+        assert forged.headers["X-Request-ID"] and "frame-ancestors" in forged.headers["Content-Security-Policy"]
+    assert client.get("/healthz", headers={"Host": "127.0.0.1:8000"}).status_code == 200  # checks on the machine
+
+
+def test_feed_links_come_from_the_public_url_and_host_derived_ones_are_never_shared(make_app):
+    public = make_app(public_url="https://benelert.example.eu").test_client()
+    feed = public.get("/cap/feed.atom", headers={"Host": "evil.example"})
+    assert feed.status_code == 200 and b"evil.example" not in feed.data
+    assert b'href="https://benelert.example.eu/cap/feed.atom"' in feed.data and feed.cache_control.public
+    local = make_app().test_client().get("/cap/feed.atom", headers={"Host": "evil.example"})
+    assert local.status_code == 200 and b"http://evil.example/cap/feed.atom" in local.data  # development only
+    assert local.cache_control.private and not local.cache_control.public

@@ -125,6 +125,7 @@ def failed_logins_across_workers(tmp_path, database_url, username, storage, env_
     statuses of the wrong ones, the response to the right one and the pids that served the wrong ones."""
     server = Gunicorn(tmp_path, {
         "BENELERT_ENV": env_name, "BENELERT_SECRET_KEY": "g" * 48, "BENELERT_DATABASE_URL": database_url,
+        "BENELERT_PUBLIC_URL": "http://127.0.0.1",
         "BENELERT_RATELIMIT_STORAGE": storage, "BENELERT_LOGIN_ATTEMPTS_PER_USER": f"{PER_USER} per 15 minutes",
         "BENELERT_LOGIN_ATTEMPTS_PER_IP": per_ip, "BENELERT_LOG_LEVEL": "WARNING"})
     try:
@@ -194,7 +195,7 @@ def test_login_is_refused_readably_when_redis_is_down(make_app, caplog):
 # ---- production settings ------------------------------------------------------------------------------
 
 def test_production_requires_a_shared_ratelimit_storage():
-    base = {"BENELERT_ENV": "production", "BENELERT_SECRET_KEY": "s" * 40}
+    base = {"BENELERT_ENV": "production", "BENELERT_SECRET_KEY": "s" * 40, "BENELERT_PUBLIC_URL": "https://b.example"}
     for storage in (None, "memory://"):
         environ = base if storage is None else {**base, "BENELERT_RATELIMIT_STORAGE": storage}
         with pytest.raises(SettingsError, match="RATELIMIT_STORAGE must be shared"):
@@ -217,7 +218,7 @@ def cookie_flags(header: str) -> tuple[str, set[str]]:
 
 @pytest.fixture
 def production_app(make_app, redis_keys):
-    app = make_app(env="production", secret_key="p" * 48, ratelimit_storage=REDIS_URL)
+    app = make_app(env="production", secret_key="p" * 48, ratelimit_storage=REDIS_URL, public_url="https://localhost")
     with app.extensions["benelert"].db.transaction() as session:
         ensure_centres(session)
     assert app.extensions["benelert"].settings.production and not app.testing
@@ -374,7 +375,8 @@ def token_for(app) -> str:
 def test_security_headers_on_internal_errors_and_without_https(make_app, redis_keys):
     """A 500 (the database is unreachable) keeps the headers; without HTTPS there is no HSTS."""
     nowhere = "postgresql+psycopg://postgres@127.0.0.1:1/nowhere?connect_timeout=1"
-    broken = make_app(env="production", secret_key="p" * 48, ratelimit_storage=REDIS_URL, database_url=nowhere)
+    broken = make_app(env="production", secret_key="p" * 48, ratelimit_storage=REDIS_URL, database_url=nowhere,
+                      public_url="https://localhost")
     client = broken.test_client()
     username = f"nobody-{uuid.uuid4().hex[:10]}"
     redis_keys.append(username)
