@@ -411,3 +411,32 @@ class ProviderReport(Base):
     provider_id: Mapped[str] = mapped_column(String(100), index=True)
     status: Mapped[str] = mapped_column(String(20))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+IMPORT_JOB_STATES = ("queued", "running", "done", "failed")
+
+
+class ImportJob(Base):
+    """A subscriber list to import, run by a worker process (alerts.import_jobs): queued → running → done | failed.
+    The whole import is one transaction of the worker; `rows_done` of `phase` (reading, writing) is written in short
+    transactions of their own, so that it shows while the import runs. A running job whose `lease_until` passed
+    (its worker died) is claimed again. The uploaded CSV (`body`) is emptied when the job ends."""
+
+    __tablename__ = "import_jobs"
+    __table_args__ = (Index("ix_import_jobs_state", "state", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    centre_id: Mapped[int] = mapped_column(ForeignKey("centres.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(10), default="queued")
+    phase: Mapped[str | None] = mapped_column(String(10))  # reading | writing, while running
+    rows_done: Mapped[int] = mapped_column(Integer, default=0)
+    rows_total: Mapped[int | None] = mapped_column(Integer)
+    result: Mapped[dict | None] = mapped_column(JSON)  # imported, updated, opted_out (done)
+    errors: Mapped[list | None] = mapped_column(JSON)  # [{"line", "error"}] (failed)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(80))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
