@@ -6,6 +6,8 @@ dedicated connection; a standby keeps trying and takes over within a second when
 connection closes, the lock goes with it). `release_due` is idempotent besides, so even two leaders
 could not fire a release twice. Dispatchers run in every worker: per lane (main: national systems, partner
 copies, social posts; sms: the subscriber fan-out) `--dispatchers` of them, each with `--threads` senders.
+Every worker also imports subscriber lists (alerts.import_jobs), one job at a time, in a thread of its own; the
+leader applies the inbox of provider status reports every second.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from datetime import timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import text
 
+from alerts import import_jobs
 from alerts.dispatch import LANES, Dispatcher, DispatchOptions
 from alerts.firing import LEADER_LOCK, expire_due, release_due
 from alerts.outcomes import apply_held_reports, reconcile_unknown, recover_expired_leases
@@ -28,6 +31,8 @@ from alerts.release import ReleaseOptions
 from db import Database
 
 log = logging.getLogger("benelert.worker")
+REPORTS_EVERY = 1.0  # seconds between two applications of the provider reports' inbox
+IMPORTS_EVERY = 1.0  # seconds between two looks for a queued subscriber import
 
 
 class Leadership:
@@ -84,6 +89,7 @@ class Worker:
                             for i in range(dispatchers) for lane in lanes]
         self._threads: list[threading.Thread] = []
         self._stopped = threading.Event()
+        self._importing_stopped = threading.Event()
 
     def fire_due(self) -> None:
         if not self.leadership.is_leader():
@@ -128,8 +134,8 @@ class Worker:
                                coalesce=True)
         self.scheduler.add_job(self.expire, "interval", seconds=30, id="expire", max_instances=1, coalesce=True)
         self.scheduler.add_job(self.recover, "interval", seconds=5, id="recover", max_instances=1, coalesce=True)
-        self.scheduler.add_job(self.apply_reports, "interval", seconds=2, id="reports", max_instances=1,
-                               coalesce=True)
+        self.scheduler.add_job(self.apply_reports, "interval", seconds=REPORTS_EVERY, id="reports",
+                               max_instances=1, coalesce=True)
         self.scheduler.add_job(self.reconcile, "interval", seconds=self.reconcile_every, id="reconcile",
                                max_instances=1, coalesce=True)
         self.scheduler.start()
@@ -138,6 +144,24 @@ class Worker:
                                       daemon=True)
             thread.start()
             self._threads.append(thread)
+        importer = threading.Thread(target=self._keep_importing, name=f"{self.name}/imports", daemon=True)
+        importer.start()
+        self._threads.append(importer)
+
+    def import_next(self) -> str | None:
+        """Run one queued subscriber import (or one whose worker died), if any: its final state, or None."""
+        return import_jobs.run_next(self.db, self.name)
+
+    def _keep_importing(self) -> None:
+        """Subscriber imports, one at a time: a failure (the database restarting) ends only the current one, whose
+        lease then runs out and which is taken again."""
+        while not self._importing_stopped.is_set():
+            try:
+                if self.import_next() is not None:
+                    continue
+            except Exception:
+                log.exception("subscriber import failed; its lease runs out and it is taken again")
+            self._importing_stopped.wait(IMPORTS_EVERY)
 
     def _keep_dispatching(self, dispatcher: Dispatcher) -> None:
         """Run the dispatcher until the worker stops. A failure (the database restarting, a failover) stops
@@ -159,6 +183,7 @@ class Worker:
             pause = min(pause * 2, 30.0)
 
     def stop(self) -> None:
+        self._importing_stopped.set()  # an import under way finishes (or its lease brings it back)
         self.scheduler.shutdown(wait=True)
         for dispatcher in self.dispatchers:
             dispatcher.stop()

@@ -1,4 +1,4 @@
-"""What became of sent messages: provider delivery reports (applied, or held until their row is committed),
+"""What became of sent messages: provider delivery reports (an inbox the worker applies in batches, forward only),
 reconciliation of unknown outcomes with the provider, recovery of a stopped dispatcher's leased rows, and the
 ledger's counts per state."""
 from __future__ import annotations
@@ -7,7 +7,7 @@ import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 
 from alerts.models import Delivery, Payload, ProviderReport, Release, utcnow
 from channels.base import Channel, Outcome, Target
@@ -120,41 +120,84 @@ def reconcile_unknown(db: Database, channels: Mapping[str, Channel], grace: time
     return counts
 
 
-def _apply_report(row: Delivery, status: str, now: datetime) -> None:
-    row.provider_status = status
-    if status == "delivered":
-        row.state, row.delivered_at = "delivered", now
-    elif status in ("undelivered", "failed") and row.state != "delivered":
-        row.state, row.error = "failed", f"provider reported {status}"
+# Twilio's message statuses in the order a message moves through them (its "Outbound Message Status in Status
+# Callbacks" guide): accepted/scheduled → queued → sending → sent → delivered | undelivered | failed (canceled: a
+# scheduled message withdrawn), and read after delivered. A report only moves a row forward: an older or replayed
+# one changes nothing. Of the final statuses, `delivered` outranks `undelivered`/`failed`: it is the carrier's
+# receipt that the handset has the message, and a late delivery receipt after an undelivered one is the later,
+# positive evidence (never resend then); a failure never turns a delivered row back.
+STATUS_RANK = {"accepted": 0, "scheduled": 0, "queued": 1, "sending": 2, "sent": 3, "canceled": 4,
+               "undelivered": 4, "failed": 4, "delivered": 5, "read": 6}
+DELIVERED = ("delivered", "read")
+REPORT_BATCH = 500  # reports applied per transaction
+REPORT_BATCHES = 40  # at most this many transactions per call (20,000 reports); the next call goes on
 
 
-def apply_status_callback(db: Database, provider_id: str, status: str) -> bool:
-    """A provider's delivery report (queued, sent, delivered, undelivered, failed) for a ledger row.
-    A report for an id no row carries yet is held (ProviderReport) for apply_held_reports; False then."""
-    now = utcnow()
-    with db.transaction() as session:
-        row = session.scalar(select(Delivery).where(Delivery.provider_id == provider_id))
-        if row is None:
-            session.add(ProviderReport(provider_id=provider_id, status=status, received_at=now))
-            return False
-        _apply_report(row, status, now)
+def _advance(row: dict, status: str, at: datetime) -> bool:
+    """Move `row` (provider_status, state, delivered_at, error) forward to `status`; False if it is not ahead."""
+    if STATUS_RANK.get(status, -1) <= STATUS_RANK.get(row["provider_status"], -1):
+        return False
+    row["provider_status"] = status
+    if status in DELIVERED:
+        if row["state"] != "delivered":
+            row["state"], row["delivered_at"] = "delivered", at
+    elif STATUS_RANK[status] == STATUS_RANK["failed"] and row["state"] != "delivered":
+        row["state"], row["error"] = "failed", f"provider reported {status}"
     return True
 
 
-def apply_held_reports(db: Database, keep: timedelta = timedelta(days=2), limit: int = 1000) -> dict[str, int]:
-    """Apply held reports, in the order received, to the rows that now carry their ids; drop the ones
-    older than `keep` that never matched (not ours, or a row lost to a crash: the metrics count them)."""
-    now = utcnow()
+def record_status_report(db: Database, provider_id: str, status: str) -> None:
+    """A provider's delivery report, appended to the inbox (one short INSERT: no ledger row is read or locked);
+    the worker applies it with apply_held_reports."""
+    with db.engine.begin() as connection:
+        connection.execute(insert(ProviderReport).values(provider_id=provider_id, status=status,
+                                                         received_at=utcnow()))
+
+
+def _apply_batch(db: Database, limit: int) -> tuple[int, int]:
+    """One transaction: the oldest `limit` reports whose ledger row exists, applied in the order received and
+    deleted; (reports consumed, rows changed)."""
     with db.transaction() as session:
-        pairs = session.execute(select(ProviderReport, Delivery)
-                                .join(Delivery, Delivery.provider_id == ProviderReport.provider_id)
-                                .order_by(ProviderReport.id).limit(limit)).all()
-        for report, row in pairs:
-            _apply_report(row, report.status, report.received_at)
-            session.delete(report)
-        expired = session.execute(delete(ProviderReport).where(ProviderReport.received_at < now - keep)
-                                  .execution_options(synchronize_session=False)).rowcount
-    return {"applied": len(pairs), "expired": expired}
+        pairs = session.execute(
+            select(ProviderReport.id, ProviderReport.status, ProviderReport.received_at, Delivery.id,
+                   Delivery.provider_status, Delivery.state, Delivery.delivered_at, Delivery.error)
+            .join(Delivery, Delivery.provider_id == ProviderReport.provider_id)
+            .order_by(ProviderReport.id).limit(limit)).all()
+        rows: dict[int, dict] = {}
+        changed: set[int] = set()
+        for _, status, at, row_id, provider_status, state, delivered_at, error in pairs:
+            row = rows.setdefault(row_id, {"id": row_id, "provider_status": provider_status, "state": state,
+                                           "delivered_at": delivered_at, "error": error})
+            if _advance(row, status, at):
+                changed.add(row_id)
+        if changed:
+            session.execute(update(Delivery), [rows[row_id] for row_id in sorted(changed)])
+        report_ids = [pair[0] for pair in pairs]
+        if report_ids:
+            session.execute(delete(ProviderReport).where(ProviderReport.id.in_(report_ids))
+                            .execution_options(synchronize_session=False))
+    return len(pairs), len(changed)
+
+
+def apply_held_reports(db: Database, keep: timedelta = timedelta(days=2), limit: int = REPORT_BATCH,
+                       batches: int = REPORT_BATCHES) -> dict[str, int]:
+    """Apply the inbox of provider reports (record_status_report) to the ledger rows that carry their ids, in
+    batches of `limit` per transaction, in the order received and forward only (replays and late reports change
+    nothing). A report whose id no row carries yet (it overtook the dispatcher's commit) stays for a later call;
+    one older than `keep` that never matched (not ours, or a row lost to a crash: the metrics count them) is
+    dropped. `applied`: reports consumed; `changed`: rows they moved on."""
+    counts = {"applied": 0, "changed": 0, "expired": 0}
+    for _ in range(batches):
+        consumed, moved = _apply_batch(db, limit)
+        counts["applied"] += consumed
+        counts["changed"] += moved
+        if consumed < limit:
+            break
+    with db.transaction() as session:
+        counts["expired"] = session.execute(
+            delete(ProviderReport).where(ProviderReport.received_at < utcnow() - keep)
+            .execution_options(synchronize_session=False)).rowcount
+    return counts
 
 
 def ledger_counts(db: Database, release_id: int) -> dict[str, int]:

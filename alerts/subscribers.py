@@ -3,10 +3,28 @@ lists (all rows or none) and STOP opt-outs."""
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections.abc import Callable
 from datetime import timedelta
 
-from sqlalchemy import and_, delete, exists, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    and_,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
 
 from alerts import audit
@@ -14,13 +32,13 @@ from alerts.access import require_role
 from alerts.errors import InvalidInput
 from alerts.gazetteer import PLACES
 from alerts.i18n import ngettext
-from alerts.models import Centre, Delivery, Release, Subscriber, SubscriberArea, User, utcnow
+from alerts.models import Centre, Delivery, Release, Subscriber, SubscriberArea, User, UTCDateTime, utcnow
 from alerts.subscribers_csv import parse_subscribers_csv
 from alerts.vocabulary import LANGUAGES
 
 E164 = re.compile(r"\+[1-9][0-9]{1,14}")
 IMPORT_ROLES = ("admin", "communicator")
-CHUNK = 5000  # rows per statement: below SQLite's bound-parameter limit
+CHUNK = 5000  # rows per statement (SQLite) or per COPY (PostgreSQL)
 
 
 def country_of(centre: Centre) -> str:
@@ -28,58 +46,106 @@ def country_of(centre: Centre) -> str:
     return centre.code.split("-")[0]
 
 
-def _replace_areas(session: Session, areas_by_id: dict[int, list[str]]) -> None:
-    ids = list(areas_by_id)
-    for start in range(0, len(ids), CHUNK):
-        session.execute(delete(SubscriberArea).where(SubscriberArea.subscriber_id.in_(ids[start:start + CHUNK])))
-    rows = [{"subscriber_id": sid, "place": place} for sid, places in areas_by_id.items() for place in places]
-    for start in range(0, len(rows), CHUNK):
-        session.execute(insert(SubscriberArea), rows[start:start + CHUNK])
+STAGE = MetaData()  # the import's temporary tables: not in the application's schema (no migration)
+_stage_rows = Table("import_stage", STAGE, Column("phone", String(20), primary_key=True),
+                    Column("language", String(8), nullable=False), prefixes=["TEMPORARY"],
+                    postgresql_on_commit="DROP")
+_stage_areas = Table("import_stage_areas", STAGE, Column("phone", String(20), nullable=False),
+                     Column("place", String(64), nullable=False), prefixes=["TEMPORARY"], postgresql_on_commit="DROP")
+Progress = Callable[[str, int], None]  # (phase, rows done)
+
+
+def parse_for(centre: Centre, text: str, progress: Progress | None = None) -> tuple[list[dict], list[dict]]:
+    """The CSV's rows for this centre (numbers in its region, gazetteer places, the phrasebook's languages), and
+    one error per bad line."""
+    tick = (lambda count: progress("reading", count)) if progress else None
+    return parse_subscribers_csv(text, country_of(centre), frozenset(PLACES), frozenset(LANGUAGES), progress=tick)
+
+
+def refusal(errors: list[dict]) -> InvalidInput:
+    """The answer to a list with bad lines: nothing is imported."""
+    return InvalidInput(ngettext("%(num)d line of the CSV cannot be imported; nothing was imported. Correct it and "
+                                 "send the whole file again.",
+                                 "%(num)d lines of the CSV cannot be imported; nothing was imported. Correct them "
+                                 "and send the whole file again.", len(errors)),
+                        imported=0, updated=0, errors=errors)
+
+
+def _stage(session: Session, rows: list[dict], progress: Progress | None) -> None:
+    """The rows into the transaction's temporary tables: COPY on PostgreSQL, executemany on SQLite."""
+    connection = session.connection()
+    postgresql = connection.dialect.name == "postgresql"
+    for table in (_stage_rows, _stage_areas):
+        table.create(connection, checkfirst=not postgresql)  # PostgreSQL: dropped at commit or rollback
+        if not postgresql:
+            connection.execute(delete(table))
+    for start in range(0, len(rows), CHUNK * 4):
+        chunk = rows[start:start + CHUNK * 4]
+        if postgresql:
+            with connection.connection.driver_connection.cursor() as cursor:
+                with cursor.copy("COPY import_stage (phone, language) FROM STDIN") as copy:
+                    for row in chunk:
+                        copy.write_row((row["phone"], row["language"]))
+                with cursor.copy("COPY import_stage_areas (phone, place) FROM STDIN") as copy:
+                    for row in chunk:
+                        for place in row["areas"]:
+                            copy.write_row((row["phone"], place))
+        else:
+            for part in range(0, len(chunk), CHUNK):
+                connection.execute(insert(_stage_rows), [{"phone": row["phone"], "language": row["language"]}
+                                                         for row in chunk[part:part + CHUNK]])
+                connection.execute(insert(_stage_areas), [{"phone": row["phone"], "place": place}
+                                                          for row in chunk[part:part + CHUNK]
+                                                          for place in row["areas"]])
+        if progress:
+            progress("writing", start + len(chunk))
+
+
+def write_subscribers(session: Session, centre: Centre, rows: list[dict], progress: Progress | None = None) -> dict:
+    """Upsert valid rows into the centre's subscribers by phone number, in the caller's transaction, set-based:
+    the rows are staged in temporary tables, then one INSERT … ON CONFLICT DO UPDATE (language), one DELETE and one
+    INSERT … SELECT of their areas. An opt-out is never undone: such numbers are updated but stay opted out."""
+    _stage(session, rows, progress)
+    mine = and_(Subscriber.centre_id == centre.id, Subscriber.phone == _stage_rows.c.phone)
+    updated, opted_out = session.execute(select(func.count(), func.count(Subscriber.opted_out_at))
+                                         .select_from(Subscriber).join(_stage_rows, mine)).one()
+    dialect = session.connection().dialect.name
+    upsert = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(Subscriber).from_select(
+        ["centre_id", "phone", "language", "created_at"],
+        select(literal(centre.id, Integer), _stage_rows.c.phone, _stage_rows.c.language,
+               literal(utcnow(), UTCDateTime)).where(true()))  # SQLite: INSERT … SELECT … ON CONFLICT needs a WHERE
+    session.execute(upsert.on_conflict_do_update(index_elements=["centre_id", "phone"],
+                                                 set_={"language": upsert.excluded.language}))
+    ids = select(Subscriber.id).join(_stage_rows, mine)
+    session.execute(delete(SubscriberArea).where(SubscriberArea.subscriber_id.in_(ids))
+                    .execution_options(synchronize_session=False))
+    session.execute(insert(SubscriberArea).from_select(["subscriber_id", "place"], select(
+        Subscriber.id, _stage_areas.c.place).join(_stage_areas, and_(
+            Subscriber.centre_id == centre.id, Subscriber.phone == _stage_areas.c.phone))))
+    if dialect != "postgresql":
+        for table in (_stage_rows, _stage_areas):
+            table.drop(session.connection())
+    return {"imported": len(rows) - updated, "updated": updated, "opted_out": opted_out}
+
+
+def record_import(session: Session, actor: User, result: dict) -> None:
+    audit.record(session, actor, "subscribers.import", "centre", actor.centre.code,
+                 detail={key: value for key, value in result.items() if key != "errors"})
 
 
 def import_subscribers(session: Session, actor: User, text: str) -> dict:
-    """Upsert the CSV's subscribers into the actor's centre by phone number, in the caller's transaction.
+    """Upsert the CSV's subscribers into the actor's centre by phone number, in the caller's transaction (the
+    worker's import job runs it: alerts.import_jobs).
 
     All or nothing: when any row has an error nothing is written and InvalidInput carries the per-line
     report. An opt-out is never undone by an import: such numbers are updated but stay opted out.
     """
     require_role(actor, *IMPORT_ROLES)
-    centre = actor.centre
-    rows, errors = parse_subscribers_csv(text, country_of(centre), frozenset(PLACES), frozenset(LANGUAGES))
+    rows, errors = parse_for(actor.centre, text)
     if errors:
-        raise InvalidInput(ngettext("%(num)d line of the CSV cannot be imported; nothing was imported. Correct it and "
-                                    "send the whole file again.",
-                                    "%(num)d lines of the CSV cannot be imported; nothing was imported. Correct them "
-                                    "and send the whole file again.", len(errors)),
-                           imported=0, updated=0, errors=errors)
-    phones = [row["phone"] for row in rows]
-    existing: dict[str, tuple[int, bool]] = {}
-    for start in range(0, len(phones), CHUNK):
-        existing.update((phone, (sid, opted_out is not None)) for sid, phone, opted_out in session.execute(
-            select(Subscriber.id, Subscriber.phone, Subscriber.opted_out_at).where(
-                Subscriber.centre_id == centre.id, Subscriber.phone.in_(phones[start:start + CHUNK]))))
-    new = [row for row in rows if row["phone"] not in existing]
-    old = [row for row in rows if row["phone"] in existing]
-    areas_by_id: dict[int, list[str]] = {}
-    for start in range(0, len(new), CHUNK):
-        chunk = new[start:start + CHUNK]
-        ids = session.scalars(insert(Subscriber).returning(Subscriber.id, sort_by_parameter_order=True), [
-            {"centre_id": centre.id, "phone": row["phone"], "language": row["language"]} for row in chunk]).all()
-        areas_by_id.update(zip(ids, (row["areas"] for row in chunk), strict=True))
-    ids_by_language: dict[str, list[int]] = defaultdict(list)
-    for row in old:
-        sid = existing[row["phone"]][0]
-        ids_by_language[row["language"]].append(sid)
-        areas_by_id[sid] = row["areas"]
-    for language, ids in ids_by_language.items():
-        for start in range(0, len(ids), CHUNK):
-            session.execute(update(Subscriber).where(Subscriber.id.in_(ids[start:start + CHUNK]))
-                            .values(language=language).execution_options(synchronize_session=False))
-    _replace_areas(session, areas_by_id)
-    result = {"imported": len(new), "updated": len(old),
-              "opted_out": sum(1 for row in old if existing[row["phone"]][1]), "errors": []}
-    audit.record(session, actor, "subscribers.import", "centre", centre.code,
-                 detail={key: value for key, value in result.items() if key != "errors"})
+        raise refusal(errors)
+    result = {**write_subscribers(session, actor.centre, rows), "errors": []}
+    record_import(session, actor, result)
     return result
 
 

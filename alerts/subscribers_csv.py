@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Set
+from collections.abc import Callable, Set
 
 from alerts.i18n import Msg, _, ngettext
 from alerts.vocabulary import LANGUAGES
@@ -15,6 +15,7 @@ from channels.sms import normalise_number
 
 COLUMNS = ("phone", "language", "areas")
 MAX_ROWS = 200_000
+PROGRESS_EVERY = 10_000
 
 
 def parse_subscribers_csv(
@@ -23,8 +24,10 @@ def parse_subscribers_csv(
     known_areas: Set[str] | None = None,
     languages: Set[str] = frozenset(LANGUAGES),
     max_rows: int = MAX_ROWS,
+    progress: Callable[[int], None] | None = None,
 ) -> tuple[list[dict], list[dict]]:
-    """Valid rows {phone (E.164), language, areas: list} and one error per bad row; areas split on ';'."""
+    """Valid rows {phone (E.164), language, areas: list} and one error per bad row; areas split on ';'.
+    `progress(rows read)` is called every PROGRESS_EVERY rows."""
     rows: list[dict] = []
     errors: list[dict] = []
     reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
@@ -41,6 +44,8 @@ def parse_subscribers_csv(
             if not any(field.strip() for field in record):
                 continue
             count += 1
+            if progress is not None and count % PROGRESS_EVERY == 0:
+                progress(count)
             if count > max_rows:
                 errors.append({"line": line, "error": _("too many rows: at most %(max)d, the rest was not read",
                                                         max=max_rows)})
