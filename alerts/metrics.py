@@ -86,10 +86,14 @@ class LedgerCollector(Collector):
         yield self._errors(errors)
         yield from self._acks(acks, now)
         yield GaugeMetricFamily("benelert_provider_reports_held",
-                                "Provider status reports waiting for their message id to be committed; the worker "
-                                "applies them within seconds, so a growing count means reports for unknown ids",
+                                "Provider status reports not applied yet: the inbox the status callbacks append to, "
+                                "which the scheduler leader applies every second (a report whose message id is not "
+                                "committed yet waits for it); a growing count means reports for unknown ids or no "
+                                "worker applying them",
                                 value=held[0])
-        yield GaugeMetricFamily("benelert_provider_report_held_seconds", "Age of the oldest held report (0: none)",
+        yield GaugeMetricFamily("benelert_provider_report_held_seconds",
+                                "Age of the oldest report not applied yet (0: none); above a few seconds the worker "
+                                "is behind, or the report's message id is not ours",
                                 value=_seconds(now, held[1]))
         if leaders is not None:
             yield GaugeMetricFamily("benelert_scheduler_leaders",

@@ -154,7 +154,9 @@ ROUTES: dict[tuple[str, str], Access] = {
                                                 ok=(201, 429)),  # 429: the centre's last test is too recent
     ("GET", API + "/communication-tests/<int:alert_id>"): api(STAFF, scope="lead", on=("drill",)),
     ("POST", API + "/subscribers/import"): api(frozenset({"admin", "communicator"}), scope=None, on=("-",),
-                                               send="phone,language,areas\n", ok=(200, 422)),
+                                               send="phone,language,areas\n", ok=(202,)),
+    # an import job is read by its centre's staff only (404 for others): tests/unit/alerts/test_import_jobs.py
+    ("GET", API + "/subscribers/imports/<int:job_id>"): api(STAFF, scope=None, on=()),
     ("GET", API + "/subscribers/count"): api(STAFF, scope=None, on=("-",)),
 }
 OPTIONAL = {("GET", "/metrics")}  # added by the operations work; the table must not wait for it
@@ -175,7 +177,7 @@ def test_every_route_of_the_url_map_has_an_access_rule(app):
     stale = sorted(set(ROUTES) - routes - OPTIONAL)
     assert stale == [], f"rules for routes that no longer exist: {stale}"
     unprobed = sorted(key for key, access in ROUTES.items() if access.kind in (LOGIN, TOKEN) and not access.on)
-    assert unprobed == [("DELETE", API + "/tokens/<int:token_id>")]
+    assert unprobed == [("DELETE", API + "/tokens/<int:token_id>"), ("GET", API + "/subscribers/imports/<int:job_id>")]
 
 
 # ---- the probe of each kind, for every route ---------------------------------------------------------------
@@ -199,7 +201,7 @@ def test_each_kind_of_route_refuses_the_wrong_caller(make_app, make_user, tmp_pa
     username, bearer = make_user("BE", "communicator")
     alert = Api(app.test_client(), bearer).post("/alerts", json=flood_alert()).get_json()
     values = {"alert_id": alert["id"], "number": 1, "token_id": 1, "identifier": alert["identifier"],
-              "filename": "app.js"}
+              "filename": "app.js", "job_id": 1}
     anonymous, browser = app.test_client(), app.test_client()
     anonymous_csrf = csrf_of(anonymous)
     browser.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": csrf_of(browser)})

@@ -9,7 +9,7 @@ from lxml import etree
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
-from alerts import firing, release
+from alerts import firing, import_jobs, release
 from alerts.cap import CAP_NS, parse_cap
 from alerts.dispatch import Dispatcher, DispatchOptions
 from alerts.models import Ack, AuditEvent, Delivery, Subscriber, SubscriberArea
@@ -240,26 +240,36 @@ def import_csv(api, text: str | bytes, content_type="text/csv"):
                            headers={"Authorization": f"Bearer {api.token}"})
 
 
+def imported(api, db, text: str | bytes, content_type="text/csv") -> dict:
+    """Submit the list (202 and its job's address), let a worker run the job, and read the job as the API shows it."""
+    submitted = import_csv(api, text, content_type)
+    assert submitted.status_code == 202, submitted.get_json()
+    assert submitted.get_json()["state"] == "queued"
+    assert import_jobs.run_next(db, "test-worker") in ("done", "failed")
+    job = api.client.get(submitted.headers["Location"], headers={"Authorization": f"Bearer {api.token}"})
+    assert job.status_code == 200
+    return job.get_json()
+
+
 def test_import_reports_every_bad_line_and_stores_nothing(api_as, db):
     be = api_as("BE", "communicator")
-    response = import_csv(be, "phone,language,areas\n0470 12 34 56,nl,be-lim\nnot a number,nl,be-lim\n"
-                              "0470 12 34 57,xx,be-lim\n0470 12 34 58,fr,atlantis\n")
-    assert response.status_code == 422 and response.mimetype == "application/problem+json"
-    body = response.get_json()
-    assert body["imported"] == 0 and body["updated"] == 0
-    assert [error["line"] for error in body["errors"]] == [3, 4, 5]
-    assert "invalid number" in body["errors"][0]["error"] and "atlantis" in body["errors"][2]["error"]
+    job = imported(be, db, "phone,language,areas\n0470 12 34 56,nl,be-lim\nnot a number,nl,be-lim\n"
+                           "0470 12 34 57,xx,be-lim\n0470 12 34 58,fr,atlantis\n")
+    assert job["state"] == "failed" and job["result"] is None
+    assert [error["line"] for error in job["errors"]] == [3, 4, 5]
+    assert "invalid number" in job["errors"][0]["error"] and "atlantis" in job["errors"][2]["error"]
     assert count(db, Subscriber) == 0 and count(db, SubscriberArea) == 0
-    assert import_csv(be, "telephone\n+32470123456\n").get_json()["errors"][0]["line"] == 1
+    assert imported(be, db, "telephone\n+32470123456\n")["errors"][0]["line"] == 1
 
 
 def test_import_upserts_by_number_and_counts_per_area(api_as, db):
     be = api_as("BE", "communicator")
-    first = import_csv(be, "phone,language,areas\n0470 12 34 56,nl,be-lim\n+32 470 12 34 57,fr,be-lim;be-lie\n")
-    assert first.status_code == 200, first.get_json()
-    assert first.get_json() == {"imported": 2, "updated": 0, "opted_out": 0, "errors": []}
-    second = import_csv(api_as("BE", "admin"), "phone,language,areas\n+32470123457,de,be-ant\n0470123458,en,be-lim\n")
-    assert second.get_json() == {"imported": 1, "updated": 1, "opted_out": 0, "errors": []}
+    first = imported(be, db, "phone,language,areas\n0470 12 34 56,nl,be-lim\n+32 470 12 34 57,fr,be-lim;be-lie\n")
+    assert first["state"] == "done", first
+    assert first["result"] == {"imported": 2, "updated": 0, "opted_out": 0} and first["errors"] == []
+    assert first["rows_done"] == first["rows_total"] == 2
+    second = imported(api_as("BE", "admin"), db, "phone,language,areas\n+32470123457,de,be-ant\n0470123458,en,be-lim\n")
+    assert second["result"] == {"imported": 1, "updated": 1, "opted_out": 0}
     with db.transaction() as session:
         moved = session.scalar(select(Subscriber).where(Subscriber.phone == "+32470123457"))
         assert moved.language == "de"
@@ -278,12 +288,12 @@ def test_import_rules_for_roles_types_and_sizes(api_as, db):
     # above the app's 1 MiB but within this route's 5 MiB (extra columns are ignored)
     big = "phone,language,areas,note\n" + "".join(f"04701234{i:02d},nl,be-lim,{'x' * 120_000}\n" for i in range(10))
     assert 1024 * 1024 < len(big) < 5 * 1024 * 1024
-    assert import_csv(be, big).get_json()["imported"] == 10
+    assert imported(be, db, big)["result"]["imported"] == 10
     too_big = import_csv(be, "phone,language,areas\n" + "x" * (5 * 1024 * 1024))
     assert too_big.status_code == 413 and "5 MiB" in too_big.get_json()["detail"]
-    latin1 = import_csv(be, "phone,language,areas\n0470123499,fr,be-liège\n".encode("latin-1"),
-                        content_type="text/csv; charset=latin-1")
-    assert "be-liège" in latin1.get_json()["errors"][0]["error"]  # decoded as latin-1, then refused as unknown
+    latin1 = imported(be, db, "phone,language,areas\n0470123499,fr,be-liège\n".encode("latin-1"),
+                      content_type="text/csv; charset=latin-1")
+    assert "be-liège" in latin1["errors"][0]["error"]  # decoded as latin-1, then refused as unknown
     assert import_csv(be, b"phone,language,areas\n\xff\xfe,nl,be-lim\n").status_code == 422
     assert count(db, Subscriber) == 10
 
@@ -314,8 +324,8 @@ def test_stop_opts_out_only_when_signed_and_the_next_release_skips_the_number(wo
     assert opted == [phones[0]]
     be = api_as("BE", "communicator")
     assert be.get("/subscribers/count").get_json()["opted_out"] == 1
-    reimport = import_csv(be, f"phone,language,areas\n{phones[0]},nl,be-lim\n")
-    assert reimport.get_json()["opted_out"] == 1  # an import never undoes an opt-out
+    reimport = imported(be, db, f"phone,language,areas\n{phones[0]},nl,be-lim\n")
+    assert reimport["result"]["opted_out"] == 1  # an import never undoes an opt-out
 
     release_alert(world, api_as, channels={"BE": ["sms"]})
     with db.transaction() as session:

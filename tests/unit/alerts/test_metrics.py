@@ -203,12 +203,12 @@ def test_scheduler_leader_lock_is_a_metric_on_postgresql(app, client, database_u
 
 
 def test_held_provider_reports_are_counted_until_applied(app, db, client):
-    from alerts.outcomes import apply_held_reports, apply_status_callback
+    from alerts.outcomes import apply_held_reports, record_status_report
 
     assert value(scrape(client), "benelert_provider_reports_held") == 0
-    assert apply_status_callback(db, "SM" + "a" * 32, "delivered") is False  # no row carries that id
+    record_status_report(db, "SM" + "a" * 32, "delivered")  # no row carries that id
     samples = scrape(client)
     assert value(samples, "benelert_provider_reports_held") == 1
     assert value(samples, "benelert_provider_report_held_seconds") >= 0
-    assert apply_held_reports(db, keep=timedelta(0)) == {"applied": 0, "expired": 1}
+    assert apply_held_reports(db, keep=timedelta(0)) == {"applied": 0, "changed": 0, "expired": 1}
     assert value(scrape(client), "benelert_provider_reports_held") == 0

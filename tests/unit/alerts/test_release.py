@@ -13,7 +13,7 @@ from sqlalchemy import func, select, text, update
 from alerts import firing, release
 from alerts.dispatch import Dispatcher, DispatchOptions
 from alerts.models import Delivery, ProviderReport, Release
-from alerts.outcomes import apply_held_reports, apply_status_callback, ledger_counts, recover_expired_leases
+from alerts.outcomes import apply_held_reports, ledger_counts, record_status_report, recover_expired_leases
 from channels import build_channels
 from channels.base import Outcome, Receipt
 from channels.specs import TextLimits
@@ -144,18 +144,18 @@ def test_a_report_that_overtakes_the_commit_of_its_id_is_held_then_applied(world
         row = session.scalars(select(Delivery).where(Delivery.channel == "sms")).first()
         row_id, provider_id = row.id, row.provider_id
         row.provider_id, row.state, row.provider_status = None, "sent", "queued"
-    assert apply_status_callback(db, provider_id, "sent") is False
-    assert apply_status_callback(db, provider_id, "delivered") is False
-    assert apply_held_reports(db) == {"applied": 0, "expired": 0}  # still no row with that id: kept
+    record_status_report(db, provider_id, "sent")
+    record_status_report(db, provider_id, "delivered")
+    assert apply_held_reports(db) == {"applied": 0, "changed": 0, "expired": 0}  # still no row with that id: kept
     with db.transaction() as session:
         session.get(Delivery, row_id).provider_id = provider_id  # the dispatcher's commit lands
-    assert apply_held_reports(db) == {"applied": 2, "expired": 0}
+    assert apply_held_reports(db) == {"applied": 2, "changed": 1, "expired": 0}
     with db.transaction() as session:
         row = session.get(Delivery, row_id)
         assert (row.state, row.provider_status) == ("delivered", "delivered")
         assert session.scalar(select(func.count()).select_from(ProviderReport)) == 0
-    assert apply_status_callback(db, "SM" + "f" * 32, "delivered") is False  # never ours
-    assert apply_held_reports(db, keep=timedelta(0)) == {"applied": 0, "expired": 1}
+    record_status_report(db, "SM" + "f" * 32, "delivered")  # never ours
+    assert apply_held_reports(db, keep=timedelta(0)) == {"applied": 0, "changed": 0, "expired": 1}
 
 
 def test_exercise_never_reaches_subscribers_or_public_accounts(world, api_as):
