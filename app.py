@@ -41,7 +41,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         settings=settings,
         db=Database.connect(settings.database_url),
         throttle=LoginThrottle(settings.ratelimit_storage, settings.login_attempts_per_user,
-                               settings.login_attempts_per_ip),
+                               settings.login_attempts_per_ip, settings.login_attempts_per_account),
         channels_config=load_config(settings.channels_file),
     )
     if settings.proxy_hops:

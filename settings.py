@@ -57,8 +57,11 @@ class Settings:
     secret_key: str = ""
     database_url: str = ""
     ratelimit_storage: str = "memory://"
-    login_attempts_per_user: str = "5 per 15 minutes"
-    login_attempts_per_ip: str = "30 per 15 minutes"
+    # login attempts (alerts/login_throttle.py); several windows make the wait grow with the attempts
+    login_attempts_per_user: str = "5 per 15 minutes; 10 per 2 hours"  # per username on a device or address
+    login_attempts_per_ip: str = "30 per 15 minutes"  # failures per address without a device cookie
+    login_attempts_per_account: str = "20 per 15 minutes; 60 per day"  # per username, all clients without one
+    device_cookie_days: int = 365  # a browser that logged in is trusted for its user this long (signed cookie)
     session_hours: int = 12
     secure_cookies: bool = True
     max_body_bytes: int = 1024 * 1024

@@ -2,26 +2,21 @@
 from __future__ import annotations
 
 import hashlib
-import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from limits import parse as parse_limit
-from limits.errors import StorageError
-from limits.storage import storage_from_string
-from limits.strategies import MovingWindowRateLimiter
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from alerts import audit
-from alerts.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from alerts.errors import Conflict, Forbidden, InvalidInput, NotFound
 from alerts.i18n import _
-from alerts.models import ROLES, ApiToken, Centre, User, UserRole, UserSession, utcnow
+from alerts.login_throttle import LoginThrottle, ThrottleUnavailable, TooManyAttempts  # noqa: F401 (re-exported)
+from alerts.models import ROLES, ApiToken, AuditEvent, Centre, User, UserRole, UserSession, utcnow
 
-log = logging.getLogger("benelert.accounts")
 HASHER = PasswordHasher()
 # Verified against when the user does not exist, so that timing does not reveal valid usernames.
 _DUMMY_HASH = HASHER.hash(secrets.token_urlsafe(16))
@@ -73,60 +68,21 @@ def create_user(
 
 
 def find_user(session: Session, username: str) -> User:
-    user = session.scalar(select(User).where(User.username == username.strip().lower()))
+    user = session.scalar(select(User).where(User.username == normal_username(username)))
     if user is None:
         raise NotFound(_("No user '%(username)s'.", username=username))
     return user
-
-
-class ThrottleUnavailable(DomainError, status=503, title=_("Login unavailable")):
-    pass
-
-
-class LoginThrottle:
-    """Login limits on `limits` storage: attempts per username (a successful login clears them) and
-    failed attempts per client address.
-
-    With a shared storage URI (redis://...) the limits hold across processes and machines. When that
-    storage cannot be reached, logins are refused (503) rather than let through unthrottled.
-    """
-
-    def __init__(self, storage_uri: str, per_user: str, per_ip: str):
-        self._limiter = MovingWindowRateLimiter(storage_from_string(storage_uri, wrap_exceptions=True))
-        self._per_user = parse_limit(per_user)
-        self._per_ip = parse_limit(per_ip)
-
-    def _storage(self, call, *args):
-        try:
-            return call(*args)
-        except StorageError as error:  # never log the URI: it may hold the storage's password
-            log.error("login throttle storage unreachable", extra={"error": type(error.storage_error).__name__})
-            raise ThrottleUnavailable(_("Logins are paused: the login throttle cannot be reached. Try again in a "
-                                        "few minutes; if it lasts, tell the operators.")) from None
-
-    def attempt(self, username: str, address: str) -> bool:
-        """Whether a password may be checked now. The attempt is counted against the username at once, in
-        one atomic step: attempts sent together cannot all pass a check made before any was counted."""
-        return self._storage(self._limiter.test, self._per_ip, "login-ip", address) and self._storage(
-            self._limiter.hit, self._per_user, "login-user", username
-        )
-
-    def failed(self, address: str) -> None:
-        self._storage(self._limiter.hit, self._per_ip, "login-ip", address)
-
-    def succeeded(self, username: str) -> None:
-        self._storage(self._limiter.clear, self._per_user, "login-user", username)
-
-
-class TooManyAttempts(Forbidden):
-    status = 429
-    title = _("Too many attempts")
 
 
 @dataclass
 class Login:
     user: User
     session_token: str
+    failed_attempts: int = 0  # wrong passwords for this username since the user's previous login
+
+
+def normal_username(username: str) -> str:
+    return username.strip().lower()
 
 
 def login(
@@ -137,11 +93,16 @@ def login(
     password: str,
     address: str,
     lifetime: timedelta,
+    device: str | None = None,
 ) -> Login:
-    """Check the password and open a new browser session (never reuse one: no fixation)."""
-    username = username.strip().lower()
-    if not throttle.attempt(username, address):
-        raise TooManyAttempts(_("Too many failed logins. Wait 15 minutes and try again."))
+    """Check the password and open a new browser session (never reuse one: no fixation).
+
+    `device` names the device the caller vouches was used for a login of this username before (a signed device
+    cookie): its attempts are counted on their own, so failures elsewhere never lock that device out."""
+    username = normal_username(username)
+    refusal = throttle.check(username, address, device)
+    if refusal is not None:
+        raise refusal.error()
     user = session.scalar(select(User).where(User.username == username))
     try:
         HASHER.verify(user.password_hash if user and user.password_hash else _DUMMY_HASH, password)
@@ -149,16 +110,42 @@ def login(
     except (VerificationError, InvalidHashError):
         valid = False
     if not valid:
-        throttle.failed(address)
-        audit.record(session, username[:80], "login.failed", "user", username[:80], detail={"address": address})
+        throttle.failed(address, device)
+        audit.record(session, username[:80], "login.failed", "user", username[:80],
+                     detail={"address": address, "known_device": device is not None})
         raise Forbidden(_("Unknown username or wrong password."))
-    throttle.succeeded(username)
+    throttle.succeeded(username, address, device)
     if HASHER.check_needs_rehash(user.password_hash):
         user.password_hash = HASHER.hash(password)
+    failed = failed_since_last_login(session, user)
     token = secrets.token_urlsafe(32)
     session.add(UserSession(token_hash=token_hash(token), user_id=user.id, expires_at=utcnow() + lifetime))
-    audit.record(session, user, "login", "user", user.id, detail={"address": address})
-    return Login(user=user, session_token=token)
+    audit.record(session, user, "login", "user", user.id, detail={"address": address,
+                                                                  "known_device": device is not None})
+    return Login(user=user, session_token=token, failed_attempts=failed)
+
+
+def failed_since_last_login(session: Session, user: User) -> int:
+    """Wrong passwords given for the user's name (audited) since their last login, or since the user was made."""
+    since = session.scalar(select(func.max(AuditEvent.seq)).where(
+        AuditEvent.action.in_(("login", "user.create")), AuditEvent.object_type == "user",
+        AuditEvent.object_id == str(user.id)))
+    return session.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "login.failed", AuditEvent.object_type == "user",
+        AuditEvent.object_id == user.username[:80], AuditEvent.seq > (since or 0))) or 0
+
+
+def unlock(session: Session, throttle: LoginThrottle, actor: User, username: str) -> User:
+    """An admin lets the user of their own centre try logins again at once: every login count of the username is
+    cleared (its devices, its addresses, all untrusted clients). Audited."""
+    if not actor.has_role("admin"):
+        raise Forbidden(_("Only an admin of the user's centre can unlock the user's logins."))
+    user = session.scalar(select(User).where(User.username == normal_username(username)))
+    if user is None or user.centre_id != actor.centre_id:  # an admin answers for the users of their own centre only
+        raise NotFound(_("No user '%(username)s'.", username=username))
+    audit.record(session, actor, "user.unlock", "user", user.id, detail={"username": user.username})
+    throttle.unlock(user.username)
+    return user
 
 
 def user_for_session(session: Session, token: str | None) -> User | None:

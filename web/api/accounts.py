@@ -1,4 +1,4 @@
-"""Who is asking: the user, the centres, the user's personal API tokens."""
+"""Who is asking: the user, the centres, the user's personal API tokens; an admin unlocks a user's logins."""
 from __future__ import annotations
 
 from flask import g
@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from alerts import accounts
 from alerts.models import ApiToken, Centre
-from web import db_session, operation
+from web import db_session, operation, services
 from web.api.base import ResourceView, doc_errors, resource_blueprint
 from web.api.schemas import (
     CentreSchema,
@@ -54,3 +54,15 @@ class TokenItem(ResourceView):
         """Revoke a token; it stops working at once."""
         with operation() as session:
             accounts.revoke_token(session, g.user, token_id)
+
+
+@bp.route("/users/<username>/unlock")
+class UserUnlock(ResourceView):
+
+    @bp.response(204)
+    @doc_errors(bp, "403", "404")
+    def post(self, username):
+        """Admins: let a user of your centre try to log in again at once, wherever from (every count of failed
+        logins for the username is cleared). Audited."""
+        with operation() as session:
+            accounts.unlock(session, services().throttle, g.user, username)

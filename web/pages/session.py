@@ -8,7 +8,8 @@ from flask import flash, redirect, render_template, request, session, url_for
 
 from alerts import accounts
 from alerts.errors import DomainError
-from web import for_page, operation, services
+from alerts.i18n import ngettext
+from web import device_cookie, for_page, operation, services
 from web.auth import client_address
 from web.i18n import LANGUAGE_COOKIE, UI_LANGUAGES
 from web.pages import bp
@@ -36,7 +37,7 @@ def language():
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     form = LoginForm()
-    status = 200
+    status, headers = 200, {}
     if form.validate_on_submit():
         settings = services().settings
         try:
@@ -44,18 +45,29 @@ def login():
             with operation(keep_on=(DomainError,)) as dbs:
                 result = accounts.login(dbs, services().throttle, username=form.username.data,
                                         password=form.password.data, address=client_address(),
-                                        lifetime=timedelta(hours=settings.session_hours))
+                                        lifetime=timedelta(hours=settings.session_hours),
+                                        device=device_cookie.device_for(form.username.data))
         except DomainError as error:
             flash(for_page(error.detail), "error")
             status = error.status
+            if "retry_after_s" in error.extra:
+                headers["Retry-After"] = str(error.extra["retry_after_s"])
         else:
             session.clear()  # a fresh session (and CSRF token) at every login
             session.permanent = True
             session["sid"] = result.session_token
-            return redirect(local_target(request.args.get("next")))
+            if result.failed_attempts:
+                flash(for_page(ngettext(
+                    "%(num)d failed login attempt on your account since your last login: if it was not you, tell "
+                    "your centre's admin.",
+                    "%(num)d failed login attempts on your account since your last login: if it was not you, tell "
+                    "your centre's admin.", result.failed_attempts)), "info")
+            response = redirect(local_target(request.args.get("next")))
+            device_cookie.remember(response, result.user.username)
+            return response
     elif request.method == "POST":
         status = 400
-    return render_template("pages/login.html", form=form), status
+    return render_template("pages/login.html", form=form), status, headers
 
 
 @bp.post("/logout")

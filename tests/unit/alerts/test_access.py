@@ -119,6 +119,8 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", API + "/centres"): api(scope=None, on=("-",)),
     ("GET", API + "/tokens"): api(scope=None, on=("-",)),
     ("DELETE", API + "/tokens/<int:token_id>"): api(scope=None, on=()),  # own token, or admin: own test below
+    # admins of the user's own centre: tests/unit/web/test_login_throttle.py
+    ("POST", API + "/users/<username>/unlock"): api(frozenset({"admin"}), scope=None, on=(), ok=(204,)),
     ("GET", API + "/alerts"): api(scope=None, on=("-",)),
     ("POST", API + "/alerts"): api(COMMUNICATOR, scope=None, on=("-",), ok=(201,), send=flood_alert()),
     ("GET", API + A): api(READERS),
@@ -177,7 +179,8 @@ def test_every_route_of_the_url_map_has_an_access_rule(app):
     stale = sorted(set(ROUTES) - routes - OPTIONAL)
     assert stale == [], f"rules for routes that no longer exist: {stale}"
     unprobed = sorted(key for key, access in ROUTES.items() if access.kind in (LOGIN, TOKEN) and not access.on)
-    assert unprobed == [("DELETE", API + "/tokens/<int:token_id>"), ("GET", API + "/subscribers/imports/<int:job_id>")]
+    assert unprobed == [("DELETE", API + "/tokens/<int:token_id>"), ("GET", API + "/subscribers/imports/<int:job_id>"),
+                        ("POST", API + "/users/<username>/unlock")]
 
 
 # ---- the probe of each kind, for every route ---------------------------------------------------------------
@@ -201,7 +204,7 @@ def test_each_kind_of_route_refuses_the_wrong_caller(make_app, make_user, tmp_pa
     username, bearer = make_user("BE", "communicator")
     alert = Api(app.test_client(), bearer).post("/alerts", json=flood_alert()).get_json()
     values = {"alert_id": alert["id"], "number": 1, "token_id": 1, "identifier": alert["identifier"],
-              "filename": "app.js", "job_id": 1}
+              "filename": "app.js", "job_id": 1, "username": username}
     anonymous, browser = app.test_client(), app.test_client()
     anonymous_csrf = csrf_of(anonymous)
     browser.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": csrf_of(browser)})
