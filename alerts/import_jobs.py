@@ -56,12 +56,13 @@ def describe(job: ImportJob) -> dict:
             "created_at": job.created_at, "started_at": job.started_at, "finished_at": job.finished_at}
 
 
-def _dump_msg(message) -> dict | str:
-    """A Msg as JSON that keeps its msgid and parameters (translated when read), anything else as text."""
+def _dump_msg(message):
+    """A Msg as JSON that keeps its msgid and parameters (translated when read); numbers as they are, anything else
+    as text."""
     if isinstance(message, Msg):
         return {"msgid": message.msgid, "plural": message.plural, "n": message.n,
                 "params": {key: _dump_msg(value) for key, value in message.params.items()}}
-    return str(message)
+    return message if isinstance(message, int | float) else str(message)
 
 
 def _load_msg(value) -> Msg | str:

@@ -34,3 +34,18 @@ def test_a_worker_sends_the_lanes_it_is_given(db):
 def test_the_worker_command_refuses_an_unknown_lane(app):
     result = app.test_cli_runner().invoke(args=["worker", "--lanes", "fax"])
     assert result.exit_code == 2 and "lanes are among main, sms" in result.output
+
+
+def test_a_worker_imports_a_queued_subscriber_list(api_as, db):
+    from alerts.dispatch import DispatchOptions
+    from alerts.release import ReleaseOptions
+    from worker import Worker
+
+    be = api_as("BE", "communicator")
+    answer = be.client.post("/api/v1/subscribers/import", data="phone,language,areas\n+32470123456,nl,be-lim\n",
+                            content_type="text/csv", headers={"Authorization": f"Bearer {be.token}"})
+    assert answer.status_code == 202
+    worker = Worker(db, {}, ReleaseOptions(), DispatchOptions(), name="w")
+    assert worker.import_next() == "done"
+    assert worker.import_next() is None
+    assert be.get("/subscribers/count").get_json()["total"] == 1
