@@ -76,8 +76,9 @@ class Acks(ResourceView):
     @bp.arguments(AckQuerySchema, location="query", as_kwargs=True)
     @bp.doc(requestBody={"required": True, "content": {
             "application/json": {"schema": AckInSchema},
-            "application/cap+xml": {"schema": {"type": "string", "description": "A CAP 1.2 Ack whose <references> "
-                                                                                  "name the alert(s)"}}}})
+            "application/cap+xml": {"schema": {"type": "string",
+                                               "description": "A CAP 1.2 Ack whose <references> name the alert(s): "
+                                                              "an XML document, sent as it is"}}}})
     @doc_errors(bp, "400", "401", "403", "404", "415", "422", descriptions=EXCHANGE_PROBLEMS)
     def post(self, kind: str = "received"):
         """Your centre received or read a released alert: JSON, or a CAP 1.2 Ack message. Idempotent."""
@@ -102,7 +103,7 @@ class Acks(ResourceView):
 class AlertAcks(ResourceView):
 
     @bp.response(200, AckReportSchema)
-    @doc_errors(bp, "401", "404", descriptions=EXCHANGE_PROBLEMS)
+    @doc_errors(bp, "401", "403", "404", descriptions=EXCHANGE_PROBLEMS)
     def get(self, alert_id):
         """Who received and read the alert, and how long after the release."""
         session = db_session()

@@ -142,7 +142,7 @@ class AlertItem(MethodView):
 
     @bp.response(200, AlertSchema, headers=ETAG_HEADER)
     @bp.doc(responses={"200": ALERT_LINKS})
-    @doc_errors(bp, "404")
+    @doc_errors(bp, "403", "404")
     def get(self, alert_id):
         """The alert with its current version; the ETag names that version for If-Match."""
         secret = bearer_secret()

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import re
 from functools import wraps
+from http import HTTPStatus
 
 from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import missing
+from marshmallow import fields, missing, validate
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import BadRequest
 
 from alerts.errors import InvalidInput
 from alerts.i18n import _, localized
 from web import PROBLEM, problem
-from web.api.schemas import ProblemSchema
+from web.api.schemas import NO_NUL, ProblemSchema
 from web.auth import token_required
 from web.i18n import api_translations
 
@@ -56,7 +57,48 @@ class JsonParser(FlaskParser):
 
 
 class ResourceBlueprint(Blueprint):
+    """A resource's blueprint: JSON read by JsonParser; every operation documents 400, which web.inputs answers
+    before any route runs when a parameter or the body holds a NUL character (or a JSON body cannot be read)."""
+
     ARGUMENTS_PARSER = JsonParser()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._prepare_doc_cbks.append(self._document_bad_request)
+
+    @staticmethod
+    def _document_bad_request(doc, _doc_info, **_kwargs):
+        doc.setdefault("responses", {}).setdefault("400", HTTPStatus.BAD_REQUEST.name)
+        return doc
+
+    def register_views_in_doc(self, api, app, spec, *, name, parameters):
+        converter = api.ma_plugin.converter  # before the first schema is converted: every string says it
+        if not getattr(converter, "benelert_rules", False):
+            converter.add_attribute_function(_no_nul)
+            converter.add_attribute_function(_enumerated_keys)
+            converter.benelert_rules = True
+        return super().register_views_in_doc(api, app, spec, name=name, parameters=parameters)
+
+
+
+def _no_nul(_converter, field, ret: dict, **_kwargs) -> dict:
+    """The spec states what web.inputs enforces: no string holds a NUL character (PostgreSQL cannot store one; the
+    request is a 400). A string with its own pattern (an identifier, an ETag) already excludes it."""
+    if isinstance(field, fields.String) and ret.get("type") == "string" and not {"pattern", "enum"} & ret.keys():
+        return {"pattern": NO_NUL}
+    return {}
+
+
+def _enumerated_keys(_converter, field, ret: dict, **_kwargs) -> dict:
+    """A dict whose keys are one of a list (texts: per language, per field) says so: those properties, no other
+    (apispec documents only its values; OpenAPI 3.0 has no propertyNames)."""
+    if not isinstance(field, fields.Dict) or field.key_field is None:
+        return {}
+    choices = next((v.choices for v in field.key_field.validators if isinstance(v, validate.OneOf)), None)
+    if not choices:
+        return {}
+    value = ret.get("additionalProperties", {})
+    return {"properties": {str(choice): value for choice in choices}, "additionalProperties": False}
 
 
 def resource_blueprint(name: str, description: str) -> Blueprint:

@@ -30,7 +30,7 @@ class CommunicationTests(ResourceView):
 class CommunicationTestReport(ResourceView):
 
     @bp.response(200, DrillReportSchema)
-    @doc_errors(bp, "404")
+    @doc_errors(bp, "403", "404")
     def get(self, alert_id):
         """Who acknowledged the communication test, and how fast."""
         return drills.communication_test_report(db_session(), g.user, alert_id)

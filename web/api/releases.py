@@ -55,7 +55,7 @@ class ReleaseConfirmation(ResourceView):
 
     @bp.arguments(ReleaseInSchema)
     @bp.response(200, ConfirmationSchema)
-    @doc_errors(bp, "404", "422")
+    @doc_errors(bp, "403", "404", "422")
     def post(self, data, alert_id):
         """What a release would do (mode, areas, languages, channels, recipients); changes nothing."""
         session = db_session()
@@ -81,7 +81,7 @@ class ReleaseItem(ResourceView):
         return _release_status(session, planned)
 
     @bp.response(200, ReleaseStatusSchema)
-    @doc_errors(bp, "404")
+    @doc_errors(bp, "403", "404")
     def get(self, alert_id):
         """Per centre and channel: pending, sent, delivered, failed; lateness against T and skew."""
         session = db_session()
@@ -157,7 +157,7 @@ class Derive(ResourceView):
 class PreparedCancel(ResourceView):
 
     @bp.response(200, AlertSchema)
-    @doc_errors(bp, "404")
+    @doc_errors(bp, "403", "404")
     def get(self, alert_id):
         """The Cancel prepared for a live alert when it was released, ready to approve."""
         session = db_session()

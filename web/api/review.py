@@ -52,7 +52,7 @@ class Submit(ResourceView):
 class Approvals(ResourceView):
 
     @bp.response(200, ApprovalsSchema)
-    @doc_errors(bp, "404")
+    @doc_errors(bp, "403", "404")
     def get(self, alert_id):
         """Each centre's decision on the current version."""
         session = db_session()

@@ -38,10 +38,12 @@ class AreaSchema(Schema):
     geocodes = fields.List(fields.Nested(GeocodeSchema), load_default=list)
 
 
+NO_NUL = r"^[^\u0000]*$"  # ECMA 262 and Python alike: no NUL character anywhere (web.inputs refuses one: 400)
 TEXT_VALUE = fields.Raw(metadata={
     "description": "The text, or {\"body\": text, \"reviewed\": true} to confirm a stale translation",
-    "oneOf": [{"type": "string"}, {"type": "object", "properties": {"body": {"type": "string"},
-                                                                       "reviewed": {"type": "boolean"}}}],
+    "oneOf": [{"type": "string", "pattern": NO_NUL},
+              {"type": "object", "properties": {"body": {"type": "string", "pattern": NO_NUL},
+                                                "reviewed": {"type": "boolean"}}}],
 })
 TEXTS = fields.Dict(
     keys=fields.String(validate=validate.OneOf(LANGUAGES)),

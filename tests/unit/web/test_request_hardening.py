@@ -283,3 +283,21 @@ def test_feed_links_come_from_the_public_url_and_host_derived_ones_are_never_sha
     local = make_app().test_client().get("/cap/feed.atom", headers={"Host": "evil.example"})
     assert local.status_code == 200 and b"http://evil.example/cap/feed.atom" in local.data  # development only
     assert local.cache_control.private and not local.cache_control.public
+
+
+def test_the_spec_documents_the_refusals_of_every_operation(client, api_as):
+    """A NUL in any parameter is a 400 before the route runs, so every operation documents 400; every operation on
+    one alert documents 403 (a role may see an alert it may not read, as GET /communication-tests/{id} answers)."""
+    spec = client.get("/api/v1/openapi.json").get_json()
+    operations = [(path, method, operation) for path, item in spec["paths"].items()
+                  for method, operation in item.items() if isinstance(operation, dict) and "responses" in operation]
+    assert len(operations) >= 30
+    for path, method, operation in operations:
+        assert "400" in operation["responses"], (method, path)
+        if "{alert_id}" in path:
+            assert "403" in operation["responses"], (method, path)
+    kind = next(p for p in spec["paths"]["/api/v1/acks"]["post"]["parameters"] if p["name"] == "kind")
+    assert kind["schema"]["enum"] == ["received", "read"]
+    be = api_as("BE", "communicator")
+    assert_problem(be.get("/alerts?state=draft%00"), 400)
+    assert_problem(be.get("/me?x=%00"), 400)
