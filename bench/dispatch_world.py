@@ -16,6 +16,7 @@ import os
 import subprocess
 import sys
 import time
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
@@ -62,9 +63,26 @@ def serve_fakes() -> None:
             print(json.dumps({"twilio": len(twilio.messages), "twilio_slow": len(slow.messages),
                 "twilio_recipients": len({m["to"] for m in list(twilio.messages.values())}),
                 "x": len(x.posts), "cap": sum(len(f.messages) for f in caps.values()),
-                "partners": len(partners.deliveries), "partner_duplicates": partners.duplicates}), flush=True)
+                "partners": len(partners.deliveries), "partner_duplicates": partners.duplicates,
+                "callbacks": callback_figures(list(twilio.callbacks))}), flush=True)
     for fake in fakes:
         fake.stop()
+
+
+def callback_figures(records: list[dict]) -> dict:
+    """The status callbacks the fake Twilio posted: how many, answered how, and how fast (seconds: the request;
+    lag: from when it fell due to its answer, queueing at the fake's senders included)."""
+    answered = Counter(str(record.get("status_code", "error")) for record in records)
+    seconds = sorted(record["seconds"] for record in records if "seconds" in record)
+    lags = sorted(record["lag"] for record in records if "lag" in record)
+
+    def pct(values: list[float], p: float) -> float | None:
+        return round(values[min(len(values) - 1, int(len(values) * p / 100))], 3) if values else None
+
+    return {"posted": len(records), "answers": dict(answered),
+            "seconds_p50": pct(seconds, 50), "seconds_p99": pct(seconds, 99), "seconds_max": pct(seconds, 100),
+            "lag_p50": pct(lags, 50), "lag_p99": pct(lags, 99), "lag_max": pct(lags, 100),
+            "over_5s": sum(1 for value in seconds if value > 5)}
 
 
 def stop_child(process: subprocess.Popen, timeout: float) -> None:
@@ -98,11 +116,13 @@ class Fakes:
     def stop(self) -> None:
         stop_child(self.process, timeout=15)
 
-    def channels_config(self, twilio_url: str | None = None) -> dict:
+    def channels_config(self, twilio_url: str | None = None, callback_url: str = "") -> dict:
+        """The channels file of the bench's processes; `callback_url`: where Twilio posts its status callbacks."""
         info = self.info
         return {
             "sms": {"account_sid": info["account_sid"], "auth_token": info["auth_token"],
-                    "base_url": twilio_url or info["twilio"], "sender": SENDER, "max_segments": "3"},
+                    "base_url": twilio_url or info["twilio"], "sender": SENDER, "max_segments": "3",
+                    "status_callback_url": callback_url},
             "x": {"BE.bearer_token": "be-token", "NL.bearer_token": "nl-token", "LU.bearer_token": "lu-token",
                   "base_url": info["x"]},
             "national": {"NATIONAL_TIMEOUT": "5"},
@@ -313,6 +333,13 @@ class World:
             sms = session.execute(select(func.min(Delivery.first_attempt_at), func.count(Delivery.first_attempt_at))
                                   .where(Delivery.release_id == release_id, Delivery.lane == "sms")).one()
         return main, tuple(sms)
+
+    def inbox(self) -> int:
+        """Provider status reports not applied yet."""
+        from alerts.models import ProviderReport
+
+        with self.db.transaction() as session:
+            return session.scalar(select(func.count()).select_from(ProviderReport))
 
     def states(self, release_id: int) -> dict[str, int]:
         from alerts.outcomes import ledger_counts

@@ -10,10 +10,17 @@ API and scheduled --lead seconds after the soak starts. Everything shares this m
 provider fakes included (a real provider's CPU is not ours): the workers and the fakes run at a lower
 priority (--worker-nice), as DEPLOYMENT.md advises for workers sharing a machine with the web.
 
-Checked at the end: no 5xx, no connection error, no unexpected status; every delivery row sent and
-the provider received exactly one message per recipient (nothing lost, nothing twice). Figures:
-latency p50/p99 per request kind, throughput, delivery rate, in a table and bench/results/soak.json.
-Usage: .venv/bin/python bench/soak.py [--seconds 300] [--users 200] [--recipients 100000]
+As Twilio does, the fake posts two signed status callbacks per message (sent, then delivered) to the app's
+/hooks/twilio/status, which the release's channels config names: they share the web workers with the people.
+--import-at seconds after the start, a communicator of BE submits a subscriber list of --import-rows rows (the
+documented maximum, 200,000, by default) and follows its job until it is done.
+
+Checked at the end: no 5xx, no connection error, no unexpected status; every delivery row sent (then delivered, as
+the callbacks report) and the provider received exactly one message per recipient (nothing lost, nothing twice);
+every callback answered 2xx; the import done with every row. Figures: latency p50/p99 per request kind,
+throughput, delivery rate, callbacks (count, answers, latency), the import's duration, in a table and
+bench/results/soak.json.
+Usage: .venv/bin/python bench/soak.py [--seconds 300] [--users 200] [--recipients 100000] [--import-rows 200000]
 """
 from __future__ import annotations
 
@@ -134,8 +141,42 @@ async def person(session, base: str, token: str, alert_id: int, index: int, stop
         await asyncio.sleep(rng.expovariate(1 / think))
 
 
-async def drive(base: str, people: list[tuple[str, int]], seconds: float, think: float) -> tuple[Tally, float]:
+def subscriber_list(rows: int) -> bytes:
+    """A list of `rows` new BE numbers in Antwerp (not the release's area: the release's recipients stay as they
+    are), in the four languages."""
+    return ("phone,language,areas\n" + "".join(f"+3248{n:07d},{('nl', 'fr', 'de', 'en')[n % 4]},be-ant\n"
+                                               for n in range(rows))).encode()
+
+
+async def importer(session, base: str, token: str, body: bytes, at: float, tally: Tally, report: dict) -> None:
+    """Submit the list at `at` (perf_counter), then read its job every 2 s until it ends (its own request kinds)."""
+    headers = {"Authorization": f"Bearer {token}"}
+    await asyncio.sleep(max(0.0, at - time.perf_counter()))
+    started = time.perf_counter()
+    async with session.post(f"{base}/api/v1/subscribers/import", data=body,
+                            headers={**headers, "Content-Type": "text/csv"}) as response:
+        await response.read()
+        tally.add("import", response.status, time.perf_counter() - started, (202,))
+        location = response.headers.get("Location")
+    report.update(bytes=len(body), submitted_s=round(time.perf_counter() - started, 3))
+    while location and time.perf_counter() - started < 900:
+        await asyncio.sleep(2)
+        began = time.perf_counter()
+        async with session.get(base + location, headers=headers) as response:
+            job = await response.json()
+            tally.add("import-job", response.status, time.perf_counter() - began, (200,))
+        if job.get("state") in ("done", "failed"):
+            report.update(state=job["state"], result=job["result"], errors=job["errors"][:3],
+                          done_after_s=round(time.perf_counter() - started, 1), started_at=job["started_at"],
+                          finished_at=job["finished_at"])
+            return
+    report.setdefault("state", "not finished")
+
+
+async def drive(base: str, people: list[tuple[str, int]], seconds: float, think: float,
+                upload: tuple[str, bytes, float] | None = None) -> tuple[Tally, float, dict]:
     tally = Tally()
+    imported: dict = {}
     stop_at = time.perf_counter() + seconds
     timeout = aiohttp.ClientTimeout(total=60)
     # idle connections are dropped before gunicorn's 2 s keep-alive ends them: else a request sent on a
@@ -143,9 +184,13 @@ async def drive(base: str, people: list[tuple[str, int]], seconds: float, think:
     connector = aiohttp.TCPConnector(limit=len(people), keepalive_timeout=1.0)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         began = time.perf_counter()
-        await asyncio.gather(*(person(session, base, token, alert_id, i, stop_at, think, tally)
-                               for i, (token, alert_id) in enumerate(people)))
-        return tally, time.perf_counter() - began
+        jobs = [person(session, base, token, alert_id, i, stop_at, think, tally)
+                for i, (token, alert_id) in enumerate(people)]
+        if upload:
+            token, body, after = upload
+            jobs.append(importer(session, base, token, body, began + after, tally, imported))
+        await asyncio.gather(*jobs)
+        return tally, time.perf_counter() - began, imported
 
 
 def drafts(world: World, users: int, alerts: int) -> list[tuple[str, int]]:
@@ -189,6 +234,10 @@ def main() -> None:
                         help="niceness of the worker processes and the provider fakes: on one shared machine the "
                              "people at their screens come first (0: no priority)")
     parser.add_argument("--drain-timeout", type=float, default=900)
+    parser.add_argument("--import-rows", type=int, default=200_000,
+                        help="rows of the subscriber list submitted during the soak (0: none)")
+    parser.add_argument("--import-at", type=float, default=None,
+                        help="seconds from the soak's start to the import (default: 15 s after the release)")
     parser.add_argument("--output", default=str(ROOT / "bench" / "results" / "soak.json"))
     args = parser.parse_args()
     schema = f"soak_{uuid.uuid4().hex[:8]}"
@@ -206,14 +255,26 @@ def main() -> None:
             world.wire()
             world.add_subscribers("BE", "be-lim", args.recipients, "+32470")
             people = drafts(world, args.users, args.alerts)
+            upload = None
+            if args.import_rows:
+                from alerts import accounts
+
+                with world.db.transaction() as session:
+                    user = accounts.create_user(session, "soak", username="soak.importer", display_name="Importer",
+                                                centre_code="BE", roles=["communicator"], password=None)
+                    _, import_token = accounts.create_token(session, "soak", user, "soak")
+                import_at = args.import_at if args.import_at is not None else args.lead + 15
+                upload = (import_token, subscriber_list(args.import_rows), import_at)
             release_alert = world.approved_alert(["be-lim"], ["NL"], "soak")
+            port = free_port()
+            base = f"http://127.0.0.1:{port}"
             channels_file = tmp / "channels.json"
-            channels_file.write_text(json.dumps(fakes.channels_config()))
+            channels_file.write_text(json.dumps(fakes.channels_config(callback_url=base + "/hooks/twilio/status")))
             env = {"BENELERT_ENV": "production", "BENELERT_SECRET_KEY": SECRET_KEY, "BENELERT_DATABASE_URL": url,
+                   "BENELERT_PUBLIC_URL": base,
                    "BENELERT_RATELIMIT_STORAGE": "redis://127.0.0.1:6379/14", "BENELERT_LOG_LEVEL": "WARNING",
                    "BENELERT_CHANNELS_FILE": str(channels_file), "BENELERT_SMS_MAX_SEGMENTS": "3",
                    "PYTHONPATH": str(ROOT)}
-            port = free_port()
             processes.append(start([sys.executable, "-m", "gunicorn", "-w", "2", "-k", "gthread", "--threads", "4",
                                     "-b", f"127.0.0.1:{port}", "--backlog", "512", "-c", str(ROOT / "gunicorn.conf.py"),
                                     "app:create_app()"], env,
@@ -222,16 +283,20 @@ def main() -> None:
                 processes.append(start(["nice", "-n", str(args.worker_nice), sys.executable, "-m", "flask", "--app",
                                         "app", "worker", "--threads", "16", "--name", f"soak-{number}"], env,
                                        tmp / f"worker{number}.log"))
-            base = f"http://127.0.0.1:{port}"
             wait_for(base + "/readyz")
             fire_at = datetime.now(UTC) + timedelta(seconds=args.lead)
             release_id = world.schedule(release_alert, {"BE": ["sms"]}, at=fire_at)
-            tally, elapsed = asyncio.run(drive(base, people, args.seconds, args.think))
+            tally, elapsed, imported = asyncio.run(drive(base, people, args.seconds, args.think, upload))
             during = world.states(release_id)
             metrics_during = scrape(base)
             deadline = time.time() + args.drain_timeout
             while time.time() < deadline and world.open_rows(release_id):
                 time.sleep(1)
+            drained_at = time.time()  # then the last callbacks land and the worker applies them
+            while time.time() < min(deadline, drained_at + 120) and (
+                    world.states(release_id).get("delivered", 0) < args.recipients or world.inbox()):
+                time.sleep(1)
+            applied_s = round(time.time() - drained_at, 1)
             from alerts.models import Delivery, Release
 
             with world.db.transaction() as session:
@@ -259,20 +324,26 @@ def main() -> None:
                     "p99_ms": round(percentile(values, 99) * 1000, 1), "max_ms": round(max(values) * 1000, 1),
                     "statuses": dict(tally.statuses[kind])}
              for kind, values in sorted(tally.latency.items())}
-    sent = states.get("sent", 0)
+    sent = states.get("sent", 0) + states.get("delivered", 0)  # a delivered row was sent
     delivery_s = (last - fired_at).total_seconds() if last and fired_at else None
+    callbacks = counts["callbacks"]
     result = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"), "cores": os.cpu_count(), "args": vars(args),
         "requests": requests, "throughput_rps": round(requests / elapsed, 1), "kinds": kinds,
         "errors": len(tally.errors), "error_samples": tally.errors[:20],
         "release": {"recipients": args.recipients, "states_at_soak_end": during, "states": states,
                     "provider_received": counts["twilio"], "provider_recipients": counts["twilio_recipients"],
-                    "delivery_s": delivery_s, "rate_per_s": round(sent / delivery_s, 1) if delivery_s else None},
+                    "delivery_s": delivery_s, "rate_per_s": round(sent / delivery_s, 1) if delivery_s else None,
+                    "delivered": states.get("delivered", 0), "callbacks_applied_s_after_drain": applied_s},
+        "callbacks": callbacks, "import": imported,
         "worker_error_lines": worker_errors[:10], "web_tracebacks": len(web_errors),
         "metrics_at_soak_end": metrics_during, "metrics_after_drain": metrics_after,
     }
+    callbacks_ok = set(callbacks["answers"]) <= {"204"} and callbacks["posted"] == 2 * args.recipients
+    import_ok = not args.import_rows or (imported.get("state") == "done"
+                                         and imported["result"]["imported"] == args.import_rows)
     ok = (not tally.errors and not web_errors and sent == args.recipients == counts["twilio"]
-          == counts["twilio_recipients"] and set(states) == {"sent"})
+          == counts["twilio_recipients"] and set(states) <= {"sent", "delivered"} and callbacks_ok and import_ok)
     result["ok"] = ok
     out = Path(args.output)
     out.parent.mkdir(exist_ok=True)
@@ -283,6 +354,8 @@ def main() -> None:
               f"{row['statuses']}")
     print(f"{requests} requests in {elapsed:.0f} s ({result['throughput_rps']} req/s), errors: {len(tally.errors)}")
     print(f"release: {json.dumps(result['release'])}")
+    print(f"callbacks: {json.dumps(callbacks)}")
+    print(f"import: {json.dumps(imported)}")
     print("OK" if ok else "NOT OK: see " + str(out))
 
 

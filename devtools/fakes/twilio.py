@@ -7,8 +7,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import queue
 import re
 import threading
+import time as clock
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -65,7 +67,10 @@ def _sent_matches(sent: datetime | None, name: str, value: tuple[datetime, datet
 
 class FakeTwilio(FakeServer):
     """`undeliverable` maps a number to its final status ("undelivered" or "failed"); `unsubscribed` numbers
-    get error 21610; `retry_after` adds a Retry-After header to 429s. Status callbacks go to loopback only."""
+    get error 21610; `retry_after` adds a Retry-After header to 429s. Status callbacks go to loopback only: each
+    message with a StatusCallback gets `sent` then its final status, `callback_delay` apart, posted (signed) by a
+    pool of `callback_threads` senders on kept-alive connections, as Twilio's many callback hosts would; each
+    record keeps the request's `seconds` and its `lag` (from when it fell due to its answer)."""
 
     def __init__(
         self,
@@ -73,6 +78,7 @@ class FakeTwilio(FakeServer):
         auth_token: str = "fake-auth-token",
         *,
         callback_delay: float = 0.05,
+        callback_threads: int = 32,
         undeliverable: Mapping[str, str] | None = None,
         unsubscribed: Iterable[str] = (),
         retry_after: int | None = None,
@@ -87,8 +93,12 @@ class FakeTwilio(FakeServer):
         self.retry_after = retry_after
         self.messages: dict[str, dict] = {}  # by sid, in creation order
         self.per_to: Counter[str] = Counter()
-        self.callbacks: list[dict] = []  # each {url, params, signature, status_code or error}
+        self.callbacks: list[dict] = []  # each {url, params, signature, status_code or error, seconds, lag}
         self._stopping = threading.Event()
+        self._callback_threads = callback_threads
+        self._due: queue.Queue = queue.Queue()  # (due at, message, status): FIFO is due order (one fixed delay)
+        self._senders: list[threading.Thread] = []
+        self._local = threading.local()
         self._url_map = Map([
             Rule("/2010-04-01/Accounts/<sid>/Messages.json", methods=["POST"], endpoint="create"),
             Rule("/2010-04-01/Accounts/<sid>/Messages/<message_sid>.json", methods=["GET"], endpoint="fetch"),
@@ -199,7 +209,8 @@ class FakeTwilio(FakeServer):
             self.per_to[to] += 1
             body = self._message_json(message)
         if message["status_callback"]:
-            threading.Thread(target=self._report_statuses, args=(message,), daemon=True).start()
+            self._start_senders()
+            self._due.put((clock.monotonic() + self.callback_delay, message, "sent"))
         return json_response(body, 201)
 
     def _message_json(self, message: dict) -> dict:
@@ -216,19 +227,34 @@ class FakeTwilio(FakeServer):
             "to": message["to"], "uri": f"{path}.json",
         }
 
-    def _report_statuses(self, message: dict) -> None:
-        final = self.undeliverable.get(message["to"], "delivered")
-        for status in ("sent", final):
-            if self._stopping.wait(self.callback_delay):
+    def _start_senders(self) -> None:
+        with self.lock:
+            if self._senders:
                 return
+            self._senders = [threading.Thread(target=self._send_callbacks, daemon=True, name=f"twilio-callbacks-{n}")
+                             for n in range(self._callback_threads)]
+        for thread in self._senders:
+            thread.start()
+
+    def _send_callbacks(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                due, message, status = self._due.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if self._stopping.wait(max(0.0, due - clock.monotonic())):
+                return
+            final = self.undeliverable.get(message["to"], "delivered")
             with self.lock:
                 message["status"], message["updated"] = status, datetime.now(UTC)
                 if status == "sent":  # DateSent is empty while the message is queued
                     message["sent"] = message["updated"]
                 message["error_code"] = FAILURE_CODES.get(status)
-            self._post_callback(message, status)
+            self._post_callback(message, status, due)
+            if status == "sent":
+                self._due.put((clock.monotonic() + self.callback_delay, message, final))
 
-    def _post_callback(self, message: dict, status: str) -> None:
+    def _post_callback(self, message: dict, status: str, due: float) -> None:
         url = message["status_callback"]
         params = {
             "AccountSid": self.account_sid, "ApiVersion": "2010-04-01", "From": message["from"] or "",
@@ -244,10 +270,16 @@ class FakeTwilio(FakeServer):
             record["error"] = "not sent: the fake only calls back to loopback addresses"
         else:
             headers = {"X-Twilio-Signature": record["signature"], "I-Twilio-Idempotency-Token": str(uuid.uuid4())}
-            try:
-                record["status_code"] = requests.post(url, data=params, headers=headers, timeout=5).status_code
+            if not hasattr(self._local, "session"):
+                self._local.session = requests.Session()
+            started = clock.monotonic()
+            try:  # bench/soak.py counts the answers slower than 5 s
+                response = self._local.session.post(url, data=params, headers=headers, timeout=15)
+                record["status_code"] = response.status_code
             except requests.RequestException as exc:
                 record["error"] = str(exc)
+            ended = clock.monotonic()
+            record["seconds"], record["lag"] = ended - started, ended - due
         with self.lock:
             self.callbacks.append(record)
 
