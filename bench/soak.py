@@ -234,6 +234,10 @@ def main() -> None:
                         help="niceness of the worker processes and the provider fakes: on one shared machine the "
                              "people at their screens come first (0: no priority)")
     parser.add_argument("--drain-timeout", type=float, default=900)
+    parser.add_argument("--hooks-pool", action=argparse.BooleanOptionalAction, default=True,
+                        help="serve /hooks from gunicorn workers of their own at the workers' niceness, as "
+                             "DEPLOYMENT.md advises (the reverse proxy sends /hooks/ there): the providers' callbacks "
+                             "never take the people's web workers (--no-hooks-pool: one pool for everything)")
     parser.add_argument("--import-rows", type=int, default=200_000,
                         help="rows of the subscriber list submitted during the soak (0: none)")
     parser.add_argument("--import-at", type=float, default=None,
@@ -268,8 +272,11 @@ def main() -> None:
             release_alert = world.approved_alert(["be-lim"], ["NL"], "soak")
             port = free_port()
             base = f"http://127.0.0.1:{port}"
+            hooks_port = free_port() if args.hooks_pool else port
+            hooks_base = f"http://127.0.0.1:{hooks_port}"
             channels_file = tmp / "channels.json"
-            channels_file.write_text(json.dumps(fakes.channels_config(callback_url=base + "/hooks/twilio/status")))
+            callback_url = hooks_base + "/hooks/twilio/status"
+            channels_file.write_text(json.dumps(fakes.channels_config(callback_url=callback_url)))
             env = {"BENELERT_ENV": "production", "BENELERT_SECRET_KEY": SECRET_KEY, "BENELERT_DATABASE_URL": url,
                    "BENELERT_PUBLIC_URL": base,
                    "BENELERT_RATELIMIT_STORAGE": "redis://127.0.0.1:6379/14", "BENELERT_LOG_LEVEL": "WARNING",
@@ -279,11 +286,17 @@ def main() -> None:
                                     "-b", f"127.0.0.1:{port}", "--backlog", "512", "-c", str(ROOT / "gunicorn.conf.py"),
                                     "app:create_app()"], env,
                                    tmp / "web.log"))
+            if args.hooks_pool:  # behind one reverse proxy both would have the one public URL Twilio signs
+                processes.append(start(["nice", "-n", str(args.worker_nice), sys.executable, "-m", "gunicorn", "-w",
+                                        "2", "-k", "gthread", "--threads", "4", "-b", f"127.0.0.1:{hooks_port}",
+                                        "--backlog", "2048", "-c", str(ROOT / "gunicorn.conf.py"), "app:create_app()"],
+                                       {**env, "BENELERT_PUBLIC_URL": hooks_base}, tmp / "hooks.log"))
             for number in (1, 2):
                 processes.append(start(["nice", "-n", str(args.worker_nice), sys.executable, "-m", "flask", "--app",
                                         "app", "worker", "--threads", "16", "--name", f"soak-{number}"], env,
                                        tmp / f"worker{number}.log"))
             wait_for(base + "/readyz")
+            wait_for(hooks_base + "/readyz")
             fire_at = datetime.now(UTC) + timedelta(seconds=args.lead)
             release_id = world.schedule(release_alert, {"BE": ["sms"]}, at=fire_at)
             tally, elapsed, imported = asyncio.run(drive(base, people, args.seconds, args.think, upload))
@@ -309,7 +322,8 @@ def main() -> None:
                 stop(process)
             worker_lines = [line for n in (1, 2) for line in (tmp / f"worker{n}.log").read_text().splitlines()]
             worker_errors = [line for line in worker_lines if "Traceback" in line or '"ERROR"' in line]
-            web_errors = [line for line in (tmp / "web.log").read_text().splitlines() if "Traceback" in line]
+            web_errors = [line for name in ("web", "hooks") if (tmp / f"{name}.log").exists()
+                          for line in (tmp / f"{name}.log").read_text().splitlines() if "Traceback" in line]
             world.db.dispose()
     finally:
         for process in processes:
