@@ -10,6 +10,7 @@ import re
 import threading
 
 import pytest
+import requests
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 from werkzeug.test import EnvironBuilder
@@ -116,6 +117,30 @@ def test_a_chunked_body_over_the_limit_is_a_413_through_a_real_server(served, ma
     assert status == 413 and answer["status"] == 413, answer
     status, answer = send(json.dumps(flood_alert()).encode())
     assert status == 201, answer
+
+
+def test_a_chunked_body_over_the_limit_is_a_413_through_gunicorn(tmp_path, database_url, make_user):
+    """gunicorn, as deployed, decodes chunked bodies and sets wsgi.input_terminated on every request."""
+    from tests.unit.web.test_security import Gunicorn
+
+    _, token = make_user("BE", "communicator")
+    server = Gunicorn(tmp_path, {"BENELERT_ENV": "test", "BENELERT_DATABASE_URL": database_url,
+                                 "BENELERT_LOG_LEVEL": "WARNING"}, workers=1)
+    try:
+        body = json.dumps(flood_alert(description_padding="x" * (1200 * 1024))).encode()
+        chunks = (body[i:i + 65536] for i in range(0, len(body), 65536))  # a generator: sent chunked
+        answer = requests.post(server.url + "/api/v1/alerts", data=chunks, timeout=30,
+                               headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}",
+                                        "Connection": "close"})
+        assert answer.status_code == 413 and answer.json()["status"] == 413, answer.text[:300]
+        assert "chunked" in answer.request.headers.get("Transfer-Encoding", "")
+        small = json.dumps(flood_alert()).encode()
+        created = requests.post(server.url + "/api/v1/alerts", data=iter([small]), timeout=30,
+                                headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}",
+                                         "Connection": "close"})
+        assert created.status_code == 201, created.text[:300]
+    finally:
+        server.stop()
 
 
 # ---- 5. NUL characters, wherever they hide ---------------------------------------------------------------------
