@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from marshmallow import INCLUDE, Schema, fields, validate
 
+from alerts.errors import InvalidInput
 from alerts.hazards import HAZARDS
 from alerts.models import ROLES, TEXT_FIELDS
 from alerts.vocabulary import CERTAINTIES, LANGUAGES, SEVERITIES, STATUSES, URGENCIES
@@ -39,11 +40,25 @@ class AreaSchema(Schema):
 
 
 NO_NUL = r"^[^\u0000]*$"  # ECMA 262 and Python alike: no NUL character anywhere (web.inputs refuses one: 400)
-TEXT_VALUE = fields.Raw(metadata={
+
+
+def _text_value(value) -> None:
+    """What the spec below says a text is, enforced (alerts.texts would ignore other keys): refused with the domain's
+    own message (alerts.texts._text_update), as the detail of the 422."""
+    if isinstance(value, str):
+        return
+    if (isinstance(value, dict) and set(value) <= {"body", "reviewed"} and isinstance(value.get("body"), str)
+            and isinstance(value.get("reviewed", False), bool)):
+        return
+    raise InvalidInput('A text is a string, or {"body": "...", "reviewed": true} to confirm a translation.',
+                       field="texts")
+
+
+TEXT_VALUE = fields.Raw(validate=_text_value, metadata={
     "description": "The text, or {\"body\": text, \"reviewed\": true} to confirm a stale translation",
     "oneOf": [{"type": "string", "pattern": NO_NUL},
-              {"type": "object", "properties": {"body": {"type": "string", "pattern": NO_NUL},
-                                                "reviewed": {"type": "boolean"}}}],
+              {"type": "object", "required": ["body"], "additionalProperties": False,
+               "properties": {"body": {"type": "string", "pattern": NO_NUL}, "reviewed": {"type": "boolean"}}}],
 })
 TEXTS = fields.Dict(
     keys=fields.String(validate=validate.OneOf(LANGUAGES)),

@@ -326,3 +326,17 @@ def test_the_spec_documents_the_refusals_of_every_operation(client, api_as):
     be = api_as("BE", "communicator")
     assert_problem(be.get("/alerts?state=draft%00"), 400)
     assert_problem(be.get("/me?x=%00"), 400)
+
+
+def test_a_text_value_is_what_the_spec_says(api_as):
+    """texts.<language>.<field>: a string, null, or {"body": string, "reviewed": boolean} and nothing else (the spec
+    says additionalProperties false, and the API refuses what the spec refuses)."""
+    be = api_as("BE", "communicator")
+    alert = be.post("/alerts", json=flood_alert()).get_json()
+    for wrong in ({"body": "x", "other": 1}, {"reviewed": True}, {"body": 3}, 7, ["x"]):
+        answer = be.patch(f"/alerts/{alert['id']}", json={"texts": {"nl": {"headline": wrong}}},
+                          headers={"If-Match": '"v1"'})
+        assert "texts" in json.dumps(assert_problem(answer, 422)), wrong
+    confirmed = {"texts": {"nl": {"headline": {"body": "Hoog water", "reviewed": True}}}}
+    ok = be.patch(f"/alerts/{alert['id']}", json=confirmed, headers={"If-Match": '"v1"'})
+    assert ok.status_code == 200, ok.get_json()
