@@ -7,7 +7,7 @@ from sqlalchemy import select
 from alerts import accounts
 from alerts.models import ApiToken, Centre
 from web import db_session, operation, services
-from web.api.base import ResourceView, doc_errors, resource_blueprint
+from web.api.base import PROBLEMS, ResourceView, doc_errors, resource_blueprint
 from web.api.schemas import (
     CentreSchema,
     MeSchema,
@@ -60,7 +60,7 @@ class TokenItem(ResourceView):
 class UserUnlock(ResourceView):
 
     @bp.response(204)
-    @doc_errors(bp, "403", "404")
+    @doc_errors(bp, "403", "404", "503", descriptions={**PROBLEMS, "503": "The login throttle cannot be reached"})
     def post(self, username):
         """Admins: let a user of your centre try to log in again at once, wherever from (every count of failed
         logins for the username is cleared). Audited."""
