@@ -6,7 +6,16 @@ from marshmallow import INCLUDE, Schema, fields, validate
 from alerts.errors import InvalidInput
 from alerts.hazards import HAZARDS
 from alerts.models import ROLES, TEXT_FIELDS
-from alerts.vocabulary import CERTAINTIES, LANGUAGES, SEVERITIES, STATUSES, URGENCIES
+from alerts.vocabulary import (
+    CERTAINTIES,
+    LANGUAGES,
+    MAX_AREAS,
+    MAX_WEB,
+    SEVERITIES,
+    STATUSES,
+    URGENCIES,
+    WEB_PATTERN,
+)
 
 MAX_INT = 2**31 - 1  # PostgreSQL INTEGER: larger query numbers are invalid input, not database errors
 
@@ -74,8 +83,9 @@ class _ContentFields(Schema):
     certainty = fields.String(validate=validate.OneOf(CERTAINTIES))
     onset = fields.AwareDateTime(allow_none=True)
     expires = fields.AwareDateTime(allow_none=True)
-    web = fields.String(validate=validate.Length(0, 300))
-    areas = fields.List(fields.Nested(AreaSchema), validate=validate.Length(0, 50))
+    web = fields.String(validate=[validate.Length(0, MAX_WEB), validate.Regexp(f"^(?:{WEB_PATTERN[1:-1]})?$")],
+                        metadata={"description": "An http(s) web page address, or empty for none"})
+    areas = fields.List(fields.Nested(AreaSchema), validate=validate.Length(0, MAX_AREAS))
     texts = TEXTS
     summary = fields.String(validate=validate.Length(0, 200), metadata={"description": "What this change does"})
 
