@@ -209,6 +209,18 @@ def register_commands(app: Flask) -> None:
             _fail(error)
         click.echo(f"deactivated {username}")
 
+    @users_group.command("unlock")
+    @click.argument("username")
+    def users_unlock(username):
+        """Let a user try logins again at once (every device, address and untrusted client), e.g. when their
+        centre's admin cannot be reached during a crisis. Audited."""
+        try:
+            with services().db.transaction() as session:
+                accounts.unlock(session, services().throttle, "cli", username)
+        except DomainError as error:
+            _fail(error)
+        click.echo(f"unlocked {username}")
+
     @users_group.command("token")
     @click.argument("username")
     @click.option("--name", default="cli", help="What the token is for")

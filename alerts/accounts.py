@@ -135,13 +135,15 @@ def failed_since_last_login(session: Session, user: User) -> int:
         AuditEvent.object_id == user.username[:80], AuditEvent.seq > (since or 0))) or 0
 
 
-def unlock(session: Session, throttle: LoginThrottle, actor: User, username: str) -> User:
+def unlock(session: Session, throttle: LoginThrottle, actor: User | str, username: str) -> User:
     """An admin lets the user of their own centre try logins again at once: every login count of the username is
-    cleared (its devices, its addresses, all untrusted clients). Audited."""
-    if not actor.has_role("admin"):
+    cleared (its devices, its addresses, all untrusted clients). Audited. `actor` as a string is an operator on
+    the server (`flask users unlock`), who answers for every centre."""
+    operator = isinstance(actor, str)
+    if not operator and not actor.has_role("admin"):
         raise Forbidden(_("Only an admin of the user's centre can unlock the user's logins."))
     user = session.scalar(select(User).where(User.username == normal_username(username)))
-    if user is None or user.centre_id != actor.centre_id:  # an admin answers for the users of their own centre only
+    if user is None or (not operator and user.centre_id != actor.centre_id):  # an admin: their own centre only
         raise NotFound(_("No user '%(username)s'.", username=username))
     audit.record(session, actor, "user.unlock", "user", user.id, detail={"username": user.username})
     throttle.unlock(user.username)

@@ -169,6 +169,22 @@ def test_an_admin_of_the_users_centre_unlocks_the_account_and_it_is_audited(app,
             (True, username)]
 
 
+def test_an_operator_unlocks_from_the_command_line_and_it_is_audited(app, db, make_user):
+    username, _ = make_user("DE-NW", "spokesperson")
+    for n in range(25):
+        login(app.test_client(), username, WRONG, f"203.0.113.{n}")
+    assert login(app.test_client(), username, address="192.0.2.50").status_code == 429
+    runner = app.test_cli_runner()
+    unknown = runner.invoke(args=["users", "unlock", "nobody-at-all"])
+    assert unknown.exit_code != 0 and "nobody-at-all" in unknown.output
+    done = runner.invoke(args=["users", "unlock", username.upper()])
+    assert done.exit_code == 0 and f"unlocked {username.upper()}" in done.output, done.output
+    assert login(app.test_client(), username, address="192.0.2.50").status_code == 302
+    with db.transaction() as session:
+        events = session.scalars(select(AuditEvent).where(AuditEvent.action == "user.unlock")).all()
+        assert [(event.actor, event.detail["username"]) for event in events] == [("cli", username)]
+
+
 def test_unlock_is_refused_readably_when_the_throttle_cannot_be_reached(make_app, make_user):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
