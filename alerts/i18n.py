@@ -57,6 +57,22 @@ def _rebuild(msgid: str, plural: str | None, n: int | None, params: dict[str, An
     return Msg(msgid, plural, n, **params)
 
 
+def to_json(message: Any) -> Any:
+    """A message as JSON that keeps its msgid and parameters (a stored message is translated when it is read);
+    numbers as they are, anything else as text. from_json reads it back."""
+    if isinstance(message, Msg):
+        return {"msgid": message.msgid, "plural": message.plural, "n": message.n,
+                "params": {key: to_json(value) for key, value in message.params.items()}}
+    return message if isinstance(message, int | float) else str(message)
+
+
+def from_json(value: Any) -> Msg | Any:
+    if isinstance(value, dict) and "msgid" in value:
+        return Msg(value["msgid"], value["plural"], value["n"],
+                   **{key: from_json(item) for key, item in value["params"].items()})
+    return value
+
+
 def localized(value: Any, translations: Translations) -> Any:
     """`value` translated if it is a `Msg` (also inside lists, tuples and dicts); anything else as is."""
     if isinstance(value, Msg):

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from alerts import subscribers
 from alerts.access import require_role
 from alerts.errors import DomainError, NotFound
-from alerts.i18n import Msg, _
+from alerts.i18n import _, from_json, to_json
 from alerts.models import ImportJob, User, utcnow
 from db import Database
 
@@ -52,24 +52,8 @@ def describe(job: ImportJob) -> dict:
     """What the API shows of a job: state, progress, and the result (done) or the line errors (failed)."""
     return {"id": job.id, "state": job.state, "phase": job.phase, "rows_done": job.rows_done,
             "rows_total": job.rows_total, "result": job.result, "errors": [
-                {"line": error["line"], "error": _load_msg(error["error"])} for error in job.errors or []],
+                {"line": error["line"], "error": from_json(error["error"])} for error in job.errors or []],
             "created_at": job.created_at, "started_at": job.started_at, "finished_at": job.finished_at}
-
-
-def _dump_msg(message):
-    """A Msg as JSON that keeps its msgid and parameters (translated when read); numbers as they are, anything else
-    as text."""
-    if isinstance(message, Msg):
-        return {"msgid": message.msgid, "plural": message.plural, "n": message.n,
-                "params": {key: _dump_msg(value) for key, value in message.params.items()}}
-    return message if isinstance(message, int | float) else str(message)
-
-
-def _load_msg(value) -> Msg | str:
-    if isinstance(value, dict) and "msgid" in value:
-        params = {key: _load_msg(item) for key, item in value["params"].items()}
-        return Msg(value["msgid"], value["plural"], value["n"], **params)
-    return value
 
 
 def _claimable(now):
@@ -91,7 +75,7 @@ def claim_next(db: Database, worker: str) -> int | None:
         job_id, attempts = found
         if attempts >= MAX_ATTEMPTS:
             values = {"state": "failed", "body": "", "finished_at": now, "lease_until": None, "errors": [
-                {"line": 0, "error": _dump_msg(_("The import stopped %(num)d times without finishing; nothing was "
+                {"line": 0, "error": to_json(_("The import stopped %(num)d times without finishing; nothing was "
                                                  "imported. Send the list again, or split it.", num=attempts))}]}
         else:
             values = {"state": "running", "phase": "reading", "rows_done": 0, "attempts": attempts + 1,
@@ -125,10 +109,8 @@ def run(db: Database, job_id: int, worker: str) -> str:
     with db.transaction() as session:
         job = session.get(ImportJob, job_id)
         text, user_id = job.body, job.user_id
+        centre = session.get(User, user_id).centre
     progress = _Progress(db, job_id, worker)
-    with db.transaction() as session:  # reading takes no lock (SQLite: no write lock until the import writes)
-        user = session.get(User, user_id)
-        centre = user.centre
     rows, errors = subscribers.parse_for(centre, text, progress)
     if not errors:
         progress("writing", 0, importing=False)
@@ -153,7 +135,7 @@ def _finish(session: Session, job_id: int, worker: str, state: str, result: dict
             errors: list[dict] | None = None, rows: int = 0) -> bool:
     """End the job if this worker still holds it; the body goes (a list of numbers is kept no longer than needed)."""
     values = {"state": state, "body": "", "phase": None, "lease_until": None, "finished_at": utcnow(),
-              "result": result, "errors": [{"line": e["line"], "error": _dump_msg(e["error"])} for e in errors or []]}
+              "result": result, "errors": [{"line": e["line"], "error": to_json(e["error"])} for e in errors or []]}
     if state == "done":
         values["rows_done"] = values["rows_total"] = rows
     return bool(session.execute(update(ImportJob).where(ImportJob.id == job_id, ImportJob.claimed_by == worker,
