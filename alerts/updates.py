@@ -42,7 +42,7 @@ def update_in_the_works(session: Session, source: Alert) -> Alert | None:
                           .order_by(Alert.id.desc()).limit(1))
 
 
-def existing_derived(session: Session, source: Alert, msg_type: str) -> Alert | None:
+def _existing_derived(session: Session, source: Alert, msg_type: str) -> Alert | None:
     """The Cancel, or the Update in the works, that a new derive of this type would duplicate."""
     return prepared_cancel(session, source) if msg_type == "Cancel" else update_in_the_works(session, source)
 
@@ -59,7 +59,7 @@ def derive_alert(session: Session, author: User, source: Alert, msg_type: str, d
     fired = session.scalar(select(Release).where(Release.alert_id == source.id, Release.state == "released"))
     if fired is None or source.state != "released":
         raise Conflict(_("Only a released alert can be updated or cancelled."))
-    existing = existing_derived(session, source, msg_type)
+    existing = _existing_derived(session, source, msg_type)
     if existing is not None and msg_type == "Cancel":
         raise Conflict(_("A Cancel of this alert is already prepared (alert %(id)s): approve and release that one.",
                          id=existing.id), cancel_id=existing.id)

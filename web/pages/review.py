@@ -142,14 +142,13 @@ def derive(alert_id):
     try:
         with operation():
             source = authoring.get_alert(dbs, g.user, alert_id, "edit", lock=True)
-            existing = updates.existing_derived(dbs, source, msg_type)
-            if existing is not None and msg_type == "Cancel":
-                return redirect(url_for("pages.review_page", alert_id=existing.id))
-            if existing is not None:
-                flash(_("An Update of this alert is already in the works: continue it here."), "info")
-                return redirect(url_for("pages.detail", alert_id=existing.id))
             derived = updates.derive_alert(dbs, g.user, source, msg_type, release_options().cap_sender_domain)
     except DomainError as error:
+        if "cancel_id" in error.extra:  # one of this type exists already: the page leads to it
+            return redirect(url_for("pages.review_page", alert_id=error.extra["cancel_id"]))
+        if "update_id" in error.extra:
+            flash(_("An Update of this alert is already in the works: continue it here."), "info")
+            return redirect(url_for("pages.detail", alert_id=error.extra["update_id"]))
         show_refusal(error)
         return redirect(url_for("pages.detail", alert_id=alert_id))
     flash(_("Cancel prepared: check it and submit it for approval.") if msg_type == "Cancel"
