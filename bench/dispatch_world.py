@@ -95,9 +95,10 @@ def stop_child(process: subprocess.Popen, timeout: float) -> None:
 
 
 class Fakes:
-    def __init__(self):
+    def __init__(self, own_session: bool = False):
+        """`own_session`: in a session of its own, so that the caller can lower its scheduling group's priority."""
         self.process = subprocess.Popen([sys.executable, __file__], cwd=ROOT, text=True,
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=own_session)
         line = self.process.stdout.readline()
         if not line:
             raise RuntimeError("the fakes process did not start")

@@ -7,11 +7,12 @@ processes (`flask --app app worker`: scheduler leadership + dispatchers) sending
 happen and are answered with 412, re-read and applied again, as a client should), reads it, lists
 alerts and comments, with a think time around --think seconds. The release is approved through the
 API and scheduled --lead seconds after the soak starts. Everything shares this machine's cores, the
-provider fakes included (a real provider's CPU is not ours): the workers and the fakes run at a lower
-priority (--worker-nice), as DEPLOYMENT.md advises for workers sharing a machine with the web.
+provider fakes included (a real provider's CPU is not ours): the workers, the /hooks pool and the fakes run at a
+lower priority (--worker-nice: their niceness and their sessions' scheduling groups', see lower_priority), as
+DEPLOYMENT.md advises for workers sharing a machine with the web.
 
 As Twilio does, the fake posts two signed status callbacks per message (sent, then delivered) to the app's
-/hooks/twilio/status, which the release's channels config names: they share the web workers with the people.
+/hooks/twilio/status, which the release's channels config names, served by a gunicorn pool of their own (--hooks-pool).
 --import-at seconds after the start, a communicator of BE submits a subscriber list of --import-rows rows (the
 documented maximum, 200,000, by default) and follows its job until it is done.
 
@@ -51,9 +52,12 @@ from bench.dispatch_world import PG, SECRET_KEY, Fakes, World  # noqa: E402
 CENTRES = ("BE", "NL", "LU", "DE-NW")
 
 
-def start(command: list[str], env: dict, log: Path) -> subprocess.Popen:
-    return subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env}, stdout=log.open("w"),
-                            stderr=subprocess.STDOUT, start_new_session=True)
+def start(command: list[str], env: dict, log: Path, nice: int = 0) -> subprocess.Popen:
+    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env}, stdout=log.open("w"),
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    if nice:
+        lower_priority(process.pid, nice)
+    return process
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -63,6 +67,18 @@ def stop(process: subprocess.Popen) -> None:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
+
+
+def lower_priority(pid: int, nice: int) -> None:
+    """Run `pid`'s whole session at `nice`. With Linux's autogroup scheduling (the default on desktop and VM
+    kernels) each session is a scheduling group of its own, and a process's niceness weighs only against the
+    processes of its own group: `nice -n 10` alone leaves a worker an equal share of the cores beside the web.
+    The group's niceness (/proc/<pid>/autogroup) weighs it against the other groups, as systemd's CPUWeight=
+    weighs services (DEPLOYMENT.md)."""
+    os.setpriority(os.PRIO_PROCESS, pid, nice)
+    autogroup = Path(f"/proc/{pid}/autogroup")
+    if autogroup.exists():
+        autogroup.write_text(str(nice))
 
 
 def wait_for(url: str, timeout: float = 60) -> None:
@@ -231,8 +247,9 @@ def main() -> None:
     parser.add_argument("--recipients", type=int, default=100_000)
     parser.add_argument("--lead", type=float, default=20, help="seconds from the soak's start to the release")
     parser.add_argument("--worker-nice", type=int, default=10,
-                        help="niceness of the worker processes and the provider fakes: on one shared machine the "
-                             "people at their screens come first (0: no priority)")
+                        help="niceness of the worker processes, the /hooks pool and the provider fakes, and of their "
+                             "sessions' scheduling groups: on one shared machine the people at their screens come "
+                             "first (0: no priority)")
     parser.add_argument("--drain-timeout", type=float, default=900)
     parser.add_argument("--hooks-pool", action=argparse.BooleanOptionalAction, default=True,
                         help="serve /hooks from gunicorn workers of their own at the workers' niceness, as "
@@ -249,8 +266,8 @@ def main() -> None:
     with admin.begin() as connection:
         connection.execute(text(f"CREATE SCHEMA {schema}"))
     url = f"{PG}?options=-csearch_path%3D{schema}"
-    fakes = Fakes()
-    os.setpriority(os.PRIO_PROCESS, fakes.process.pid, args.worker_nice)  # the provider's CPU is not ours
+    fakes = Fakes(own_session=True)
+    lower_priority(fakes.process.pid, args.worker_nice)  # the provider's CPU is not ours
     processes: list[subprocess.Popen] = []
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -287,14 +304,15 @@ def main() -> None:
                                     "app:create_app()"], env,
                                    tmp / "web.log"))
             if args.hooks_pool:  # behind one reverse proxy both would have the one public URL Twilio signs
-                processes.append(start(["nice", "-n", str(args.worker_nice), sys.executable, "-m", "gunicorn", "-w",
-                                        "2", "-k", "gthread", "--threads", "4", "-b", f"127.0.0.1:{hooks_port}",
-                                        "--backlog", "2048", "-c", str(ROOT / "gunicorn.conf.py"), "app:create_app()"],
-                                       {**env, "BENELERT_PUBLIC_URL": hooks_base}, tmp / "hooks.log"))
+                processes.append(start([sys.executable, "-m", "gunicorn", "-w", "2", "-k", "gthread", "--threads", "4",
+                                        "-b", f"127.0.0.1:{hooks_port}", "--backlog", "2048", "-c",
+                                        str(ROOT / "gunicorn.conf.py"), "app:create_app()"],
+                                       {**env, "BENELERT_PUBLIC_URL": hooks_base}, tmp / "hooks.log",
+                                       nice=args.worker_nice))
             for number in (1, 2):
-                processes.append(start(["nice", "-n", str(args.worker_nice), sys.executable, "-m", "flask", "--app",
-                                        "app", "worker", "--threads", "16", "--name", f"soak-{number}"], env,
-                                       tmp / f"worker{number}.log"))
+                processes.append(start([sys.executable, "-m", "flask", "--app", "app", "worker", "--threads", "16",
+                                        "--name", f"soak-{number}"], env, tmp / f"worker{number}.log",
+                                       nice=args.worker_nice))
             wait_for(base + "/readyz")
             wait_for(hooks_base + "/readyz")
             fire_at = datetime.now(UTC) + timedelta(seconds=args.lead)
