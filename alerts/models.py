@@ -14,6 +14,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     event,
+    true,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
@@ -41,7 +42,7 @@ class UTCDateTime(TypeDecorator):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
-ROLES = ("communicator", "spokesperson", "partner", "admin")
+ROLES = ("communicator", "spokesperson", "partner", "admin", "network-admin")
 
 
 class Centre(Base):
@@ -53,6 +54,10 @@ class Centre(Base):
     languages: Mapped[list] = mapped_column(JSON)  # languages it publishes in, primary first
     # Per channel name: this centre's account/sender/endpoint, e.g. {"national": {"endpoint": "..."}}
     channels: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())  # inactive: kept, never deleted
+    # languages of its cell-broadcast messages, in order; None: its publishing languages
+    cell_broadcast_languages: Mapped[list | None] = mapped_column(JSON)
+    ack_deadline_minutes: Mapped[int | None] = mapped_column()  # a partner copy unacknowledged after it is overdue
 
     def name(self, language: str = "en") -> str:
         return self.names.get(language) or self.names.get("en") or self.code
