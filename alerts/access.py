@@ -59,3 +59,29 @@ def require(user: User, action: str, alert: Alert) -> None:
 def require_role(user: User, *roles: str) -> None:
     if not user.has_role(*roles):
         raise Forbidden(_("This needs the role %(roles)s.", roles=role_names(roles)))
+
+
+# Who runs which part of the network. A centre's `admin` manages their own centre (its settings, channels,
+# partner endpoints, users, contact points); a `network-admin` manages every centre and adds new ones.
+NETWORK_RULES: dict[str, frozenset[str]] = {
+    "manage-own-centre": frozenset({"admin", "network-admin"}),
+    "manage-any-centre": frozenset({"network-admin"}),
+    "add-centre": frozenset({"network-admin"}),
+}
+
+
+def can_manage_centre(user: User, centre_id: int) -> bool:
+    """May `user` change the centre `centre_id` (its settings, channels, endpoints, users, contact points)?"""
+    if user.roles & NETWORK_RULES["manage-any-centre"]:
+        return True
+    return bool(user.roles & NETWORK_RULES["manage-own-centre"]) and user.centre_id == centre_id
+
+
+def require_centre_admin(user: User, centre_id: int) -> None:
+    if not can_manage_centre(user, centre_id):
+        raise Forbidden(_("Only an administrator of this centre or of the network may do this."))
+
+
+def require_network_admin(user: User) -> None:
+    if not user.roles & NETWORK_RULES["add-centre"]:
+        raise Forbidden(_("Only a network administrator may do this."))

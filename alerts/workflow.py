@@ -68,7 +68,7 @@ STATE_NAMES = {"draft": _("draft"), "in_review": _("in review"), "approved": _("
                "cancelled": _("cancelled"), "superseded": _("superseded by an update"),
                "closed": _("closed: not needed any more")}
 ROLE_NAMES = {"communicator": _("communicator"), "spokesperson": _("spokesperson"), "partner": _("partner"),
-              "admin": _("administrator"), WORKER: _("the system")}
+              "admin": _("administrator"), "network-admin": _("network administrator"), WORKER: _("the system")}
 
 # why an action is not possible in a state, and why a role may not take it: one whole sentence per action
 NOT_IN_STATE = {
