@@ -126,11 +126,17 @@ def summary_message(summary: str) -> Msg | str:
 
 # ---- building versions ---------------------------------------------------------------------------
 
-def _centres(session: Session, codes: list[str]) -> list[Centre]:
+def _centres(session: Session, codes: list[str], joining: list[str] = ()) -> list[Centre]:
+    """The centres of `codes`, in order; those `joining` the alert must be active in the network (one that
+    became inactive stays in the alerts it took part in)."""
     found = {c.code: c for c in session.scalars(select(Centre).where(Centre.code.in_(codes)))}
     unknown = [code for code in codes if code not in found]
     if unknown:
         raise InvalidInput(_("Unknown centre: %(centres)s.", centres=", ".join(unknown)), field="participants")
+    inactive = [code for code in joining if not found[code].active]
+    if inactive:
+        raise InvalidInput(_("Not active in the network: %(centres)s.", centres=", ".join(inactive)),
+                           field="participants")
     return [found[code] for code in codes]
 
 
@@ -230,7 +236,7 @@ def create_alert(session: Session, actor: User, data: dict[str, Any]) -> Alert:
     if lead_code != actor.centre.code:
         raise InvalidInput(_("You can only create alerts led by your own centre."), field="lead")
     codes = [lead_code] + [c for c in dict.fromkeys(data.get("participants") or []) if c != lead_code]
-    centres = _centres(session, codes)
+    centres = _centres(session, codes, joining=codes)
     hazard = HAZARDS.get(data.get("hazard", ""))
     if hazard is None:
         raise InvalidInput(_("Unknown hazard '%(hazard)s'.", hazard=data.get("hazard")), field="hazard")
@@ -350,7 +356,7 @@ def invite_centre(session: Session, actor: User, alert_id: int, expected: int | 
     if centre_code in base.participants:
         raise InvalidInput(_("%(centre)s already takes part in this alert.", centre=centre_code), field="centre")
     codes = list(base.participants) + [centre_code]
-    centres = _centres(session, codes)
+    centres = _centres(session, codes, joining=[centre_code])
     values = scalar_values(base)
     base_texts = {(t.language, t.field): (t.body, t.status) for t in base.texts}
     areas = _build_areas(canonical_content(base)["areas"])

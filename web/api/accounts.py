@@ -1,20 +1,19 @@
-"""Who is asking: the user, the centres, the user's personal API tokens; an admin unlocks a user's logins."""
+"""Who is asking: the user and the user's personal API tokens; an admin unlocks a user's logins."""
 from __future__ import annotations
 
 from flask import g
 from sqlalchemy import select
 
 from alerts import accounts
-from alerts.models import ApiToken, Centre
+from alerts.models import ApiToken
 from web import db_session, operation, services
 from web.api.base import PROBLEMS, ResourceView, doc_errors, resource_blueprint
 from web.api.schemas import (
-    CentreSchema,
     MeSchema,
     TokenSchema,
 )
 
-bp = resource_blueprint("accounts", "The user, centres and API tokens")
+bp = resource_blueprint("accounts", "The user and API tokens")
 
 
 @bp.route("/me")
@@ -25,14 +24,6 @@ class Me(ResourceView):
         user = g.user
         return {"username": user.username, "display_name": user.display_name, "centre": user.centre.code,
                 "roles": sorted(user.roles)}
-
-
-@bp.route("/centres")
-class Centres(ResourceView):
-
-    @bp.response(200, CentreSchema(many=True))
-    def get(self):
-        return list(db_session().scalars(select(Centre).order_by(Centre.code)))
 
 
 @bp.route("/tokens")

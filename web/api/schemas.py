@@ -214,13 +214,6 @@ class CommentSchema(Schema):
     created_at = fields.DateTime()
 
 
-class CentreSchema(Schema):
-    code = fields.String()
-    names = fields.Dict(keys=fields.String(), values=fields.String())
-    timezone = fields.String()
-    languages = fields.List(fields.String())
-
-
 class MeSchema(Schema):
     username = fields.String()
     display_name = fields.String()
