@@ -9,3 +9,4 @@ from flask import Blueprint
 bp = Blueprint("pages", __name__)
 
 from web.pages import alerts, deliveries, incoming, review, session  # noqa: E402,F401  (they add their routes to bp)
+from web.pages import centres  # noqa: E402,F401

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from babel import Locale
 from sqlalchemy import select
 
 from alerts import accounts, firing, release
@@ -104,7 +105,7 @@ def build_world(app) -> World:
     world = World(app)
     roles = {"be_comm": ("BE", "communicator"), "be_spoke": ("BE", "spokesperson"),
              "be_both": ("BE", "communicator", "spokesperson"), "nl_spoke": ("NL", "spokesperson"),
-             "nl_partner": ("NL", "partner"), "be_admin": ("BE", "admin")}
+             "nl_partner": ("NL", "partner"), "be_admin": ("BE", "admin"), "de_network": ("DE-NW", "network-admin")}
     client = app.test_client()
     apis = {}
     for key, (centre, *names) in roles.items():
@@ -160,7 +161,7 @@ def build_world(app) -> World:
 def _pages(world: World, identifier: str) -> list[Page]:
     a, u = world.alerts, world.users
     draft, review = f"/alerts/{a['draft']}", f"/alerts/{a['in_review']}"
-    world.typed = [TYPED_INSTRUCTION, "XX"]
+    world.typed = [TYPED_INSTRUCTION, "XX", "AT", "Federal Ministry of the Interior (Austria)", "BMI", "Europe/Vienna"]
     pages = [
         Page("login", None, "/login"),
         Page("login refused", None, "/login", form={"username": "nobody", "password": "wrong password!"},
@@ -222,6 +223,15 @@ def _pages(world: World, identifier: str) -> list[Page]:
         Page("incoming alert", u["nl_partner"], f"/incoming/{identifier}"),
         Page("acknowledged", u["nl_partner"], f"/incoming/{identifier}/ack", csrf_from=f"/incoming/{identifier}",
              form={"kind": "read"}),
+        Page("centres", u["be_comm"], "/network/centres"),
+        Page("centres for a network admin", u["de_network"], "/network/centres"),
+        Page("centre settings", u["be_admin"], "/network/centres/BE"),
+        Page("centre settings refused", u["be_admin"], "/network/centres/BE", csrf_from="/network/centres/BE",
+             form={"name-en": "National Crisis Center (Belgium)", "timezone": "Europe/Nowhere", "languages": "nl"}),
+        Page("another centre", u["be_admin"], "/network/centres/NL"),
+        Page("centre added", u["de_network"], "/network/centres", csrf_from="/network/centres",
+             form={"code": "AT", "name-en": "Federal Ministry of the Interior (Austria)", "name-de": "BMI",
+                   "timezone": "Europe/Vienna", "languages": "de", "ack_deadline_minutes": "30", "active": "on"}),
         Page("not found", u["be_comm"], "/alerts/999999", status=404),
         Page("forbidden", u["nl_partner"], f"/alerts/{a['released']}/edit", status=403),
         Page("no such address", u["be_comm"], "/nothing-here", status=404),
@@ -238,6 +248,8 @@ def data_strings(world: World) -> list[str]:
     db = world.app.extensions["benelert"].db
     found: set[str] = set(world.typed)
     found |= set(UI_LANGUAGE_NAMES.values())  # the language menu names each language in itself ("English")
+    # the centre forms name the publishing languages in the interface language, as Babel's CLDR data spells them
+    found |= {Locale.parse(code).get_display_name(ui) for code in LANGUAGES for ui in (*UI_LANGUAGE_NAMES, "en")}
     with db.transaction() as session:
         found |= set(session.scalars(select(VersionText.body)))
         found |= set(session.scalars(select(Area.description)))
