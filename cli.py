@@ -292,7 +292,8 @@ def register_commands(app: Flask) -> None:
 
     @app.cli.command("seed-demo")
     def seed_demo():
-        """Demo centres BE, NL, LU, DE-NW with a communicator, spokesperson and partner each."""
+        """Demo centres BE, NL, LU, DE-NW with a communicator, spokesperson and partner each, an admin of BE, a
+        network administrator, and the other centres of the founding meeting as partner centres (English copies)."""
         if services().settings.production:
             click.echo("error: demo users are not created in production", err=True)
             sys.exit(2)

@@ -26,6 +26,48 @@ CENTRES = [
                "de": "Ministerium des Innern Nordrhein-Westfalen",
                "en": "Ministry of the Interior of North Rhine-Westphalia"}},
 ]
+# The other crisis centres of the network's founding meeting: partner centres receiving English copies
+PARTNER_CENTRES = [
+    {"code": "DE", "timezone": "Europe/Berlin",
+     "names": {"en": "Joint Information and Situation Centre (GMLZ), Germany",
+               "de": "Gemeinsames Melde- und Lagezentrum von Bund und Ländern (GMLZ)",
+               "nl": "Gemeenschappelijk Meld- en Situatiecentrum (GMLZ), Duitsland",
+               "fr": "Centre commun de signalement et de situation (GMLZ), Allemagne"}},
+    {"code": "AT", "timezone": "Europe/Vienna",
+     "names": {"en": "Federal Ministry of the Interior (Austria)", "de": "Bundesministerium für Inneres (Österreich)",
+               "nl": "Federaal Ministerie van Binnenlandse Zaken (Oostenrijk)",
+               "fr": "Ministère fédéral de l’Intérieur (Autriche)"}},
+    {"code": "GB", "timezone": "Europe/London",
+     "names": {"en": "Cabinet Office (United Kingdom)", "de": "Cabinet Office (Vereinigtes Königreich)",
+               "nl": "Cabinet Office (Verenigd Koninkrijk)", "fr": "Cabinet Office (Royaume-Uni)"}},
+    {"code": "DK", "timezone": "Europe/Copenhagen",
+     "names": {"en": "Danish Emergency Management Agency", "de": "Dänische Katastrophenschutzbehörde",
+               "nl": "Deens Agentschap voor Noodbeheer", "fr": "Agence danoise de gestion des urgences"}},
+    {"code": "FI", "timezone": "Europe/Helsinki",
+     "names": {"en": "Government Situation Centre (Finland)", "de": "Lagezentrum der Regierung (Finnland)",
+               "nl": "Situatiecentrum van de regering (Finland)",
+               "fr": "Centre de situation du gouvernement (Finlande)"}},
+    {"code": "FR", "timezone": "Europe/Paris",
+     "names": {"en": "Interministerial Crisis Centre (France)", "fr": "Centre interministériel de crise",
+               "de": "Interministerielles Krisenzentrum (Frankreich)",
+               "nl": "Interministerieel Crisiscentrum (Frankrijk)"}},
+    {"code": "IT", "timezone": "Europe/Rome",
+     "names": {"en": "Civil Protection Department (Italy)", "de": "Abteilung Zivilschutz (Italien)",
+               "nl": "Departement Civiele Bescherming (Italië)", "fr": "Département de la protection civile (Italie)"}},
+    {"code": "IS", "timezone": "Atlantic/Reykjavik",
+     "names": {"en": "Department of Civil Protection and Emergency Management (Iceland)",
+               "de": "Abteilung für Zivilschutz und Notfallmanagement (Island)",
+               "nl": "Departement Civiele Bescherming en Noodbeheer (IJsland)",
+               "fr": "Département de la protection civile et de la gestion des urgences (Islande)"}},
+    {"code": "NO", "timezone": "Europe/Oslo",
+     "names": {"en": "Directorate for Civil Protection (DSB), Norway",
+               "de": "Direktorat für Zivilschutz (DSB), Norwegen",
+               "nl": "Directoraat voor Civiele Bescherming (DSB), Noorwegen",
+               "fr": "Direction de la protection civile (DSB), Norvège"}},
+    {"code": "SE", "timezone": "Europe/Stockholm",
+     "names": {"en": "Swedish civil protection agency", "de": "Schwedische Zivilschutzbehörde",
+               "nl": "Zweedse dienst voor civiele bescherming", "fr": "Agence suédoise de protection civile"}},
+]
 ROLES = ("communicator", "spokesperson", "partner")
 
 
@@ -65,17 +107,28 @@ def wire_demo_channels(session: Session, wiring: dict) -> None:
             session.add(SubscriberArea(subscriber_id=subscriber.id, place=place))
 
 
+def ensure_partner_centres(session: Session) -> None:
+    existing = set(session.scalars(select(Centre.code)))
+    for data in PARTNER_CENTRES:
+        if data["code"] not in existing:
+            session.add(Centre(**data, languages=["en"]))
+    session.flush()
+
+
 def seed(session: Session, make_password: Callable[[], str]) -> list[tuple[str, str]]:
-    """Creates what is missing; returns (username, password) of the users created now."""
+    """Creates what is missing; returns (username, password) of the users created now: a communicator, a
+    spokesperson and a partner user for each Benelux centre and DE-NW, an admin of BE, a network administrator, and
+    a partner user for each of the other centres of the founding meeting."""
     ensure_centres(session)
+    ensure_partner_centres(session)
+    wanted = [(data["code"], role, f"{data['code'].lower()}.{role}") for data in CENTRES for role in ROLES]
+    wanted += [("BE", "admin", "be.admin"), ("BE", "network-admin", "network.admin")]
+    wanted += [(data["code"], "partner", f"{data['code'].lower()}.partner") for data in PARTNER_CENTRES]
     created = []
-    for data in CENTRES:
-        for role in ROLES:
-            username = f"{data['code'].lower()}.{role}"
-            if session.scalar(select(User.id).where(User.username == username)) is None:
-                password = make_password()
-                accounts.create_user(session, "seed", username=username,
-                                     display_name=f"{role.capitalize()} {data['code']}",
-                                     centre_code=data["code"], roles=[role], password=password)
-                created.append((username, password))
+    for code, role, username in wanted:
+        if session.scalar(select(User.id).where(User.username == username)) is None:
+            password = make_password()
+            accounts.create_user(session, "seed", username=username, display_name=f"{role.capitalize()} {code}",
+                                 centre_code=code, roles=[role], password=password)
+            created.append((username, password))
     return created
