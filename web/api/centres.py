@@ -2,13 +2,16 @@
 changes its settings (alerts.centres holds the rules)."""
 from __future__ import annotations
 
-from flask import g
+from flask import g, url_for
 from marshmallow import Schema, fields, validate
 
-from alerts import centres
+from alerts import centre_channels, centres
 from alerts.centres import ACK_DEADLINE_MINUTES, CODE, MAX_NAME
+from alerts.errors import Forbidden
+from alerts.i18n import _
 from alerts.vocabulary import LANGUAGES
-from web import db_session, operation
+from channels.specs import PUBLIC_CHANNELS
+from web import db_session, operation, release_options, services
 from web.api.base import PROBLEMS, ResourceView, doc_errors, resource_blueprint
 
 bp = resource_blueprint("centres", "The centres of the network")
@@ -93,3 +96,87 @@ class CentreItem(ResourceView):
         with operation() as session:
             centre = centres.update(session, g.user, code, data)
         return shown(centre)
+
+
+CHANNEL_NAME = {"name": "name", "schema": {"type": "string", "enum": list(PUBLIC_CHANNELS)}}
+
+
+class ChannelSchema(Schema):
+    configured = fields.Boolean(metadata={"description": "Whether the centre releases on this channel"})
+    target = fields.String(allow_none=True, metadata={
+        "description": "Live releases: the national system's URL, or the account named in the channels file "
+                       "(not for SMS: live SMS go to the subscribers in the area)"})
+    test_target = fields.String(allow_none=True, metadata={
+        "description": "Exercises and tests: the national test endpoint, the sandbox account, the SMS test number"})
+
+
+class ChannelSettingsSchema(Schema):
+    target = fields.String(validate=validate.Length(1, 500))
+    test_target = fields.String(validate=validate.Length(1, 500))
+
+
+class ChannelTestSchema(Schema):
+    alert_id = fields.Integer()
+    identifier = fields.String()
+    deliveries = fields.String(metadata={"description": "The page following its delivery"})
+
+
+ChannelsSchema = Schema.from_dict({name: fields.Nested(ChannelSchema) for name in PUBLIC_CHANNELS},
+                                  name="ChannelsSchema")
+
+
+def _channels(code: str) -> dict:
+    return centre_channels.configuration(db_session(), g.user, code)
+
+
+@bp.route("/centres/<code>/channels")
+class CentreChannels(ResourceView):
+
+    @bp.response(200, ChannelsSchema)
+    @doc_errors(bp, "403", "404")
+    def get(self, code):
+        """The centre's admins and network administrators: where each public channel sends (no secret is stored
+        here: an account is a name in the deployment's channels file)."""
+        return _channels(code)
+
+
+@bp.route("/centres/<code>/channels/<name>")
+class CentreChannel(ResourceView):
+
+    @bp.arguments(ChannelSettingsSchema)
+    @bp.response(200, ChannelSchema)
+    @bp.doc(parameters=[{"in": "path", **CHANNEL_NAME}])
+    @doc_errors(bp, "403", "404", "422")
+    def put(self, data, code, name):
+        """Set the channel's targets (https outside development for a national system, E.164 for SMS). Audited."""
+        development = services().settings.env == "development"
+        with operation() as session:
+            centre_channels.configure(session, g.user, code, name, data, development=development)
+        return _channels(code)[name]
+
+    @bp.response(204)
+    @bp.doc(parameters=[{"in": "path", **CHANNEL_NAME}])
+    @doc_errors(bp, "403", "404", "422")
+    def delete(self, code, name):
+        """The centre stops releasing on this channel. Audited."""
+        with operation() as session:
+            centre_channels.configure(session, g.user, code, name, None)
+
+
+@bp.route("/centres/<code>/channels/<name>/tests")
+class CentreChannelTest(ResourceView):
+
+    @bp.response(201, ChannelTestSchema)
+    @bp.doc(parameters=[{"in": "path", **CHANNEL_NAME}])
+    @doc_errors(bp, "403", "404", "422", "429", descriptions={
+        **PROBLEMS, "429": "The centre's previous channel test is too recent (retry_after_s says when to try again)"})
+    def post(self, code, name):
+        """Your centre's admins: send a Test message through this channel only, now, to its test target (else the
+        deployment's sandbox target); never to the public. Follow it on the deliveries page."""
+        centres.get(db_session(), code)
+        if code != g.user.centre.code:
+            raise Forbidden(_("A channel is tested by its own centre."))
+        with operation() as session:
+            alert = centre_channels.start_channel_test(session, g.user, name, release_options())
+        return {"alert_id": alert.id, "identifier": alert.identifier,
+                "deliveries": url_for("pages.deliveries", alert_id=alert.id)}
