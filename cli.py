@@ -14,12 +14,12 @@ from pathlib import Path
 import click
 from alembic import command
 from alembic.config import Config
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy import make_url, select, text
 
-from alerts import accounts, audit
+from alerts import accounts, audit, password_links, user_admin
 from alerts.errors import DomainError
-from alerts.models import User, utcnow
+from alerts.models import ROLES, User, utcnow
 from settings import INSTANCE, ROOT, write_private
 from web import services
 
@@ -127,6 +127,20 @@ def _fail(error: DomainError):
     sys.exit(2)
 
 
+def _print_link(what: str, issued) -> None:
+    """The one-time link of `users invite` and `users reset-password`, at the public address when there is one."""
+    path = current_app.url_map.bind("localhost").build("pages.set_password", {"token": issued.secret})
+    public = services().settings.public_url.rstrip("/")
+    click.echo(f"{what}; one-time link, valid until {issued.link.expires_at:%Y-%m-%d %H:%M} UTC (shown only now):")
+    click.echo(public + path if public else f"{path}   (prefix it with this Benelert's address: no public URL is set)")
+
+
+def _warn_without_admin(session, user: User) -> None:
+    """The operator may leave a centre without an administrator (a compromised account); people may not."""
+    if not user_admin.active_admins(session, user.centre_id):
+        click.echo(f"warning: {user.centre.code} has no active administrator now", err=True)
+
+
 def register_commands(app: Flask) -> None:
     @app.cli.group("db")
     def db_group():
@@ -169,45 +183,125 @@ def register_commands(app: Flask) -> None:
     @users_group.command("create")
     @click.argument("username")
     @click.option("--centre", required=True, help="Centre code, e.g. BE")
-    @click.option("--role", "roles", multiple=True, required=True,
-                  type=click.Choice(["communicator", "spokesperson", "partner", "admin"]))
+    @click.option("--role", "roles", multiple=True, required=True, type=click.Choice(ROLES))
     @click.option("--name", "display_name", default="")
     @click.option("--password-stdin", is_flag=True,
                   help="Read the password (at least 12 characters) from standard input, for scripts; without it "
                        "the password is asked for twice. Never an argument: ps and shell histories keep those.")
     def users_create(username, centre, roles, display_name, password_stdin):
-        """Create a user of CENTRE with the given roles."""
+        """Create a user of CENTRE with the given roles (the first network-admin of a deployment: --role
+        network-admin). `users invite` gives a one-time link instead of a password."""
         if password_stdin:
             password = sys.stdin.readline().rstrip("\r\n")
         else:
             password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
         try:
             with services().db.transaction() as session:
-                user = accounts.create_user(session, "cli", username=username, display_name=display_name,
-                                            centre_code=centre, roles=list(roles), password=password)
+                user = user_admin.create_user(session, "cli", username=username, display_name=display_name,
+                                              centre_code=centre, roles=list(roles), password=password)
                 click.echo(f"created {user.username} ({centre}: {', '.join(sorted(roles))})")
         except DomainError as error:
             _fail(error)
 
+    @users_group.command("invite")
+    @click.argument("username")
+    @click.option("--centre", required=True, help="Centre code, e.g. BE")
+    @click.option("--role", "roles", multiple=True, required=True, type=click.Choice(ROLES))
+    @click.option("--name", "display_name", default="")
+    def users_invite(username, centre, roles, display_name):
+        """Create a user without a password and print a one-time link (72 hours) with which they choose one: pass
+        it on by phone or secure mail. Audited."""
+        try:
+            with services().db.transaction() as session:
+                issued = password_links.invite(session, "cli", centre_code=centre, username=username,
+                                               display_name=display_name, roles=list(roles))
+                _print_link(f"invited {issued.user.username} ({centre}: {', '.join(sorted(roles))})", issued)
+        except DomainError as error:
+            _fail(error)
+
+    @users_group.command("reset-password")
+    @click.argument("username")
+    def users_reset_password(username):
+        """Print a one-time link (72 hours) for the user to choose a new password; their current password and
+        browser sessions stop working now. Audited."""
+        try:
+            with services().db.transaction() as session:
+                issued = password_links.reset(session, "cli", username)
+                _print_link(f"{issued.link.purpose} link for {issued.user.username}", issued)
+        except DomainError as error:
+            _fail(error)
+
+    @users_group.command("roles")
+    @click.argument("username")
+    @click.option("--role", "roles", multiple=True, required=True, type=click.Choice(ROLES),
+                  help="Repeatable: the user's roles from now on (all of them)")
+    def users_roles(username, roles):
+        """Replace the user's roles. Audited."""
+        try:
+            with services().db.transaction() as session:
+                user = user_admin.set_roles(session, "cli", username, list(roles))
+                click.echo(f"{user.username}: {', '.join(sorted(user.roles))}")
+                _warn_without_admin(session, user)
+        except DomainError as error:
+            _fail(error)
+
     @users_group.command("list")
-    def users_list():
-        with services().db.transaction() as session:
-            for user in session.scalars(select(User).order_by(User.username)):
-                state = "" if user.active else " (inactive)"
-                click.echo(f"{user.username}\t{user.centre.code}\t{','.join(sorted(user.roles))}{state}")
+    @click.option("--centre", default=None, help="Only the users of this centre")
+    def users_list(centre):
+        """Users with their centre, roles, state, last login and usable API tokens."""
+        try:
+            with services().db.transaction() as session:
+                if centre:
+                    entries = user_admin.centre_users(session, "cli", centre)
+                else:
+                    entries = user_admin.summaries(session, list(session.scalars(select(User)
+                                                                                 .order_by(User.username))))
+                for entry in entries:
+                    user = entry.user
+                    state = "" if user.active else " (inactive)"
+                    state += "" if user.password_hash else " (no password yet)"
+                    last = entry.last_login.isoformat(timespec="minutes") if entry.last_login else "-"
+                    click.echo(f"{user.username}\t{user.centre.code}\t{','.join(sorted(user.roles))}{state}\t"
+                               f"last login {last}\t{entry.tokens} token(s)")
+        except DomainError as error:
+            _fail(error)
 
     @users_group.command("deactivate")
     @click.argument("username")
     def users_deactivate(username):
-        """Stop a user from logging in or using tokens."""
+        """Stop a user from logging in or using tokens: their sessions, tokens and password links end now."""
         try:
             with services().db.transaction() as session:
-                user = accounts.find_user(session, username)
-                user.active = False
-                audit.record(session, "cli", "user.deactivate", "user", user.id)
+                user = user_admin.deactivate(session, "cli", username)
+                _warn_without_admin(session, user)
         except DomainError as error:
             _fail(error)
         click.echo(f"deactivated {username}")
+
+    @users_group.command("reactivate")
+    @click.argument("username")
+    def users_reactivate(username):
+        """Let a deactivated user log in again with their password (revoked tokens stay revoked). Audited."""
+        try:
+            with services().db.transaction() as session:
+                user_admin.reactivate(session, "cli", username)
+        except DomainError as error:
+            _fail(error)
+        click.echo(f"reactivated {username}")
+
+    @users_group.command("tokens")
+    @click.argument("username")
+    def users_tokens(username):
+        """The user's API tokens (never their secrets)."""
+        try:
+            with services().db.transaction() as session:
+                for token in user_admin.tokens_of(session, "cli", username):
+                    state = f"revoked {token.revoked_at:%Y-%m-%d %H:%M}" if token.revoked_at else "usable"
+                    expires = f"{token.expires_at:%Y-%m-%d %H:%M}" if token.expires_at else "never"
+                    click.echo(f"{token.id}\t{token.prefix}…\t{token.name}\tcreated {token.created_at:%Y-%m-%d}"
+                               f"\texpires {expires}\t{state}")
+        except DomainError as error:
+            _fail(error)
 
     @users_group.command("unlock")
     @click.argument("username")

@@ -445,3 +445,7 @@ class ImportJob(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+from alerts.contact_point_model import ContactPoint  # noqa: E402,F401  (registered with Base)
+from alerts.password_link_model import PasswordLink  # noqa: E402,F401  (registered with Base)

@@ -8,10 +8,22 @@ from apispec import BasePlugin
 from flask_smorest import Api
 
 from web import PROBLEM
-from web.api import accounts, acks, alerts, centres, communication_tests, releases, review, subscribers
+from web.api import (
+    accounts,
+    acks,
+    alerts,
+    centres,
+    communication_tests,
+    contact_points,
+    releases,
+    review,
+    subscribers,
+    users,
+)
 from web.api.schemas import ProblemSchema
 
-RESOURCES = (accounts, centres, alerts, review, releases, communication_tests, acks, subscribers)
+RESOURCES = (accounts, centres, alerts, review, releases, communication_tests, acks, subscribers, contact_points,
+             users)
 BEARER = [{"bearer": []}]
 
 

@@ -8,5 +8,13 @@ from flask import Blueprint
 
 bp = Blueprint("pages", __name__)
 
-from web.pages import alerts, deliveries, incoming, review, session  # noqa: E402,F401  (they add their routes to bp)
-from web.pages import centres  # noqa: E402,F401
+from web.pages import (  # noqa: E402,F401  (they add their routes to bp)
+    alerts,
+    centres,
+    contact_points,
+    deliveries,
+    incoming,
+    review,
+    session,
+    users,
+)

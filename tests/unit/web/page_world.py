@@ -19,7 +19,18 @@ from alerts import accounts, firing, release
 from alerts.content import canonical_content
 from alerts.gazetteer import PLACES, place_name
 from alerts.hazards import HAZARDS
-from alerts.models import Alert, Approval, Area, Centre, Comment, User, Version, VersionText
+from alerts.models import (
+    Alert,
+    ApiToken,
+    Approval,
+    Area,
+    Centre,
+    Comment,
+    ContactPoint,
+    User,
+    Version,
+    VersionText,
+)
 from alerts.phrasebook import render_texts
 from alerts.rendering import render_version
 from alerts.vocabulary import LANGUAGES
@@ -55,6 +66,7 @@ class World:
     alerts: dict[str, int] = field(default_factory=dict)  # state name -> alert id
     pages: list[Page] = field(default_factory=list)
     typed: list[str] = field(default_factory=list)  # what the pages' forms send that pages show back
+    contact_point: int = 0
 
 
 def _user(db, centre: str, *roles: str, name: str) -> str:
@@ -154,6 +166,14 @@ def build_world(app) -> World:
     with db.transaction() as session:
         assert session.get(Alert, alerts["cancelled"]).state == "cancelled"
         identifier = session.get(Alert, alerts["released"]).identifier
+    # the network's directory: a verified duty desk and a stale spokesperson entry of BE
+    admin = Api(client, world.tokens["be_admin"])
+    _ok(admin.post("/contact-points", json={"centre": "BE", "field": "duty-desk", "function": "Permanentie NCCN",
+                                             "phone": "+3225064711", "languages": ["nl", "fr", "en"], "hours": "24/7",
+                                             "verified": True}))
+    world.contact_point = _ok(admin.post("/contact-points", json={
+        "centre": "BE", "field": "spokesperson", "name": "Woordvoerder van dienst", "email": "press@crisis.example",
+        "languages": ["nl", "fr"], "hours": "08:00-20:00"}))["id"]
     world.pages = _pages(world, identifier)
     return world
 
@@ -232,6 +252,15 @@ def _pages(world: World, identifier: str) -> list[Page]:
         Page("centre added", u["de_network"], "/network/centres", csrf_from="/network/centres",
              form={"code": "AT", "name-en": "Federal Ministry of the Interior (Austria)", "name-de": "BMI",
                    "timezone": "Europe/Vienna", "languages": "de", "ack_deadline_minutes": "30", "active": "on"}),
+        Page("contact points", u["nl_partner"], "/contact-points"),
+        Page("contact points of the admin's centre", u["be_admin"], "/contact-points"),
+        Page("new contact point", u["be_admin"], "/contact-points/new"),
+        Page("contact point edit", u["be_admin"], f"/contact-points/{world.contact_point}/edit"),
+        Page("contact point refused", u["be_admin"], "/contact-points/new", csrf_from="/contact-points/new",
+             form={"centre": "BE", "field": "cbrn", "phone": "+32 2 123", "languages": "nl"}, status=422),
+        Page("users", u["be_admin"], "/users"),
+        Page("user", u["be_admin"], f"/users/{u['be_comm']}"),
+        Page("set password, unknown link", None, "/set-password/no-such-link", status=404),
         Page("not found", u["be_comm"], "/alerts/999999", status=404),
         Page("forbidden", u["nl_partner"], f"/alerts/{a['released']}/edit", status=403),
         Page("no such address", u["be_comm"], "/nothing-here", status=404),
@@ -257,6 +286,9 @@ def data_strings(world: World) -> list[str]:
         found |= set(session.scalars(select(Approval.reason)))
         found |= {name for user in session.scalars(select(User)) for name in (user.username, user.display_name)}
         found |= set(session.scalars(select(Alert.identifier)))
+        found |= {value for point in session.scalars(select(ContactPoint))
+                  for value in (point.name, point.function, point.email, point.phone, point.hours, point.notes)}
+        found |= {value for token in session.scalars(select(ApiToken)) for value in (token.name, token.prefix)}
         for centre in session.scalars(select(Centre)):
             found |= {centre.code, centre.timezone} | {centre.name(language) for language in LANGUAGES}
         limits = TextLimits.from_settings(world.app.extensions["benelert"].settings)

@@ -39,10 +39,12 @@ CAP_CODES = {*STATUSES, *URGENCIES, *SEVERITIES, *CERTAINTIES, "Alert", "Update"
 CODES = {"Benelert", "CAP", "SMS", "X", "Mastodon", "UTC", "GSM-7", "UCS-2", "BE", "NL", "LU", "DE", "DE-NW",
          "nl", "fr", "de", "en", "lb", "Nederlands", "Français", "Deutsch", "English"}
 # a translation may equal its English msgid: the same word in that language
-SAME = {"nl": {"%(ms)s ms", "Cell broadcast", "Conflict", "Hash", "Test", "Update", "district", "partner"},
-        "fr": {"Actions", "Centre", "Centres", "Message", "Mode", "Possible", "SMS", "Test", "Version", "Version %(n)s",
+SAME = {"nl": {"%(ms)s ms", "%(minutes)d min", "Account", "Cell broadcast", "Code", "Conflict", "E-mail", "Hash",
+               "Test", "Update", "district", "partner"},
+        "fr": {"%(minutes)d min", "Actions", "Centre", "Centres", "Code", "Message", "Mode", "Possible", "SMS", "Test",
+               "Version", "Version %(n)s",
                "canton", "centres", "description", "district", "mode", "province"},
-        "de": {"%(ms)s ms", "SMS", "Test", "Version", "Version %(n)s"}}
+        "de": {"%(ms)s ms", "Code", "Name", "SMS", "Test", "Version", "Version %(n)s"}}
 
 
 # --- the world and its pages -------------------------------------------------------------------------------
@@ -277,7 +279,7 @@ def test_every_visible_word_is_from_the_catalog_or_data(world, pseudo):
         assert OPEN in html or "<html" not in html, page.name  # a fragment may hold data only
         if words := unmarked_words(visible(html).texts, world.data):
             unmarked[page.name] = sorted(set(words))
-    assert unmarked == {}, "text on the pages that is neither from the catalog nor data"
+    assert unmarked == {}, f"text on the pages that is neither from the catalog nor data: {unmarked}"
 
 
 def test_a_page_with_an_unmarked_label_fails_the_pseudo_check(world, pseudo, monkeypatch):
