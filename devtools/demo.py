@@ -81,7 +81,9 @@ def ensure_centres(session: Session) -> None:
 
 def wire_demo_channels(session: Session, wiring: dict) -> None:
     """Point the demo centres at the local stand-ins (devtools/fakes/run.py) and add demo subscribers."""
-    centres = {c.code: c for c in session.scalars(select(Centre))}
+    # the Benelux centres and DE-NW publish; the other centres of the network only receive partner copies
+    demo_codes = [data["code"] for data in CENTRES]
+    centres = {c.code: c for c in session.scalars(select(Centre).where(Centre.code.in_(demo_codes)))}
     for code, centre in centres.items():
         national = {"target": wiring["national"]}
         if code != "DE-NW":  # DE-NW shows a centre without a national test endpoint: its exercises say so

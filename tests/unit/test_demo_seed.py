@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from alerts.models import Centre, User
-from devtools.demo import seed
+from alerts.models import Centre, Subscriber, User
+from devtools.demo import seed, wire_demo_channels
 
 
 def test_the_demo_seeds_the_founding_meeting_once(db):
@@ -24,3 +24,16 @@ def test_the_demo_seeds_the_founding_meeting_once(db):
     with db.transaction() as session:
         assert seed(session, lambda: next(passwords)) == []
         assert session.scalar(select(func.count()).select_from(Centre)) == 14
+
+
+def test_the_demo_wiring_points_the_publishing_centres_at_the_stand_ins(db):
+    with db.transaction() as session:
+        seed(session, lambda: "a-password-long-enough")
+        wire_demo_channels(session, {"national": "http://127.0.0.1:9/cap", "partners": [
+            {"centre": "NL", "url": "http://127.0.0.1:9/partners/nl", "secret": "whsec_" + "A" * 32}]})
+    with db.transaction() as session:
+        channels = dict(session.execute(select(Centre.code, Centre.channels)).all())
+        subscribers = dict(session.execute(select(Centre.code, func.count(Subscriber.id)).join(Subscriber)
+                                           .group_by(Centre.code)).all())
+    assert {code for code, wired in channels.items() if wired} == {"BE", "NL", "LU", "DE-NW"}
+    assert subscribers == {"BE": 50, "NL": 50, "LU": 50, "DE-NW": 50}
