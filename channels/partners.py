@@ -21,12 +21,14 @@ import random
 import socket
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import ClassVar
 from urllib.parse import urlsplit
 
 import requests
 from standardwebhooks.webhooks import Webhook
+from urllib3.exceptions import HTTPError as Urllib3Error
 
 from channels.base import Limits, Outcome, Payload, Receipt, Target
 from channels.national import config_float, parse_retry_after
@@ -35,6 +37,8 @@ from channels.textfit import Fit, cap_field_fit
 SECRET_PREFIX = "whsec_"
 MIN_SECRET_BYTES = 24
 GONE = "gone"
+PING_TIMEOUT = 5.0  # seconds: a ping tells whether the endpoint answers now, not eventually
+PING_ERROR_CHARS = 300
 # Standard Webhooks' suggested schedule: after the first attempt fails, retry after these delays
 # (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h): about 28 hours in all.
 BACKOFF = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
@@ -129,6 +133,29 @@ def sign(msg_id: str, timestamp: int, body: str, secrets: tuple[str, ...]) -> st
     return " ".join(Webhook(secret).sign(msg_id, moment, body) for secret in secrets)
 
 
+def signed_headers(msg_id: str, timestamp: int, body: str, secrets: tuple[str, ...]) -> dict[str, str]:
+    """The headers of every request to a partner (copies and pings alike): Standard Webhooks id, timestamp and one
+    signature per secret."""
+    return {
+        "Content-Type": "application/json",
+        "User-Agent": "Benelert",
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": sign(msg_id, timestamp, body, secrets),
+    }
+
+
+@dataclass(frozen=True)
+class PingAnswer:
+    """What a ping met: the endpoint's HTTP status (None when no answer came), how long the answer took (None when
+    nothing was sent), whether it was a 2xx, and why not."""
+
+    status_code: int | None
+    latency_ms: int | None
+    ok: bool
+    error: str | None = None
+
+
 def _config_bool(config: Mapping[str, str], key: str) -> bool:
     raw = config.get(key, "").strip().lower()
     if raw in ("", "0", "false", "no", "off"):
@@ -187,13 +214,7 @@ class PartnerChannel:
 
         body = webhook_body(payload)
         timestamp = int(self.clock())
-        headers = {
-            "Content-Type": "application/json",
-            "User-Agent": "Benelert",
-            "webhook-id": payload.idempotency_key,
-            "webhook-timestamp": str(timestamp),
-            "webhook-signature": sign(payload.idempotency_key, timestamp, body, target.secrets),
-        }
+        headers = signed_headers(payload.idempotency_key, timestamp, body, target.secrets)
         try:
             # Redirects are not followed: they could lead past the URL policy to an internal address.
             response = self.session.post(target.address, data=body.encode("utf-8"), headers=headers,
@@ -223,3 +244,44 @@ class PartnerChannel:
             return Receipt(Outcome.RETRY, provider_status=str(status), error=f"HTTP {status}: {snippet}",
                            retry_after=parse_retry_after(response.headers.get("Retry-After")))
         return Receipt(Outcome.FAILED, provider_status=str(status), error=f"HTTP {status}: {snippet}")
+
+    def ping(self, target: Target, msg_id: str, data: Mapping, *, event_type: str = "benelert.ping",
+             timeout: float = PING_TIMEOUT) -> PingAnswer:
+        """One signed request {"type": event_type, "data": data} with the headers of a copy, sent once (no retry),
+        under the same address policy; the answer's status and latency, or why there was none."""
+        if not target.secrets:
+            return PingAnswer(None, None, False, "no signing secret configured for this endpoint")
+        try:
+            for secret in target.secrets:
+                secret_bytes(secret)
+            check_url(target.address, self.allow_private)
+        except ValueError as exc:  # a bad secret, or UrlRefused
+            return PingAnswer(None, None, False, f"not sent: {exc}"[:PING_ERROR_CHARS])
+        body = json.dumps({"type": event_type, "data": dict(data)}, ensure_ascii=False, separators=(",", ":"),
+                          sort_keys=True)
+        headers = signed_headers(msg_id, int(self.clock()), body, target.secrets)
+        started = time.monotonic()
+
+        def elapsed() -> int:
+            return round((time.monotonic() - started) * 1000)
+
+        try:
+            # stream: the latency is the time to the answer's status line; the body is hardly read
+            response = self.session.post(target.address, data=body.encode("utf-8"), headers=headers, timeout=timeout,
+                                         allow_redirects=False, stream=True)
+        except requests.Timeout:
+            return PingAnswer(None, elapsed(), False, f"no answer within {timeout:g} s")
+        except requests.ConnectionError as exc:
+            return PingAnswer(None, elapsed(), False, f"connection failed: {exc}"[:PING_ERROR_CHARS])
+        except requests.RequestException as exc:
+            return PingAnswer(None, elapsed(), False, f"request not possible: {exc}"[:PING_ERROR_CHARS])
+        latency = elapsed()
+        with response:
+            status = response.status_code
+            if 200 <= status < 300:
+                return PingAnswer(status, latency, True)
+            try:
+                snippet = response.raw.read(PING_ERROR_CHARS, decode_content=True).decode("utf-8", "replace")
+            except (Urllib3Error, OSError):  # an answer cut off: its status says enough
+                snippet = ""
+        return PingAnswer(status, latency, False, f"HTTP {status}: {snippet}".strip()[:PING_ERROR_CHARS])

@@ -15,6 +15,7 @@ from web.api import (
     centres,
     communication_tests,
     contact_points,
+    partner_endpoints,
     releases,
     review,
     subscribers,
@@ -23,7 +24,7 @@ from web.api import (
 from web.api.schemas import ProblemSchema
 
 RESOURCES = (accounts, centres, alerts, review, releases, communication_tests, acks, subscribers, contact_points,
-             users)
+             users, partner_endpoints)
 BEARER = [{"bearer": []}]
 
 

@@ -14,6 +14,7 @@ from web.pages import (  # noqa: E402,F401  (they add their routes to bp)
     contact_points,
     deliveries,
     incoming,
+    partner_endpoints,
     review,
     session,
     users,

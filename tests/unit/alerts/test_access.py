@@ -190,6 +190,18 @@ CENTRE_ROUTES = {
         ("POST", "/contact-points/new"), ("GET", "/contact-points/<int:point_id>/edit"),
         ("POST", "/contact-points/<int:point_id>/edit"), ("POST", "/contact-points/<int:point_id>/verification"),
         ("POST", "/contact-points/<int:point_id>/delete")],
+    "tests/unit/web/test_partner_endpoints_api.py": [
+        ("GET", API + "/centres/<code>/partner-endpoints"), ("POST", API + "/centres/<code>/partner-endpoints"),
+        ("PATCH", API + "/centres/<code>/partner-endpoints/<int:endpoint_id>"),
+        ("DELETE", API + "/centres/<code>/partner-endpoints/<int:endpoint_id>"),
+        ("POST", API + "/centres/<code>/partner-endpoints/<int:endpoint_id>/secrets"),
+        ("DELETE", API + "/centres/<code>/partner-endpoints/<int:endpoint_id>/secrets/<fingerprint>"),
+        ("POST", API + "/centres/<code>/partner-endpoints/<int:endpoint_id>/ping"),
+        ("GET", "/network/partner-endpoints"), ("POST", "/network/partner-endpoints"),
+        ("POST", "/network/partner-endpoints/<int:endpoint_id>/secrets"),
+        ("POST", "/network/partner-endpoints/<int:endpoint_id>/secrets/<fingerprint>/remove"),
+        ("POST", "/network/partner-endpoints/<int:endpoint_id>/active"),
+        ("POST", "/network/partner-endpoints/<int:endpoint_id>/ping")],
     "tests/unit/web/test_users_admin.py": [
         ("GET", API + "/centres/<code>/users"), ("POST", API + "/centres/<code>/users"),
         ("GET", API + "/users/<username>"), ("PATCH", API + "/users/<username>"),
@@ -248,7 +260,7 @@ def test_each_kind_of_route_refuses_the_wrong_caller(make_app, make_user, tmp_pa
     alert = Api(app.test_client(), bearer).post("/alerts", json=flood_alert()).get_json()
     values = {"alert_id": alert["id"], "number": 1, "token_id": 1, "identifier": alert["identifier"],
               "filename": "app.js", "job_id": 1, "username": username, "code": "BE", "name": "x", "point_id": 1,
-              "token": "no-such-link", "kind": "csv"}
+              "token": "no-such-link", "kind": "csv", "endpoint_id": 1, "fingerprint": "0123abcd"}
     anonymous, browser = app.test_client(), app.test_client()
     browser.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": csrf_of(browser)})
     failures = []

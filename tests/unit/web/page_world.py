@@ -27,6 +27,7 @@ from alerts.models import (
     Centre,
     Comment,
     ContactPoint,
+    PartnerEndpoint,
     User,
     Version,
     VersionText,
@@ -181,7 +182,8 @@ def build_world(app) -> World:
 def _pages(world: World, identifier: str) -> list[Page]:
     a, u = world.alerts, world.users
     draft, review = f"/alerts/{a['draft']}", f"/alerts/{a['in_review']}"
-    world.typed = [TYPED_INSTRUCTION, "XX", "AT", "Federal Ministry of the Interior (Austria)", "BMI", "Europe/Vienna"]
+    world.typed = [TYPED_INSTRUCTION, "XX", "https://", "AT", "Federal Ministry of the Interior (Austria)", "BMI",
+                   "Europe/Vienna"]
     pages = [
         Page("login", None, "/login"),
         Page("login refused", None, "/login", form={"username": "nobody", "password": "wrong password!"},
@@ -258,6 +260,7 @@ def _pages(world: World, identifier: str) -> list[Page]:
         Page("contact point edit", u["be_admin"], f"/contact-points/{world.contact_point}/edit"),
         Page("contact point refused", u["be_admin"], "/contact-points/new", csrf_from="/contact-points/new",
              form={"centre": "BE", "field": "cbrn", "phone": "+32 2 123", "languages": "nl"}, status=422),
+        Page("partner endpoints", u["be_admin"], "/network/partner-endpoints"),
         Page("users", u["be_admin"], "/users"),
         Page("user", u["be_admin"], f"/users/{u['be_comm']}"),
         Page("set password, unknown link", None, "/set-password/no-such-link", status=404),
@@ -289,6 +292,8 @@ def data_strings(world: World) -> list[str]:
         found |= {value for point in session.scalars(select(ContactPoint))
                   for value in (point.name, point.function, point.email, point.phone, point.hours, point.notes)}
         found |= {value for token in session.scalars(select(ApiToken)) for value in (token.name, token.prefix)}
+        found |= {value for endpoint in session.scalars(select(PartnerEndpoint))
+                  for value in (endpoint.url, endpoint.disabled_reason)}
         for centre in session.scalars(select(Centre)):
             found |= {centre.code, centre.timezone} | {centre.name(language) for language in LANGUAGES}
         limits = TextLimits.from_settings(world.app.extensions["benelert"].settings)

@@ -294,7 +294,8 @@ def test_every_form_post_route_refuses_a_missing_or_foreign_csrf_token(app, db, 
     assert len(routes) >= 12 and {"/logout", "/login", "/alerts/<int:alert_id>/edit"} <= {r.rule for r in routes}
 
     def url(rule):
-        values = {"alert_id": alert["id"], "identifier": alert["identifier"], "point_id": 1, "token_id": 1}
+        values = {"alert_id": alert["id"], "identifier": alert["identifier"], "point_id": 1, "token_id": 1,
+                  "endpoint_id": 1}
         return adapter.build(rule.endpoint, {name: values.get(name, "x") for name in rule.arguments})
 
     with db.transaction() as session:
