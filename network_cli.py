@@ -3,19 +3,14 @@ before any network administrator can log in (README "A real deployment"). Audite
 from __future__ import annotations
 
 import json
-import sys
 
 import click
 from flask import Flask
 
 from alerts import centres
 from alerts.errors import DomainError
+from cli import _fail
 from web import services
-
-
-def _fail(error: DomainError):
-    click.echo(f"error: {error.detail}", err=True)
-    sys.exit(2)
 
 
 def _names(pairs: tuple[str, ...]) -> dict[str, str]:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alerts import audit
-from alerts.access import can_manage_centre, require_centre_admin, require_network_admin
+from alerts.access import require_centre_admin, require_network_admin
 from alerts.errors import Conflict, InvalidInput, NotFound
 from alerts.i18n import _
 from alerts.models import Centre, User
@@ -158,10 +158,6 @@ def _check_consistent(centre: Centre) -> None:
         raise InvalidInput(_("Cell broadcasts can only use the centre's publishing languages (%(languages)s), "
                              "not %(extra)s.", languages=", ".join(centre.languages), extra=", ".join(extra)),
                            field="cell_broadcast_languages")
-
-
-def manageable(user: User, centre: Centre) -> bool:
-    return can_manage_centre(user, centre.id)
 
 
 def _shown(centre: Centre) -> dict[str, Any]:

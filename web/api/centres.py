@@ -6,6 +6,7 @@ from flask import g, url_for
 from marshmallow import Schema, fields, validate
 
 from alerts import centre_channels, centres
+from alerts.access import can_manage_centre
 from alerts.centres import ACK_DEADLINE_MINUTES, CODE, MAX_NAME
 from alerts.errors import Forbidden
 from alerts.i18n import _
@@ -58,7 +59,7 @@ def shown(centre) -> dict:
     return {"code": centre.code, "names": centre.names, "timezone": centre.timezone, "languages": centre.languages,
             "cell_broadcast_languages": centre.cell_broadcast_languages,
             "ack_deadline_minutes": centre.ack_deadline_minutes, "active": centre.active,
-            "manageable": centres.manageable(g.user, centre)}
+            "manageable": can_manage_centre(g.user, centre.id)}
 
 
 @bp.route("/centres")

@@ -9,7 +9,7 @@ from flask import g, render_template, request, url_for
 from flask_babel import gettext as _
 
 from alerts import centres
-from alerts.access import NETWORK_RULES
+from alerts.access import NETWORK_RULES, can_manage_centre
 from alerts.vocabulary import LANGUAGES
 from web import db_session
 from web.auth import login_required
@@ -51,7 +51,8 @@ def _form_values(form, with_code: bool) -> dict:
 def centres_page():
     network_admin = bool(g.user.roles & NETWORK_RULES["add-centre"])
     return render_template("pages/centres.html", centres=centres.listing(db_session()), languages=_language_names(),
-                           zones=EUROPEAN_ZONES, network_admin=network_admin, manageable=centres.manageable)
+                           zones=EUROPEAN_ZONES, network_admin=network_admin,
+                           manageable=lambda user, centre: can_manage_centre(user, centre.id))
 
 
 @bp.post("/network/centres")
@@ -67,7 +68,7 @@ def add_centre():
 def centre_page(code):
     centre = centres.get(db_session(), code)
     return render_template("pages/centre.html", centre=centre, languages=_language_names(), zones=EUROPEAN_ZONES,
-                           editable=centres.manageable(g.user, centre),
+                           editable=can_manage_centre(g.user, centre.id),
                            network_admin=bool(g.user.roles & NETWORK_RULES["add-centre"]))
 
 
