@@ -17,14 +17,13 @@ import phonenumbers
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from alerts import audit, workflow
+from alerts import audit
 from alerts.access import require_centre_admin
 from alerts.centres import get as get_centre
+from alerts.drills import stage_test_release
 from alerts.errors import Forbidden, InvalidInput, TooSoon
-from alerts.factory import new_alert
 from alerts.i18n import _, ngettext
-from alerts.ledger import stage_ledger
-from alerts.models import Alert, Centre, Release, User, VersionText, utcnow
+from alerts.models import Alert, Centre, User, utcnow
 from channels.specs import CHANNELS, PUBLIC_CHANNELS
 
 if TYPE_CHECKING:
@@ -134,17 +133,8 @@ def start_channel_test(session: Session, actor: User, name: str, options: Releas
         raise TooSoon(ngettext("A channel test of %(centre)s started less than a minute ago: try again in %(num)d "
                                "second.", "A channel test of %(centre)s started less than a minute ago: try again in "
                                "%(num)d seconds.", wait, centre=centre.code), retry_after_s=wait)
-    texts = [VersionText(language="en", field=field, body=body, status="human") for field, body in PROBE_TEXTS]
-    values = {"status": "Test", "hazard": "other", "urgency": "Unknown", "severity": "Unknown",
-              "certainty": "Unknown", "onset": None, "expires": now + timedelta(hours=1), "web": ""}
-    alert, version = new_alert(session, actor, [centre], values, texts, [], summary=f"channel test: {name}",
-                               kind=PROBE_KIND)
-    workflow.advance(alert, "start_test", actor)
-    release = Release(alert_id=alert.id, version_number=1, content_hash=version.content_hash, mode="Test",
-                      scheduled_for=now, channels={centre.code: [name]}, state="scheduled", created_by_id=actor.id)
-    session.add(release)
-    session.flush()
-    stage_ledger(session, release, alert, version, options, now, centres=[centre.code])
+    alert, _version = stage_test_release(session, actor, name, PROBE_TEXTS, timedelta(hours=1),
+                                         f"channel test: {name}", PROBE_KIND, options, now)
     audit.record(session, actor, "centre.channel_test", "alert", alert.id,
                  detail={"centre": centre.code, "channel": name})
     return alert

@@ -49,21 +49,29 @@ def start_communication_test(session: Session, actor: User, options: ReleaseOpti
         raise Forbidden(_("A communication test is started by a spokesperson or an administrator."))
     now = utcnow()
     _check_interval(session, actor.centre, now)
-    texts = [VersionText(language="en", field=field, body=body, status="human")
-             for field, body in (("headline", HEADLINE), ("description", DESCRIPTION), ("instruction", INSTRUCTION))]
+    alert, version = stage_test_release(session, actor, "partners", (("headline", HEADLINE),
+                                        ("description", DESCRIPTION), ("instruction", INSTRUCTION)),
+                                        timedelta(hours=24), "communication test", "test-", options, now)
+    audit.record(session, actor, "drill.start", "alert", alert.id, content_hash=version.content_hash)
+    return alert
+
+
+def stage_test_release(session: Session, actor: User, channel: str, texts, lasts: timedelta, summary: str, kind: str,
+                       options: ReleaseOptions, now):
+    """A Test message in English of the actor's centre, released now on `channel` only: its alert (identifier
+    marked `kind`), its release, and its ledger rows staged. The caller audits it."""
+    rows = [VersionText(language="en", field=field, body=body, status="human") for field, body in texts]
     values = {"status": "Test", "hazard": "other", "urgency": "Unknown", "severity": "Unknown",
-              "certainty": "Unknown", "onset": None, "expires": now + timedelta(hours=24), "web": ""}
-    alert, version = new_alert(session, actor, [actor.centre], values, texts, [], summary="communication test",
-                               kind="test-")
+              "certainty": "Unknown", "onset": None, "expires": now + lasts, "web": ""}
+    alert, version = new_alert(session, actor, [actor.centre], values, rows, [], summary=summary, kind=kind)
     workflow.advance(alert, "start_test", actor)
     release = Release(alert_id=alert.id, version_number=1, content_hash=version.content_hash, mode="Test",
-                      scheduled_for=now, channels={actor.centre.code: ["partners"]}, state="scheduled",
+                      scheduled_for=now, channels={actor.centre.code: [channel]}, state="scheduled",
                       created_by_id=actor.id)
     session.add(release)
     session.flush()
     stage_ledger(session, release, alert, version, options, now, centres=[actor.centre.code])
-    audit.record(session, actor, "drill.start", "alert", alert.id, content_hash=version.content_hash)
-    return alert
+    return alert, version
 
 
 def communication_test_report(session: Session, actor: User, alert_id: int) -> dict:
