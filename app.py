@@ -57,10 +57,11 @@ def create_app(overrides: dict | None = None) -> Flask:
     csrf.exempt(hooks.bp)  # providers sign their callbacks; there is no browser session here
     app.register_blueprint(feeds.bp)
     from cli import register_commands
-    from network_cli import register_centre_commands
+    from network_cli import register_centre_commands, register_communication_test_commands
 
     register_commands(app)
     register_centre_commands(app)
+    register_communication_test_commands(app)
     return app
 
 

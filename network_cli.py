@@ -7,7 +7,7 @@ import json
 import click
 from flask import Flask
 
-from alerts import centres
+from alerts import centres, comm_test_reports, comm_test_schedule
 from alerts.errors import DomainError
 from cli import _fail
 from web import services
@@ -113,3 +113,46 @@ def register_centre_commands(app: Flask) -> None:
                     click.echo(f"{verb}d {code}")
             except DomainError as error:
                 _fail(error)
+
+
+def register_communication_test_commands(app: Flask) -> None:
+    @app.cli.group("communication-tests")
+    def tests_group():
+        """The quarterly communication test of the partner network."""
+
+    @tests_group.command("schedule")
+    @click.option("--on/--off", "enabled", default=None, help="Run the quarterly test, or not")
+    @click.option("--organiser", default=None, help="Code of the centre that sends it, e.g. BE")
+    @click.option("--month", "month_of_quarter", type=int, default=None,
+                  help="Month of the quarter: 1 (January, April, July, October), 2 or 3")
+    @click.option("--day", type=int, default=None, help="Day of that month, 1 to 28")
+    @click.option("--time", "at", default=None, help="Local time HH:MM")
+    @click.option("--timezone", default=None, help="IANA time zone of that time, e.g. Europe/Brussels")
+    @click.option("--reminder-sms/--no-reminder-sms", default=None,
+                  help="SMS a centre's 24/7 duty desk when its copy is overdue")
+    def tests_schedule(enabled, organiser, month_of_quarter, day, at, timezone, reminder_sms):
+        """Show the schedule, after changing the settings given (the others stay). Audited as `cli`."""
+        given = {"enabled": enabled, "organiser": organiser, "month_of_quarter": month_of_quarter, "day": day,
+                 "time": at, "timezone": timezone, "reminder_sms": reminder_sms}
+        try:
+            with services().db.transaction() as session:
+                comm_test_schedule.change(session, "cli", {k: v for k, v in given.items() if v is not None})
+                view = comm_test_reports.schedule_view(session)
+        except DomainError as error:
+            _fail(error)
+        next_at = view.pop("next_at")
+        view.pop("runs")
+        click.echo(json.dumps({**view, "next_at": next_at.isoformat() if next_at else None}, ensure_ascii=False))
+
+    @tests_group.command("list")
+    @click.option("--limit", type=click.IntRange(1, comm_test_reports.MAX_TESTS), default=20)
+    def tests_list(limit):
+        """The latest tests: when, who started it, acknowledged of sent, overdue, the slowest answer."""
+        with services().db.transaction() as session:
+            reports = comm_test_reports.history(session, "cli", limit)
+        for report in reports:
+            sent = report["sent_at"].isoformat() if report["sent_at"] else "not sent"
+            slowest = "-" if report["slowest_seconds"] is None else f"{report['slowest_seconds']:.0f}s"
+            click.echo(f"{report['alert_id']}\t{sent}\t{report['scheduled'] or report['started_by']}\t"
+                       f"{report['acknowledged']}/{report['of']} acknowledged\t{report['overdue']} overdue\t"
+                       f"slowest {slowest}")

@@ -23,7 +23,8 @@ from datetime import timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import text
 
-from alerts import import_jobs
+from alerts import comm_test_schedule, import_jobs
+from alerts.ack_deadlines import remind_overdue
 from alerts.dispatch import LANES, Dispatcher, DispatchOptions
 from alerts.firing import LEADER_LOCK, expire_due, release_due
 from alerts.outcomes import apply_held_reports, reconcile_unknown, recover_expired_leases
@@ -32,6 +33,7 @@ from db import Database
 
 log = logging.getLogger("benelert.worker")
 REPORTS_EVERY = 1.0  # seconds between two applications of the provider reports' inbox
+NETWORK_DUTIES_EVERY = 20.0  # seconds: the scheduled communication test, reminders of overdue acknowledgements
 IMPORTS_EVERY = 1.0  # seconds between two looks for a queued subscriber import
 
 
@@ -107,6 +109,18 @@ class Worker:
         if expired:
             log.info("expired alerts", extra={"alerts": expired})
 
+    def network_duties(self) -> None:
+        """The quarter's communication test when its moment has come; reminder SMS for overdue partner copies."""
+        if not self.leadership.is_leader():
+            return
+        with self.db.transaction() as session:
+            run = comm_test_schedule.run_due(session, self.release_options)
+            reminded = remind_overdue(session) if comm_test_schedule.read(session).reminder_sms else []
+        if run is not None:
+            log.info("scheduled communication test", extra={"quarter": run.quarter, "outcome": run.outcome})
+        if reminded:
+            log.warning("reminded duty desks of overdue acknowledgements", extra={"copies": reminded})
+
     def recover(self) -> None:
         if self.leadership.is_leader():
             result = recover_expired_leases(self.db)
@@ -133,6 +147,8 @@ class Worker:
         self.scheduler.add_job(self.fire_due, "interval", seconds=self.tick, id="release_due", max_instances=1,
                                coalesce=True)
         self.scheduler.add_job(self.expire, "interval", seconds=30, id="expire", max_instances=1, coalesce=True)
+        self.scheduler.add_job(self.network_duties, "interval", seconds=NETWORK_DUTIES_EVERY, id="network_duties",
+                               max_instances=1, coalesce=True)
         self.scheduler.add_job(self.recover, "interval", seconds=5, id="recover", max_instances=1, coalesce=True)
         self.scheduler.add_job(self.apply_reports, "interval", seconds=REPORTS_EVERY, id="reports",
                                max_instances=1, coalesce=True)

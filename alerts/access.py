@@ -67,6 +67,10 @@ NETWORK_RULES: dict[str, frozenset[str]] = {
     "manage-own-centre": frozenset({"admin", "network-admin"}),
     "manage-any-centre": frozenset({"network-admin"}),
     "add-centre": frozenset({"network-admin"}),
+    # the communication tests: sent to every centre, so their history is the network's (its staff and admins read it)
+    "read-communication-tests": STAFF | {"network-admin"},
+    "start-communication-test": frozenset({"spokesperson", "admin"}),
+    "schedule-communication-tests": frozenset({"network-admin"}),
 }
 
 
@@ -80,6 +84,11 @@ def can_manage_centre(user: User, centre_id: int) -> bool:
 def require_centre_admin(user: User, centre_id: int) -> None:
     if not can_manage_centre(user, centre_id):
         raise Forbidden(_("Only an administrator of this centre or of the network may do this."))
+
+
+def require_network_role(user: User, rule: str, message) -> None:
+    if not user.roles & NETWORK_RULES[rule]:
+        raise Forbidden(message)
 
 
 def require_network_admin(user: User) -> None:

@@ -29,13 +29,16 @@ def centre_name(entry: dict, language: str) -> str:
     return names.get(language) or names.get("en") or entry["centre"]
 
 
+def neutralised(text: str) -> str:
+    """Text that a spreadsheet would run as a formula (=, +, -, @ first) with a leading apostrophe, as OWASP advises
+    for CSV files (every CSV export uses it)."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def _cell(column: str, value: Any) -> str:
-    """Free text that a spreadsheet would run as a formula (=, +, -, @ first) gets a leading apostrophe, as OWASP
-    advises for CSV files; codes, numbers in E.164 and addresses are written as they are."""
+    """Free text is neutralised; codes, numbers in E.164 and addresses are written as they are."""
     text = "" if value is None else str(value)
-    if column in FREE_TEXT and text.startswith(FORMULA_STARTS):
-        return "'" + text
-    return text
+    return neutralised(text) if column in FREE_TEXT else text
 
 
 def to_csv(entries: list[dict], say: Say, language: str) -> str:

@@ -1,6 +1,7 @@
-"""The quarterly communication test: one action sends a Test message to every partner centre; the
-report says who acknowledged and how fast. A Test never reaches the public: its only channel is the
-partner webhooks. Written in English, the centres' common working language."""
+"""The communication test: a Test message to every partner endpoint of the network, started on demand by a centre's
+spokesperson or administrator, or once a quarter by the worker (alerts.comm_test_schedule); the report
+(alerts.comm_test_reports) says who acknowledged and how fast. A Test never reaches the public: its only channel is
+the partner webhooks. Written in English, the centres' common working language."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -10,12 +11,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alerts import audit, workflow
-from alerts.access import STAFF
-from alerts.errors import Forbidden, NotFound, TooSoon
-from alerts.factory import new_alert
+from alerts.access import require_network_role
+from alerts.errors import TooSoon
+from alerts.factory import new_alert, system_author
+from alerts.firing import fire_now
 from alerts.i18n import _, ngettext
 from alerts.ledger import stage_ledger
-from alerts.models import Ack, Alert, Centre, PartnerEndpoint, Release, User, VersionText, utcnow
+from alerts.models import Alert, Centre, Release, User, VersionText, utcnow
 
 if TYPE_CHECKING:
     from alerts.release import ReleaseOptions
@@ -45,8 +47,8 @@ def _check_interval(session: Session, centre: Centre, now) -> None:
 
 
 def start_communication_test(session: Session, actor: User, options: ReleaseOptions) -> Alert:
-    if not actor.has_role("spokesperson", "admin"):
-        raise Forbidden(_("A communication test is started by a spokesperson or an administrator."))
+    require_network_role(actor, "start-communication-test",
+                         _("A communication test is started by a spokesperson or an administrator."))
     now = utcnow()
     _check_interval(session, actor.centre, now)
     alert, version = stage_test_release(session, actor, "partners", (("headline", HEADLINE),
@@ -56,43 +58,34 @@ def start_communication_test(session: Session, actor: User, options: ReleaseOpti
     return alert
 
 
+def start_scheduled_test(session: Session, centre: Centre, quarter: str, options: ReleaseOptions, now) -> Alert:
+    """The quarter's test, sent by the worker for the organising centre (its system account authors it). No interval
+    check: it runs once per quarter by construction (ScheduledTestRun)."""
+    author = system_author(session, centre)
+    alert, version = stage_test_release(session, author, "partners", (("headline", HEADLINE),
+                                        ("description", DESCRIPTION), ("instruction", INSTRUCTION)),
+                                        timedelta(hours=24), f"communication test {quarter}", "test-", options, now,
+                                        by=workflow.WORKER)
+    audit.record(session, "worker", "drill.start", "alert", alert.id, content_hash=version.content_hash,
+                 detail={"scheduled": quarter})
+    return alert
+
+
 def stage_test_release(session: Session, actor: User, channel: str, texts, lasts: timedelta, summary: str, kind: str,
-                       options: ReleaseOptions, now):
+                       options: ReleaseOptions, now, by=None):
     """A Test message in English of the actor's centre, released now on `channel` only: its alert (identifier
-    marked `kind`), its release, and its ledger rows staged. The caller audits it."""
+    marked `kind`), its release, its ledger rows staged, and the release fired (in this transaction). `by` starts
+    it when not the actor (the worker). The caller audits it."""
     rows = [VersionText(language="en", field=field, body=body, status="human") for field, body in texts]
     values = {"status": "Test", "hazard": "other", "urgency": "Unknown", "severity": "Unknown",
               "certainty": "Unknown", "onset": None, "expires": now + lasts, "web": ""}
     alert, version = new_alert(session, actor, [actor.centre], values, rows, [], summary=summary, kind=kind)
-    workflow.advance(alert, "start_test", actor)
+    workflow.advance(alert, "start_test", by or actor)
     release = Release(alert_id=alert.id, version_number=1, content_hash=version.content_hash, mode="Test",
                       scheduled_for=now, channels={actor.centre.code: [channel]}, state="scheduled",
                       created_by_id=actor.id)
     session.add(release)
     session.flush()
     stage_ledger(session, release, alert, version, options, now, centres=[actor.centre.code])
+    fire_now(session, release, options, "worker" if by else actor.username, now)
     return alert, version
-
-
-def communication_test_report(session: Session, actor: User, alert_id: int) -> dict:
-    alert = session.get(Alert, alert_id)
-    if alert is None or alert.lead_centre_id != actor.centre_id or "-test-" not in alert.identifier:
-        raise NotFound(_("No communication test %(id)s of your centre.", id=alert_id))
-    if not actor.roles & STAFF:  # the network's answer times are the centre's working data, not a shared copy
-        raise Forbidden(_("The communication test report is for the centre's communicators, spokespersons and "
-                          "administrators."))
-    release = session.scalar(select(Release).where(Release.alert_id == alert.id))
-    partners = sorted({e.centre.code for e in session.scalars(select(PartnerEndpoint).where(PartnerEndpoint.active))})
-    acks = {}
-    for ack in session.scalars(select(Ack).where(Ack.alert_id == alert.id).order_by(Ack.at)):
-        acks.setdefault(ack.centre.code, ack)
-    rows = []
-    for code in partners:
-        ack = acks.get(code)
-        seconds = (ack.at - release.fired_at).total_seconds() if ack and release and release.fired_at else None
-        rows.append({"centre": code, "acknowledged": ack is not None, "at": ack.at if ack else None,
-                     "seconds": round(seconds, 1) if seconds is not None else None})
-    answered = [r["seconds"] for r in rows if r["seconds"] is not None]
-    return {"alert_id": alert.id, "identifier": alert.identifier, "state": release.state if release else None,
-            "sent_at": release.fired_at if release else None, "partners": rows,
-            "acknowledged": len(answered), "of": len(rows), "slowest_seconds": max(answered) if answered else None}

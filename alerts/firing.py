@@ -82,6 +82,14 @@ def _fire(session: Session, release: Release, options: ReleaseOptions, worker: s
     return True
 
 
+def fire_now(session: Session, release: Release, options: ReleaseOptions, worker: str, now: datetime) -> None:
+    """Fire a release in the transaction that staged it, due now (a communication or channel test): its rows and
+    its firing are committed together, so no copy can reach a partner before the release counts as released (an
+    acknowledgement of it would be refused until the worker's next tick)."""
+    if not _fire(session, release, options, worker, now):
+        raise ReleaseRefused(f"release {release.id} was not scheduled")
+
+
 def _mark_failed(session: Session, release_id: int, alert_id: int, worker: str, reason: str) -> None:
     unstage(session, session.get(Release, release_id))
     session.execute(update(Release).where(Release.id == release_id, Release.state == "scheduled")

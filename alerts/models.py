@@ -14,6 +14,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     event,
+    text,
     true,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
@@ -330,7 +331,11 @@ class Delivery(Base):
 
     __tablename__ = "deliveries"
     # Each lane is claimed on its own (alerts/dispatch.py), in the order its rows fell due.
-    __table_args__ = (Index("ix_deliveries_lane_due", "lane", "state", "next_attempt_at"),)
+    # The main lane's rows of a release (partner copies, national systems, social posts, reminders), read by reports
+    # and the acknowledgement deadlines; partial, so the SMS fan-out's millions of rows pay nothing for it.
+    __table_args__ = (Index("ix_deliveries_lane_due", "lane", "state", "next_attempt_at"),
+                      Index("ix_deliveries_main_lane", "release_id", postgresql_where=text("lane = 'main'"),
+                            sqlite_where=text("lane = 'main'")))
     id: Mapped[int] = mapped_column(primary_key=True)
     # No foreign keys on the ledger: a national release writes 1.2 million rows, and PostgreSQL checks a foreign
     # key with a trigger per row, which doubles the write. The ledger is written (alerts/ledger.py) and removed
@@ -448,4 +453,5 @@ class ImportJob(Base):
 
 
 from alerts.contact_point_model import ContactPoint  # noqa: E402,F401  (registered with Base)
+from alerts.network_setting_model import NetworkSetting, ScheduledTestRun  # noqa: E402,F401  (registered with Base)
 from alerts.password_link_model import PasswordLink  # noqa: E402,F401  (registered with Base)

@@ -33,8 +33,9 @@ TRANSITIONS: dict[tuple[str, str], Transition] = {
     ("in_review", "approve_all"): _t("approved", "spokesperson"),  # the last centre's approval
     ("in_review", "reject"): _t("draft", "spokesperson"),
     ("approved", "schedule"): _t("scheduled", "spokesperson"),
-    # a communication test: a Test to the partner centres only, never public, so it needs no review
-    ("draft", "start_test"): _t("scheduled", "spokesperson", "admin"),
+    # a communication test: a Test to the partner centres only, never public, so it needs no review; the worker
+    # starts the quarterly one
+    ("draft", "start_test"): _t("scheduled", "spokesperson", "admin", WORKER),
     # before T the spokesperson of a centre taking part may stop it: its staged ledger goes, it can be edited again
     ("scheduled", "withdraw"): _t("approved", "spokesperson"),
     ("scheduled", "release"): _t("released", WORKER),  # T reached: its ledger was staged when it was scheduled

@@ -3,13 +3,13 @@
 language on pages, the request's Accept-Language in the API's answers (nl, fr or de when asked for, else English)."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_datetime
+from babel.dates import format_datetime, format_timedelta
 from babel.numbers import format_decimal
 from flask import g, request
 from flask_babel import Babel, Domain, get_translations, pgettext
@@ -118,6 +118,13 @@ def decimal(value: float | None, digits: int = 1) -> str:
     return format_decimal(value, format="#,##0." + "0" * digits, locale=_babel_locale())
 
 
+def duration(seconds: float | None) -> str:
+    """A span of time, short and rounded, in the interface locale ("42 s", "3 min", "2 h")."""
+    if seconds is None:
+        return "—"
+    return format_timedelta(timedelta(seconds=seconds), threshold=1.5, format="short", locale=_babel_locale())
+
+
 def page_globals():
     return {"ui_language": select_locale(), "ui_languages": UI_LANGUAGE_NAMES, "coach_advice": coach_advice,
             "state_label": state_label, "channel_name": channel_name, "hazard_name": hazard_name,
@@ -125,7 +132,7 @@ def page_globals():
             "approval_label": approval_label, "decision_label": decision_label, "ack_label": ack_label,
             "delivery_state_label": delivery_state_label, "role_label": role_label, "place_kind": place_kind,
             "author_name": author_name, "summary_label": summary_label, "field_value": field_value,
-            "decimal": decimal}
+            "decimal": decimal, "duration": duration}
 
 
 def hazard_name(code: str) -> str:

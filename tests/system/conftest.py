@@ -1,5 +1,6 @@
-"""Fixtures of the fault tests with real worker processes: the provider stand-ins, and `spawn(name, *args)`
-that starts `flask --app app worker` against the test's database (stopped with SIGTERM at the end)."""
+"""Fixtures of the system tests: the provider stand-ins, `spawn(name, *args)` that starts `flask --app app worker`
+against the test's database (stopped with SIGTERM at the end), and the browser of the browser tests: Debian's
+Chromium, required (a test that needs it fails without it)."""
 from __future__ import annotations
 
 import os
@@ -10,10 +11,23 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 
 from devtools.world import channels_config, start_fakes, write_channels_file
 
 ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture
+def browser() -> Browser:
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: install Debian's chromium (`make test` does)"
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
 from alerts import accounts, firing, release
@@ -34,9 +34,6 @@ from devtools.demo import ensure_centres
 from devtools.world import ServedApp, add_subscribers, channels_config, start_fakes, wire_centres, write_channels_file
 from tests.conftest import PASSWORD
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
 SANDBOX = {"sms": "+32470000099", "x": "SANDBOX"}
 SMS_SEGMENTS = 4  # the deployment default (settings.py)
@@ -101,15 +98,6 @@ def world(make_app, tmp_path, database_url):
         stack.callback(worker.stop)
         yield {"url": served.url, "db": db, "fakes": fakes, "worker": worker}
         assert worker.errors == []
-
-
-@pytest.fixture
-def browser() -> Browser:
-    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: install Debian's chromium (`make test` does)"
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from web.api import (
     accounts,
     acks,
     alerts,
+    audit,
     centres,
     communication_tests,
     contact_points,
@@ -24,7 +25,7 @@ from web.api import (
 from web.api.schemas import ProblemSchema
 
 RESOURCES = (accounts, centres, alerts, review, releases, communication_tests, acks, subscribers, contact_points,
-             users, partner_endpoints)
+             users, partner_endpoints, audit)
 BEARER = [{"bearer": []}]
 
 

@@ -337,19 +337,42 @@ class ConsentSchema(Schema):
                          metadata={"description": "The plan hash of the release status you confirm"})
 
 
+class DrillContactSchema(Schema):
+    field = fields.String(metadata={"description": "duty-desk or crisis-communication"})
+    name = fields.String(allow_none=True)
+    function = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+    hours = fields.String(allow_none=True)
+
+
 class DrillPartnerSchema(Schema):
     centre = fields.String()
+    delivery = fields.String(metadata={"description": "The copy's ledger state (sent, delivered, failed, …)"})
     acknowledged = fields.Boolean()
     at = fields.DateTime(allow_none=True)
     seconds = fields.Float(allow_none=True, metadata={"description": "From sending to acknowledgement"})
+    deadline_minutes = fields.Integer(allow_none=True, metadata={"description": "The centre's acknowledgement "
+                                                                                "deadline (none: no deadline)"})
+    due_at = fields.DateTime(allow_none=True)
+    status = fields.String(metadata={"enum": ["acknowledged", "late", "overdue", "waiting", "not-reached"]})
+    reminder = fields.String(allow_none=True, metadata={"description": "The state of the reminder SMS to the "
+                                                                       "centre's duty desk, if one was sent"})
+    contacts = fields.List(fields.Nested(DrillContactSchema), metadata={
+        "description": "Not acknowledged: the centre's duty desk and crisis communication contact points"})
 
 
 class DrillReportSchema(Schema):
     alert_id = fields.Integer()
     identifier = fields.String()
+    lead_centre = fields.String()
+    started_by = fields.String(allow_none=True, metadata={"description": "Who started it; none: the schedule"})
+    scheduled = fields.String(allow_none=True, metadata={"description": "The quarter of a scheduled test"})
+    created_at = fields.DateTime()
     state = fields.String(allow_none=True)
     sent_at = fields.DateTime(allow_none=True)
     acknowledged = fields.Integer()
     of = fields.Integer()
+    overdue = fields.Integer()
     slowest_seconds = fields.Float(allow_none=True)
     partners = fields.List(fields.Nested(DrillPartnerSchema))

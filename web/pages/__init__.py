@@ -10,7 +10,9 @@ bp = Blueprint("pages", __name__)
 
 from web.pages import (  # noqa: E402,F401  (they add their routes to bp)
     alerts,
+    audit,
     centres,
+    communication_tests,
     contact_points,
     deliveries,
     incoming,

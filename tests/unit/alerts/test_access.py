@@ -28,6 +28,8 @@ ACKERS = frozenset({"communicator", "spokesperson", "partner"})
 # a network administrator runs the network (centres, users), not its warnings: an alert is not theirs to see
 # (a copy released to their centre is, as for any user of the centre)
 SEES_ALERTS = STAFF | {"partner"}
+TEST_READERS = STAFF | {"network-admin"}
+NETWORK_ADMIN = frozenset({"network-admin"})
 
 
 @dataclass(frozen=True)
@@ -157,7 +159,18 @@ ROUTES: dict[tuple[str, str], Access] = {
                                  send={"identifier": "{identifier}", "kind": "received"}),
     ("POST", API + "/communication-tests"): api(frozenset({"spokesperson", "admin"}), scope=None, on=("-",),
                                                 ok=(201, 429)),  # 429: the centre's last test is too recent
-    ("GET", API + "/communication-tests/<int:alert_id>"): api(STAFF, scope="lead", on=("drill",)),
+    # a communication test goes to the whole network: every centre's staff and network admins read them all
+    ("GET", API + "/communication-tests/<int:alert_id>"): api(TEST_READERS, scope=None, on=("drill",)),
+    ("GET", API + "/communication-tests"): api(TEST_READERS, scope=None, on=("-",)),
+    ("GET", API + "/communication-tests/schedule"): api(TEST_READERS, scope=None, on=("-",)),
+    ("PUT", API + "/communication-tests/schedule"): api(NETWORK_ADMIN, scope=None, on=("-",), send={"day": 12}),
+    ("GET", "/network/communication-tests"): page(TEST_READERS, scope=None, on=("-",)),
+    ("GET", "/network/communication-tests/<int:alert_id>"): page(TEST_READERS, scope=None, on=("drill",)),
+    ("POST", "/network/communication-tests"): page(frozenset({"spokesperson", "admin"}), scope=None, on=("-",),
+                                                   ok=(302,)),  # a second one within 15 minutes: a message
+    ("POST", "/network/communication-tests/schedule"): page(NETWORK_ADMIN, scope=None, on=("-",), ok=(302,), send={
+        "enabled": "on", "organiser": "BE", "month_of_quarter": "1", "day": "12", "time": "10:00",
+        "timezone": "Europe/Brussels"}),
     ("POST", API + "/subscribers/import"): api(frozenset({"admin", "communicator"}), scope=None, on=("-",),
                                                send="phone,language,areas\n", ok=(202,)),
     # an import job is read by its centre's staff only (404 for others): tests/unit/alerts/test_import_jobs.py
@@ -170,6 +183,11 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", API + "/contact-points"): api(scope=None, on=("-",)),
     ("GET", API + "/contact-points.csv"): api(scope=None, on=("-",)),
     ("GET", API + "/contact-points.vcf"): api(scope=None, on=("-",)),
+    # the audit trail: a centre's admins read their centre's events, network admins all (tests/unit/web/test_audit*)
+    ("GET", "/network/audit"): page(frozenset({"admin", "network-admin"}), scope=None, on=("-",)),
+    ("GET", "/network/audit.csv"): page(frozenset({"admin", "network-admin"}), scope=None, on=("-",)),
+    ("GET", API + "/audit"): api(frozenset({"admin", "network-admin"}), scope=None, on=("-",)),
+    ("GET", API + "/audit.csv"): api(frozenset({"admin", "network-admin"}), scope=None, on=("-",)),
     ("GET", "/set-password/<token>"): public(404),  # an unknown link
     ("POST", "/set-password/<token>"): public(404),
 }
@@ -217,7 +235,8 @@ for _routes in CENTRE_ROUTES.values():
             ADMIN, scope=None, on=())
 OPTIONAL = {("GET", "/metrics")}  # added by the operations work; the table must not wait for it
 # Forbidden, as a page tells it after a form post (it redirects back with the reason)
-REFUSED = re.compile(r"does not allow you|needs the role|Only a spokesperson|started by a spokesperson")
+REFUSED = re.compile(r"does not allow you|needs the role|Only a spokesperson|started by a spokesperson|"
+                     r"Only a network administrator")
 CENTRES = ("BE", "NL", "LU")
 
 

@@ -16,6 +16,7 @@ from babel import Locale
 from sqlalchemy import select
 
 from alerts import accounts, firing, release
+from alerts.audit_browse import detail_summary
 from alerts.content import canonical_content
 from alerts.gazetteer import PLACES, place_name
 from alerts.hazards import HAZARDS
@@ -24,6 +25,7 @@ from alerts.models import (
     ApiToken,
     Approval,
     Area,
+    AuditEvent,
     Centre,
     Comment,
     ContactPoint,
@@ -68,6 +70,8 @@ class World:
     pages: list[Page] = field(default_factory=list)
     typed: list[str] = field(default_factory=list)  # what the pages' forms send that pages show back
     contact_point: int = 0
+    audit_before: int = 0  # the audit pages show the events recorded while the world was built
+    drill: int = 0
 
 
 def _user(db, centre: str, *roles: str, name: str) -> str:
@@ -175,6 +179,14 @@ def build_world(app) -> World:
     world.contact_point = _ok(admin.post("/contact-points", json={
         "centre": "BE", "field": "spokesperson", "name": "Woordvoerder van dienst", "email": "press@crisis.example",
         "languages": ["nl", "fr"], "hours": "08:00-20:00"}))["id"]
+    # the communication tests: a quarterly schedule, and a test BE's own endpoint has not acknowledged (who to call)
+    _ok(admin.post("/centres/BE/partner-endpoints", json={"url": "https://partners.crisis.example/benelert"}))
+    _ok(Api(client, world.tokens["de_network"]).put("/communication-tests/schedule", json={
+        "enabled": True, "organiser": "BE", "month_of_quarter": 1, "day": 15, "time": "10:00",
+        "timezone": "Europe/Brussels", "reminder_sms": True}))
+    world.drill = _ok(apis["be_spoke"].post("/communication-tests"))["alert_id"]
+    with db.transaction() as session:
+        world.audit_before = session.scalar(select(AuditEvent.seq).order_by(AuditEvent.seq.desc()).limit(1)) + 1
     world.pages = _pages(world, identifier)
     return world
 
@@ -261,6 +273,20 @@ def _pages(world: World, identifier: str) -> list[Page]:
         Page("contact point refused", u["be_admin"], "/contact-points/new", csrf_from="/contact-points/new",
              form={"centre": "BE", "field": "cbrn", "phone": "+32 2 123", "languages": "nl"}, status=422),
         Page("partner endpoints", u["be_admin"], "/network/partner-endpoints"),
+        Page("audit trail", u["de_network"], f"/network/audit?before_seq={world.audit_before}"),
+        Page("audit trail verified", u["de_network"], f"/network/audit?before_seq={world.audit_before}&verify=1"),
+        Page("audit trail of a centre", u["be_admin"],
+             f"/network/audit?before_seq={world.audit_before}&action=alert."),
+        Page("audit trail, bad filter", u["be_admin"], "/network/audit?since=yesterday", status=422),
+        Page("communication tests", u["be_spoke"], "/network/communication-tests"),
+        Page("communication tests for a network admin", u["de_network"], "/network/communication-tests"),
+        Page("communication test", u["be_comm"], f"/network/communication-tests/{world.drill}"),
+        Page("communication test refused", u["be_comm"], "/network/communication-tests",
+             csrf_from="/network/communication-tests", form={}),
+        Page("schedule refused", u["de_network"], "/network/communication-tests/schedule",
+             csrf_from="/network/communication-tests", form={"enabled": "on", "organiser": "BE", "day": "30",
+                                                             "month_of_quarter": "1", "time": "10:00",
+                                                             "timezone": "Europe/Brussels"}),
         Page("users", u["be_admin"], "/users"),
         Page("user", u["be_admin"], f"/users/{u['be_comm']}"),
         Page("set password, unknown link", None, "/set-password/no-such-link", status=404),
@@ -294,6 +320,12 @@ def data_strings(world: World) -> list[str]:
         found |= {value for token in session.scalars(select(ApiToken)) for value in (token.name, token.prefix)}
         found |= {value for endpoint in session.scalars(select(PartnerEndpoint))
                   for value in (endpoint.url, endpoint.disabled_reason)}
+        for event in session.scalars(select(AuditEvent)):  # the audit trail's records: who, what, on what, details
+            # as the page shows them (numbers need not be data: the checks skip words without letters, and a bare
+            # "3" taken as data would cut "GSM-7" or "version 3" out of every other page's text)
+            found |= {text for text in (event.actor, event.action, event.object_id) if re.search(r"[^\W\d_]", text)}
+            found |= {key if value is None or isinstance(value, bool) else f"{key}: {value}"
+                      for key, value in detail_summary(event.detail)}
         for centre in session.scalars(select(Centre)):
             found |= {centre.code, centre.timezone} | {centre.name(language) for language in LANGUAGES}
         limits = TextLimits.from_settings(world.app.extensions["benelert"].settings)
