@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from alerts.i18n import _
 from alerts.models import AuditEvent, AuditHead, User, utcnow
 
 GENESIS = "0" * 64
@@ -93,14 +94,15 @@ def verify(session: Session) -> Verdict:
     for event in session.scalars(select(AuditEvent).order_by(AuditEvent.seq)).yield_per(1000):
         count += 1
         if event.seq != expected_seq:
-            problems.append(f"event {expected_seq} is missing (next present is {event.seq})")
+            problems.append(_("event %(seq)d is missing (next present is %(next)d)", seq=expected_seq, next=event.seq))
         if event.prev_hash != prev:
-            problems.append(f"event {event.seq} does not follow the previous event (chain broken)")
+            problems.append(_("event %(seq)d does not follow the previous event (chain broken)", seq=event.seq))
         if _event_hash(event) != event.hash:
-            problems.append(f"event {event.seq} was altered (its hash does not match its content)")
+            problems.append(_("event %(seq)d was altered (its hash does not match its content)", seq=event.seq))
         prev, expected_seq = event.hash, event.seq + 1
     head = session.get(AuditHead, 1)
     head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS)
     if head_seq != expected_seq - 1 or head_hash != prev:
-        problems.append(f"the chain ends at event {expected_seq - 1} but its head records event {head_seq}")
+        problems.append(_("the chain ends at event %(last)d but its head records event %(head)d", last=expected_seq - 1,
+                          head=head_seq))
     return Verdict(ok=not problems, events=count, problems=problems)

@@ -47,17 +47,22 @@ def _released(session: Session, alert: Alert) -> Release | None:
 def _shared_with(centre: Centre):
     """The one rule of who received a released alert, as SQL over Alert and Release: the centres taking part, and
     the centres whose partner endpoints were sent its copy. The ledger, rather than today's endpoints, says who
-    was sent a copy: an endpoint added after the release got nothing to acknowledge, one disabled since did."""
+    was sent a copy: an endpoint added after the release got nothing to acknowledge, one disabled since did.
+
+    Released means fired, or scheduled and due: the dispatchers send a release's rows as they fall due at T, and the
+    scheduler's flip to released may come a tick later (longer while no worker leads); a partner that acknowledges
+    the copy it just received is not told that nothing was released to it."""
     partner_copy = exists().where(Delivery.release_id == Release.id, Delivery.channel == "partners",
                                   Delivery.centre_code == centre.code)
     takes_part = exists().where(AlertCentre.alert_id == Alert.id, AlertCentre.centre_id == centre.id)
-    return and_(Release.alert_id == Alert.id, Release.fired_at.is_not(None), or_(partner_copy, takes_part))
+    due = or_(Release.fired_at.is_not(None), and_(Release.state == "scheduled", Release.scheduled_for <= utcnow()))
+    return and_(Release.alert_id == Alert.id, due, or_(partner_copy, takes_part))
 
 
 def incoming_for(session: Session, centre: Centre, limit: int = 200) -> list[tuple[Alert, Release]]:
     """The released alerts shared with `centre`, newest first."""
     rows = session.execute(select(Alert, Release).where(_shared_with(centre))
-                           .order_by(Release.fired_at.desc()).limit(limit))
+                           .order_by(func.coalesce(Release.fired_at, Release.scheduled_for).desc()).limit(limit))
     return [(alert, release) for alert, release in rows]
 
 

@@ -237,6 +237,9 @@ class AuditEvent(Base):
     """Append-only; each event's hash covers its fields and the previous event's hash."""
 
     __tablename__ = "audit_events"
+    # the audit page filters by object (an alert's events) and by actor (alerts/audit_browse.py)
+    __table_args__ = (Index("ix_audit_events_object", "object_type", "object_id"),
+                      Index("ix_audit_events_actor", "actor"))
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     actor: Mapped[str] = mapped_column(String(80))

@@ -350,3 +350,28 @@ def test_a_centre_that_only_received_a_copy_sees_its_own_acknowledgements(world,
     nl_user = make_user("NL", "spokesperson")[0]
     nl_page = login(app, nl_user).get(f"/incoming/{alert['identifier']}").get_data(as_text=True)
     assert '<th scope="row">LU</th>' in nl_page and '<th scope="row">NL</th>' in nl_page
+
+
+def test_a_copy_sent_at_t_is_acknowledged_before_the_scheduler_flips_the_release(world, api_as):
+    """The dispatchers send a release's rows when they fall due; the scheduler may mark it released a tick later (or
+    much later while no worker leads). The partner that received the copy can acknowledge it at once; a release
+    still ahead (only its heads-up went out) cannot be acknowledged."""
+    app, db, fakes, built = world
+    later = approved_alert(api_as)
+    ahead = api_as("BE", "spokesperson").post(f"/alerts/{later['id']}/release", headers={"If-Match": '"v1"'}, json={
+        "content_hash": later["version"]["content_hash"], "channels": {"BE": ["partners"]},
+        "at": (datetime.now(UTC) + timedelta(hours=1)).isoformat()})
+    assert ahead.status_code == 201, ahead.get_json()
+    alert = approved_alert(api_as)
+    planned = api_as("BE", "spokesperson").post(f"/alerts/{alert['id']}/release", headers={"If-Match": '"v1"'},
+                                                json={"content_hash": alert["version"]["content_hash"],
+                                                      "channels": {"BE": ["partners"]}})
+    assert planned.status_code == 201, planned.get_json()
+    dispatcher = Dispatcher(db, built, "d1", DispatchOptions(threads=2))
+    while dispatcher.run_once():  # no release_due: the releases are still "scheduled"
+        pass
+    assert sum(len(receiver.deliveries) for receiver in fakes.partners) >= 2  # the copy and the heads-up
+    lu = api_as("LU", "partner")
+    answer = lu.post("/acks", json={"identifier": alert["identifier"], "kind": "received"})
+    assert answer.status_code == 201, answer.get_json()
+    assert lu.post("/acks", json={"identifier": later["identifier"], "kind": "received"}).status_code == 404
