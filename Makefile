@@ -13,7 +13,26 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -c "import flask, sqlalchemy, twilio, tweepy, babel, pytest"  # fail here if the install failed
 	touch $(STAMP)
 
-install: $(STAMP)
+# The map editor's browser libraries (package.json, package-lock.json): npm ci when node_modules is missing or older
+# than the lock file, then their dist files are copied to static/vendor/leaflet/ (both gitignored).
+NPM_STAMP := node_modules/.package-lock.json
+VENDOR := static/vendor/leaflet
+VENDOR_STAMP := $(VENDOR)/.copied
+
+$(NPM_STAMP): package-lock.json
+	@command -v npm >/dev/null || { echo "make: npm (Node.js 20) is needed for the map editor's libraries" >&2; exit 1; }
+	npm ci --no-audit --no-fund || { echo "make: npm ci failed: the map editor's libraries are not installed" >&2; exit 1; }
+	touch $(NPM_STAMP)
+
+$(VENDOR_STAMP): $(NPM_STAMP)
+	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/images
+	cp node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css $(VENDOR)/
+	cp node_modules/leaflet/dist/images/*.png $(VENDOR)/images/
+	cp node_modules/@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.min.js \
+		node_modules/@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.css $(VENDOR)/
+	touch $(VENDOR_STAMP)
+
+install: $(STAMP) $(VENDOR_STAMP)
 
 catalogs: install
 	@if ls translations/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then \
@@ -48,4 +67,4 @@ lint: install
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache node_modules static/vendor

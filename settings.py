@@ -84,6 +84,8 @@ class Settings:
     # Reverse proxies in front of gunicorn that set X-Forwarded-For/-Proto: 0 trusts none (direct
     # exposure); 1 behind one TLS proxy. Login limits per client address need the real address.
     proxy_hops: int = 0
+    # km around a warning's area in which phones may be served by masts across a border (alerts/jurisdictions.py)
+    border_band_km: int = 5
 
     @property
     def production(self) -> bool:
@@ -193,6 +195,8 @@ def load_settings(overrides: dict | None = None, environ: dict | None = None) ->
         check_public_url(values["public_url"])
     if values.get("metrics_token") and len(values["metrics_token"]) < 32:
         raise SettingsError("BENELERT_METRICS_TOKEN must be a random value of at least 32 characters")
+    if not 0 <= values.get("border_band_km", Settings.border_band_km) <= 50:
+        raise SettingsError("BENELERT_BORDER_BAND_KM must be between 0 and 50")
     if bool(values.get("cap_sign_key_file")) != bool(values.get("cap_sign_cert_file")):
         raise SettingsError("BENELERT_CAP_SIGN_KEY_FILE and BENELERT_CAP_SIGN_CERT_FILE go together")
     if not secret and env != "production":

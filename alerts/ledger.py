@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, aliased
 from alerts.authoring import required_languages
 from alerts.cap import build_cap, cap_datetime, sign_cap
 from alerts.content import canonical_content
+from alerts.geo import national_part
 from alerts.models import (
     Alert,
     Centre,
@@ -129,6 +130,14 @@ def stage_ledger(session: Session, release: Release, alert: Alert, version: Vers
     languages = _languages(alert, content)
 
     public_cap = _cap(alert, content, options, release.scheduled_for, languages)
+    published = None  # the whole area, as partners and the public feed get it: the release's first CAP payload
+    if partner_copies:  # (national systems get their country's part, alerts.geo.national_part)
+        summary = {"identifier": alert.identifier, "mode": release.mode, "msg_type": alert.msg_type,
+                   "hazard": content["hazard"], "areas": [a["description"] for a in content["areas"]],
+                   "headlines": {lang: t["headline"]["body"] for lang, t in content["texts"].items()},
+                   "sent": release.scheduled_for.isoformat(), "lead": lead.code}
+        published = _payload(session, release, "partners", lead.code, None, public_cap, "application/cap+xml",
+                             {"type": "alert.published", "summary": summary})
     rows: list[dict] = []
     fan_outs: list[tuple[Centre, dict[str, Payload]]] = []  # SMS to subscribers, written after the main lane
     # (channel, target, text) of the rows staged already: in an exercise several centres share sandbox targets
@@ -148,8 +157,10 @@ def stage_ledger(session: Session, release: Release, alert: Alert, version: Vers
             target = spec.target(live, config.get(name, {}), sandbox.get(name, ""))
             if not target and not (live and spec.to_subscribers):
                 continue  # no test target for this channel: an exercise does not use it (the confirmation says)
-            if spec.sends == "cap":
-                payload = _payload(session, release, name, code, None, public_cap, "application/cap+xml")
+            if spec.sends == "cap":  # a national system: the part of the area in its country (alerts.geo)
+                own = national_part(content, code)
+                body = public_cap if own == content else _cap(alert, own, options, release.scheduled_for, languages)
+                payload = _payload(session, release, name, code, None, body, "application/cap+xml")
                 rows.append(_row(release, payload, code, target, due, now))
                 continue
             per_language = {lang: _payload(session, release, name, code, lang,
@@ -163,17 +174,11 @@ def stage_ledger(session: Session, release: Release, alert: Alert, version: Vers
                         rows.append(_row(release, payload, code, target, due, now))
             else:
                 fan_outs.append((centre, per_language))
-    if partner_copies and any("partners" in names for names in release.channels.values()):
-        summary = {"identifier": alert.identifier, "mode": release.mode, "msg_type": alert.msg_type,
-                   "hazard": content["hazard"], "areas": [a["description"] for a in content["areas"]],
-                   "headlines": {lang: t["headline"]["body"] for lang, t in content["texts"].items()},
-                   "sent": release.scheduled_for.isoformat(), "lead": lead.code}
+    if published is not None and any("partners" in names for names in release.channels.values()):
         endpoints = session.scalars(select(PartnerEndpoint).where(PartnerEndpoint.active)).all()
-        # the public copy's payload before the heads-up's: the published CAP is the release's first CAP payload
-        payload = _payload(session, release, "partners", lead.code, None, public_cap, "application/cap+xml",
-                           {"type": "alert.published", "summary": summary})
-        rows += [_row(release, payload, e.centre.code, e.url, due, now) for e in endpoints]
+        rows += [_row(release, published, e.centre.code, e.url, due, now) for e in endpoints]
         if live and release.scheduled_for > now:
+            summary = published.meta["summary"]
             moment = cap_datetime(release.scheduled_for, lead.timezone)
             heads_up = _payload(session, release, "partners", lead.code, None, _cap(
                 alert, content, options, now, languages, identifier=f"{alert.identifier}-heads-up",

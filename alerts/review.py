@@ -3,14 +3,16 @@ approves exactly the content hash (four-eyes: never the version's author)."""
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from alerts import audit, workflow
 from alerts.authoring import get_alert, get_version, required_languages
 from alerts.consistency import Problem, check_texts
 from alerts.content import canonical_content
 from alerts.errors import Conflict, Forbidden, InvalidInput, StaleVersion
+from alerts.geo import NotAnArea
 from alerts.i18n import _, ngettext
+from alerts.jurisdictions import outside_participants
 from alerts.models import TEXT_FIELDS, Alert, Approval, User, Version, utcnow
 from alerts.rendering import FIELD_NAMES, LANGUAGE_NAMES
 from alerts.sendable import text_problems
@@ -46,10 +48,28 @@ def readiness(alert: Alert, version: Version, limits: TextLimits = TextLimits())
         problems.append(Problem("error", "no-expiry", _("Set when the warning expires.")))
     elif version.expires <= utcnow():
         problems.append(Problem("error", "expired", _("The warning has already expired.")))
+    problems += _area_problems(alert, content)
     texts = {lang: {f: t["body"] for f, t in fields.items()} for lang, fields in content["texts"].items()
              if lang in languages}
     problems += check_texts(texts, alert.lead_centre.code.split("-")[0])
     return problems
+
+
+def _area_problems(alert: Alert, content: dict) -> list[Problem]:
+    """A polygon that is not an area blocks; centres whose territory the area covers without taking part are named
+    (they may warn on their own, or should be invited: the lead centre decides, knowingly)."""
+    try:
+        outside = outside_participants(object_session(alert), alert, content)
+    except NotAnArea as error:
+        return [Problem("error", "bad-polygon", _("An area's polygon is not valid: %(reason)s.",
+                                                  reason=error.args[0]), "areas")]
+    if not outside:
+        return []
+    return [Problem("warning", "outside-participants", ngettext(
+        "The area covers the territory of %(centres)s, which does not take part: invite it, or make sure it warns "
+        "its own people.", "The area covers the territories of %(centres)s, which do not take part: invite them, or "
+        "make sure they warn their own people.", len(outside), centres=", ".join(outside)), "areas",
+        values={"centres": outside})]
 
 
 def problem_dicts(problems: list[Problem]) -> list[dict]:
@@ -70,15 +90,17 @@ def submit_alert(session: Session, actor: User, alert_id: int, expected: int | N
     alert = get_alert(session, actor, alert_id, "edit", lock=True)
     workflow.check(alert, "submit", actor)
     version = _current(session, alert, expected)
-    blocking = [p for p in readiness(alert, version, limits) if p.severity == "error"]
+    problems = readiness(alert, version, limits)
+    blocking = [p for p in problems if p.severity == "error"]
     if blocking:
         raise NotReady(ngettext("%(num)d problem must be solved first: %(first)s",
                                 "%(num)d problems must be solved first; the first: %(first)s", len(blocking),
                                 first=blocking[0].message), problems=problem_dicts(blocking))
     workflow.advance(alert, "submit", actor)
     alert.updated_at = utcnow()
+    outside = [p.values["centres"] for p in problems if p.code == "outside-participants"]
     audit.record(session, actor, "alert.submit", "alert", alert.id, content_hash=version.content_hash,
-                 detail={"version": version.number})
+                 detail={"version": version.number, **({"outside_participants": outside[0]} if outside else {})})
     return alert
 
 

@@ -16,6 +16,7 @@ from web.api import (
     centres,
     communication_tests,
     contact_points,
+    jurisdictions,
     partner_endpoints,
     releases,
     review,
@@ -25,7 +26,7 @@ from web.api import (
 from web.api.schemas import ProblemSchema
 
 RESOURCES = (accounts, centres, alerts, review, releases, communication_tests, acks, subscribers, contact_points,
-             users, partner_endpoints, audit)
+             users, partner_endpoints, audit, jurisdictions)
 BEARER = [{"bearer": []}]
 
 

@@ -15,6 +15,7 @@ from web.pages import (  # noqa: E402,F401  (they add their routes to bp)
     communication_tests,
     contact_points,
     deliveries,
+    geo,
     incoming,
     partner_endpoints,
     review,

@@ -20,7 +20,7 @@ from channels.specs import TextLimits
 from web import db_session, for_page, operation, services
 from web.auth import login_required
 from web.i18n import field_label, select_locale
-from web.pages import bp
+from web.pages import bp, map_areas
 from web.pages.common import (
     base_version,
     current_alert,
@@ -40,6 +40,7 @@ from web.pages.forms import (
     preview_content,
     submitted_values,
 )
+from web.pages.geo import boundaries_url
 
 
 @bp.get("/alerts")
@@ -62,6 +63,7 @@ def _render_edit(alert, version, values, status=200, conflict=None):
     languages = authoring.required_languages([row.centre for row in alert.centre_rows])
     statuses = {(t.language, t.field): t.status for t in version.texts}
     return render_template("pages/edit.html", alert=alert, version=version, form=form, values=values,
+                           boundaries_url=boundaries_url(),
                            languages=languages, text_fields=TEXT_FIELDS, statuses=statuses, conflict=conflict,
                            **preview_context(alert, preview_content(version, values))), status
 
@@ -85,7 +87,7 @@ def edit(alert_id):
     submitted = submitted_values(base)
     try:
         with operation():
-            changes = form_changes(submitted, form_values(base), base)
+            changes = form_changes(submitted, form_values(base), base, _centre_language())
             authoring.edit_alert(dbs, g.user, alert_id, base_number, changes, request.form.get("summary", ""))
     except StaleVersion as error:
         alert = authoring.get_alert(dbs, g.user, alert_id, "edit")
@@ -122,6 +124,11 @@ def _place_choices() -> list[tuple[str, list]]:
             sorted(groups.items())]
 
 
+def _centre_language() -> str:
+    """The language of the areas' descriptions: the first of the user's centre."""
+    return g.user.centre.languages[0] if g.user.centre.languages else "en"
+
+
 def _area_from_place(code: str, language: str) -> dict:
     place = PLACES[code]
     name = place_name(code, language)
@@ -154,9 +161,13 @@ def new():
     status = 200
     if request.method == "POST" and form.validate():
         try:
-            lead_language = g.user.centre.languages[0] if g.user.centre.languages else "en"
+            lead_language = _centre_language()
             areas = [_area_from_place(code, lead_language) for code in places]
             areas += [{"description": line.strip()} for line in (form.areas.data or "").splitlines() if line.strip()]
+            drawn = map_areas.parse_shapes(form.shapes.data or "")
+            if drawn:
+                areas = map_areas.with_drawn_area(areas, drawn, map_areas.drawn_name(form.shapes_name.data,
+                                                                                     lead_language))
             data = {
                 "hazard": form.hazard.data, "status": form.status.data, "urgency": form.urgency.data or None,
                 "severity": form.severity.data or None, "certainty": form.certainty.data or None,
@@ -183,6 +194,7 @@ def _render_new(form, centres, participants, places):
     hazard = form.hazard.data if form.hazard.data in HAZARDS else next(iter(HAZARDS))
     return render_template("pages/new.html", form=form, centres=[c for c in centres if c.code != mine.code],
                            participants=participants, places=places, place_choices=_place_choices(),
+                           boundaries_url=boundaries_url(),
                            hazards=HAZARDS, hazard=HAZARDS[hazard], instructions=INSTRUCTIONS,
                            panel=_phrasebook_panel(hazard, places, chosen))
 

@@ -12,9 +12,11 @@ from alerts.content import canonical_content
 from alerts.hazards import HAZARDS
 from alerts.vocabulary import STATUSES
 from web.i18n import cap_choices, hazard_name
+from web.pages import map_areas
 from web.pages.common import local_input, parse_local
 
-SCALARS = ("status", "hazard", "urgency", "severity", "certainty", "onset", "expires", "web", "areas")
+SCALARS = ("status", "hazard", "urgency", "severity", "certainty", "onset", "expires", "web", "areas", "shapes",
+           "shapes_name")
 # the validation messages the pages show, from the project's catalogs (not WTForms' own)
 REQUIRED = N_("Fill in this field.")
 
@@ -48,7 +50,8 @@ class InviteForm(FlaskForm):
 class AlertForm(FlaskForm):
     """Scalar fields; the texts per language are read from `text-<lang>-<field>` inputs, the centres from
     `participants` checkboxes and the gazetteer places from the `places` list. The CAP values are offered translated,
-    with their code beside them ("Ernstig (Severe)")."""
+    with their code beside them ("Ernstig (Severe)"). `shapes` and `shapes_name` are the map editor's drawn area
+    (web/pages/map_areas.py)."""
 
     base_version = HiddenField()
     hazard = Choice(N_("Hazard"), choices={})
@@ -60,6 +63,8 @@ class AlertForm(FlaskForm):
     expires = StringField(N_("Expires"), render_kw={"type": "datetime-local"})
     web = StringField(N_("Web page"), validators=[at_most(300)])
     areas = TextAreaField(N_("Areas"))
+    shapes = TextAreaField(N_("Polygons and circles"))
+    shapes_name = StringField(N_("Name of the drawn area"), validators=[at_most(200)])
     summary = StringField(N_("Summary"), validators=[at_most(200)])
 
     def __init__(self, *args, **kwargs):
@@ -76,6 +81,7 @@ def form_values(version) -> dict[str, str]:
     values = {key: content[key] for key in ("status", "hazard", "urgency", "severity", "certainty", "web")}
     values["onset"], values["expires"] = local_input(version.onset), local_input(version.expires)
     values["areas"] = "\n".join(area["description"] for area in content["areas"])
+    values.update(map_areas.form_fields(content["areas"]))
     for language, fields in content["texts"].items():
         for field, text in fields.items():
             values[f"text-{language}-{field}"] = text["body"]
@@ -94,22 +100,28 @@ def submitted_values(version) -> dict[str, str]:
     return {key: _plain(request.form[key]) for key in keys if key in request.form}
 
 
-def form_changes(submitted: dict[str, str], base_values: dict[str, str], base) -> dict:
-    """Only what the person changed relative to the version they started from."""
+def form_changes(submitted: dict[str, str], base_values: dict[str, str], base, language: str = "en") -> dict:
+    """Only what the person changed relative to the version they started from. A changed drawn area (`shapes`,
+    `shapes_name`) replaces the areas that held polygons; `language` names it when the form does not."""
     changed = {k for k, v in submitted.items() if v != _plain(base_values.get(k))}
     changes: dict = {}
     for key in changed & {"status", "hazard", "urgency", "severity", "certainty", "web"}:
         changes[key] = submitted[key]
     for key in changed & {"onset", "expires"}:
         changes[key] = parse_local(submitted[key], key)
-    if "areas" in changed:
+    if changed & {"areas", "shapes", "shapes_name"}:
         old = {a.description: a for a in base.areas}
         changes["areas"] = [
             {"description": line.strip(), "place": old[line.strip()].place if line.strip() in old else None,
              "polygons": old[line.strip()].polygons if line.strip() in old else [],
              "geocodes": old[line.strip()].geocodes if line.strip() in old else []}
-            for line in submitted["areas"].splitlines() if line.strip()
+            for line in submitted.get("areas", base_values.get("areas", "")).splitlines() if line.strip()
         ]
+    if changed & {"shapes", "shapes_name"}:
+        polygons = map_areas.parse_shapes(submitted.get("shapes", base_values.get("shapes", "")))
+        name = map_areas.drawn_name(submitted.get("shapes_name", base_values.get("shapes_name")), language)
+        changes["areas"] = map_areas.with_drawn_area(changes["areas"], polygons, name,
+                                                     {a.description for a in base.areas if a.polygons})
     for key in sorted(k for k in changed if k.startswith("text-")):
         _, language, field = key.split("-", 2)
         changes.setdefault("texts", {}).setdefault(language, {})[field] = submitted[key]

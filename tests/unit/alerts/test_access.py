@@ -95,6 +95,7 @@ ROUTES: dict[tuple[str, str], Access] = {
                                   send={"hazard": "flood", "status": "Exercise", "urgency": "", "severity": "",
                                         "certainty": "", "areas": "Limburg", "expires": "2099-01-01T12:00"}),
     ("GET", "/alerts/new/phrasebook"): page(scope=None, on=("-",), query="?hazard=flood"),
+    ("GET", "/geo/boundaries.geojson"): page(scope=None, on=("-",)),  # the map editor's base map
     ("GET", "/incoming"): page(scope=None, on=("-",)),
     ("GET", A): page(READERS),
     ("GET", A + "/edit"): page(COMMUNICATOR),
@@ -132,6 +133,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("PATCH", API + A): api(COMMUNICATOR, on=("draft",), ok=(200, 412), send={"severity": "Extreme"}, headers=V1),
     ("POST", API + A + "/invitations"): api(COMMUNICATOR, on=("draft",), ok=(412, 422), send={"centre": "NL"},
                                             headers=V1),
+    ("GET", API + A + "/jurisdictions"): api(READERS),
     ("GET", API + A + "/versions"): api(STAFF),
     ("GET", API + A + "/versions/<int:number>"): api(STAFF),
     ("GET", API + A + "/diff"): api(STAFF, query="?from=1&to=1"),

@@ -9,7 +9,7 @@ from lxml import etree
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
-from alerts import firing, import_jobs, release
+from alerts import firing, geo, import_jobs, release
 from alerts.cap import CAP_NS, parse_cap
 from alerts.dispatch import Dispatcher, DispatchOptions
 from alerts.models import Ack, AuditEvent, Delivery, Subscriber, SubscriberArea
@@ -210,7 +210,15 @@ def test_feed_lists_only_live_released_alerts_and_serves_the_bytes_sent(world, a
     message = client.get(link)
     assert message.status_code == 200 and message.mimetype == "application/cap+xml"
     assert len(fakes.cap.messages) == 1  # BE's national system; the exercise had no sandbox national target
-    assert message.data == fakes.cap.messages[0]
+    # the feed and the partners carry the whole area; BE's national system got Belgium's part of it (alerts.geo)
+    national = etree.fromstring(fakes.cap.messages[0])
+    whole = etree.fromstring(message.data)
+    assert national.findtext(f"{{{CAP_NS}}}identifier") == whole.findtext(f"{{{CAP_NS}}}identifier")
+    belgium = geo.boundaries().by_code["BE"].geometry.buffer(0.03)
+    sent = [geo.parse_polygon(p.text) for p in national.iter(f"{{{CAP_NS}}}polygon")]
+    assert sent and all(belgium.contains(polygon) for polygon in sent)
+    drawn = [geo.parse_polygon(p.text) for p in whole.iter(f"{{{CAP_NS}}}polygon")]
+    assert not all(belgium.contains(polygon) for polygon in drawn)  # the drawn area reaches into the Netherlands
     partner_copies = [d.payload["data"]["cap"].encode("utf-8") for d in fakes.partners[0].deliveries
                       if d.payload["type"] == "alert.published"]
     assert message.data in partner_copies and len(partner_copies) == 2  # live and exercise copies

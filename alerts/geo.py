@@ -1,0 +1,201 @@
+"""Warning areas as geometry (shapely, pyproj): CAP polygons and circles read and written, the shipped boundaries
+(data/boundaries.geojson, data/BOUNDARIES.md), areas in metres in the ETRS89 equal-area projection of Europe
+(EPSG:3035), and the polygon a national system is sent: valid, at most MAX_VERTICES vertices, never smaller than what
+was drawn (buffered out, then simplified by less than the buffer), WGS84 with at most 6 decimals, closed."""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import shapely
+from pyproj import Transformer
+from shapely import make_valid
+from shapely.geometry import MultiPolygon, Point, Polygon, shape
+from shapely.geometry.base import BaseGeometry
+from shapely.ops import unary_union
+from shapely.strtree import STRtree
+
+from alerts.i18n import _
+
+BOUNDARIES = Path(__file__).resolve().parents[1] / "data" / "boundaries.geojson"
+MAX_VERTICES = 100  # per polygon sent to a national system
+DECIMALS = 6
+_TO_METRES = Transformer.from_crs("EPSG:4326", "EPSG:3035", always_xy=True).transform
+_TO_DEGREES = Transformer.from_crs("EPSG:3035", "EPSG:4326", always_xy=True).transform
+_PAIR = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*$")
+
+
+class NotAnArea(ValueError):
+    """A CAP polygon or circle that is not an area (too few points, out of range, self-intersecting)."""
+
+
+def metres(geometry: BaseGeometry) -> BaseGeometry:
+    return shapely.transform(geometry, _TO_METRES, interleaved=False)
+
+
+def degrees(geometry: BaseGeometry) -> BaseGeometry:
+    return shapely.transform(geometry, _TO_DEGREES, interleaved=False)
+
+
+def _point(text: str) -> tuple[float, float]:
+    match = _PAIR.match(text)
+    if not match:
+        raise NotAnArea(_("“%(text)s” is not a latitude,longitude pair", text=text[:60]))
+    lat, lon = float(match.group(1)), float(match.group(2))
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise NotAnArea(_("“%(text)s” is out of range", text=text[:60]))
+    return lon, lat
+
+
+def parse_polygon(text: str) -> Polygon:
+    """A CAP <polygon> ("lat,lon lat,lon …", first point = last) as a shapely Polygon in lon/lat."""
+    points = [_point(pair) for pair in text.split()]
+    if len(points) < 4 or points[0] != points[-1]:
+        raise NotAnArea(_("a polygon has at least four points and its first point is its last"))
+    polygon = Polygon(points)
+    if not polygon.is_valid or polygon.area == 0:
+        raise NotAnArea(_("the polygon crosses itself or encloses nothing"))
+    return polygon
+
+
+def parse_circle(text: str) -> Polygon:
+    """A CAP <circle> ("lat,lon radius_km") as a polygon in lon/lat (a 64-gon, drawn in metres)."""
+    centre, _space, radius = text.strip().rpartition(" ")
+    try:
+        kilometres = float(radius)
+    except ValueError:
+        raise NotAnArea(_("“%(text)s” is not “latitude,longitude radius-in-km”", text=text[:60])) from None
+    if not 0 < kilometres <= 1000:
+        raise NotAnArea(_("a circle's radius is more than 0 and at most 1000 km"))
+    lon, lat = _point(centre)
+    return degrees(metres(Point(lon, lat)).buffer(kilometres * 1000, quad_segs=16))
+
+
+def cap_polygon(polygon: Polygon) -> str:
+    """A polygon as CAP text: lat,lon pairs with at most DECIMALS decimals, the first point repeated last."""
+    points = list(polygon.exterior.coords)
+    if points[0] != points[-1]:
+        points.append(points[0])
+    return " ".join(f"{_decimal(lat)},{_decimal(lon)}" for lon, lat in points)
+
+
+def _decimal(value: float) -> str:
+    text = f"{value:.{DECIMALS}f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def _vertices(polygon: Polygon) -> int:
+    return len(polygon.exterior.coords) - 1
+
+
+def enclosing(polygon: Polygon, max_vertices: int = MAX_VERTICES) -> Polygon:
+    """A polygon with at most `max_vertices` vertices and no holes that contains `polygon` (what was drawn is never
+    cut off): buffered out by d metres, then simplified with a tolerance below d, so that its boundary stays
+    outside. d starts at 25 m and doubles until it fits. Rounding to DECIMALS (about 0.1 m) cannot reach inside."""
+    if _vertices(polygon) <= max_vertices and not polygon.interiors:
+        return polygon
+    drawn = metres(Polygon(polygon.exterior))
+    distance = 25.0
+    while True:
+        candidate = drawn.buffer(distance, quad_segs=2).simplify(distance * 0.8, preserve_topology=True)
+        candidate = Polygon(candidate.exterior) if isinstance(candidate, Polygon) else candidate.convex_hull
+        if _vertices(candidate) <= max_vertices and candidate.contains(drawn):
+            return degrees(candidate)
+        distance *= 2
+
+
+def polygons(geometry: BaseGeometry) -> list[Polygon]:
+    """The polygons of a geometry (a GeometryCollection's lines and points are no area)."""
+    if geometry.is_empty:
+        return []
+    if isinstance(geometry, Polygon):
+        return [geometry]
+    if isinstance(geometry, MultiPolygon):
+        return list(geometry.geoms)
+    return [part for item in getattr(geometry, "geoms", []) for part in polygons(item)]
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A country or first-level region of the shipped boundaries."""
+
+    code: str  # ISO 3166-1 alpha-2 or ISO 3166-2
+    level: str  # country | region
+    country: str
+    name: str
+    place: str | None  # the gazetteer's code of it
+    geometry: BaseGeometry
+
+
+class Boundaries:
+    def __init__(self, units: list[Unit]):
+        self.units = units
+        self.by_code = {unit.code: unit for unit in units}
+        self.by_place = {unit.place: unit for unit in units if unit.place}
+        self._tree = STRtree([unit.geometry for unit in units])
+        self._metric: dict[str, BaseGeometry] = {}
+
+    def near(self, geometry: BaseGeometry, level: str) -> list[Unit]:
+        return [self.units[i] for i in self._tree.query(geometry) if self.units[i].level == level]
+
+    def in_metres(self, unit: Unit) -> BaseGeometry:
+        if unit.code not in self._metric:
+            self._metric[unit.code] = metres(unit.geometry)
+        return self._metric[unit.code]
+
+    def territory(self, centre_code: str) -> Unit | None:
+        """A centre's territory: its region (DE-NW) or its country (BE)."""
+        return self.by_code.get(centre_code)
+
+
+@cache
+def boundaries(path: Path = BOUNDARIES) -> Boundaries:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    units = []
+    for feature in data["features"]:
+        props = feature["properties"]
+        geometry = shape(feature["geometry"])
+        units.append(Unit(props["code"], props["level"], props.get("country") or props["code"], props["name"],
+                          props.get("place"), geometry if geometry.is_valid else make_valid(geometry)))
+    return Boundaries(units)
+
+
+def area_geometry(areas: list[dict], known: Boundaries | None = None) -> BaseGeometry:
+    """The union of a version's areas: their polygons and circles, and the boundaries of places picked from the
+    gazetteer that the shipped data has (countries, provinces, first-level regions)."""
+    known = known or boundaries()
+    parts: list[BaseGeometry] = []
+    for area in areas:
+        parts += [parse_polygon(text) for text in area.get("polygons") or []]
+        parts += [parse_circle(text) for text in area.get("circles") or []]
+        unit = known.by_place.get(area.get("place") or "")
+        if unit is not None and not (area.get("polygons") or area.get("circles")):
+            parts.append(unit.geometry)
+    return unary_union(parts) if parts else Polygon()
+
+
+def national_part(content: dict, centre_code: str, known: Boundaries | None = None) -> dict:
+    """The content a centre's national alert system is sent: each area cut to the centre's country (its drawn
+    polygons clipped, made enclosing and simplified: `enclosing`); an area picked from the gazetteer kept only when
+    the place is in that country; an area left with nothing in the country dropped. Partners get the whole area."""
+    from alerts.gazetteer import PLACES
+
+    known = known or boundaries()
+    country = centre_code.split("-")[0]
+    land = known.by_code.get(country)
+    kept = []
+    for area in content.get("areas", []):
+        if area.get("polygons"):
+            drawn = unary_union([parse_polygon(text) for text in area["polygons"]])
+            inside = drawn.intersection(land.geometry) if land is not None else drawn
+            parts = [part for part in polygons(inside) if metres(part).area > 1.0]
+            if parts:
+                kept.append({**area, "polygons": [cap_polygon(enclosing(part)) for part in parts]})
+        elif area.get("place") in PLACES and PLACES[area["place"]].country == country:
+            kept.append(area)
+        elif not area.get("place"):
+            kept.append(area)  # described in words only: nothing to cut
+    return {**content, "areas": kept}

@@ -1,0 +1,167 @@
+"""The shipped boundaries (data/boundaries.geojson, data/BOUNDARIES.md): valid, complete for the network, in the
+right places, tied to the gazetteer; and the pure parts of geo/build_boundaries.py. The rebuild itself
+(`geo/build_boundaries.py --check`) needs npm and is not run here."""
+from __future__ import annotations
+
+import importlib.util
+import json
+from functools import cache
+from pathlib import Path
+
+import pytest
+import shapely
+from shapely.geometry import MultiPolygon, Point, Polygon, shape
+
+from alerts.gazetteer import PLACES
+
+ROOT = Path(__file__).resolve().parents[2]
+SHIPPED = ROOT / "data" / "boundaries.geojson"
+
+
+def _load_build_script():
+    spec = importlib.util.spec_from_file_location("build_boundaries", ROOT / "geo" / "build_boundaries.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+build = _load_build_script()
+
+
+@cache
+def features() -> dict[str, dict]:
+    return {f["properties"]["code"]: f for f in json.loads(SHIPPED.read_text(encoding="utf-8"))["features"]}
+
+
+@cache
+def geometry(code: str):
+    return shape(features()[code]["geometry"])
+
+
+def containing(lat: float, lon: float) -> set[str]:
+    point = Point(lon, lat)
+    return {code for code in features() if geometry(code).contains(point)}
+
+
+def test_every_geometry_is_a_valid_polygon_or_multipolygon():
+    bad = {code: shapely.is_valid_reason(geometry(code)) for code in features()
+           if not geometry(code).is_valid or geometry(code).geom_type not in ("Polygon", "MultiPolygon")}
+    assert not bad
+
+
+def test_codes_are_unique_and_the_network_is_there():
+    codes = [f["properties"]["code"] for f in json.loads(SHIPPED.read_text(encoding="utf-8"))["features"]]
+    assert len(codes) == len(set(codes))
+    assert {"BE", "NL", "LU", "DE", "FR", "DE-NW", "BE-BRU"} <= set(codes)
+    by_level = {level: {c for c, f in features().items() if f["properties"]["level"] == level}
+                for level in ("country", "region")}
+    assert by_level["country"] >= {"AT", "CH", "CZ", "DK", "GB", "IS", "LI", "NO", "PL", "IE", "IT", "ES", "PT", "SE"}
+    regions = {country: len([c for c in by_level["region"] if features()[c]["properties"]["country"] == country])
+               for country in ("BE", "NL", "LU", "DE")}
+    assert regions == {"BE": 11, "NL": 12, "LU": 3, "DE": 16}
+
+
+@pytest.mark.parametrize("where,lat,lon,inside,outside", [
+    ("Brussels", 50.85, 4.35, {"BE", "BE-BRU"}, {"BE-VBR"}),
+    ("Aachen", 50.776, 6.084, {"DE", "DE-NW"}, {"BE", "NL"}),
+    ("Maastricht", 50.851, 5.69, {"NL", "NL-LI"}, {"BE", "BE-VLI"}),
+    ("Liège", 50.63, 5.57, {"BE", "BE-WLG"}, {"NL"}),
+    ("Luxembourg city", 49.61, 6.13, {"LU"}, {"BE", "DE", "FR"}),
+    ("Münster", 51.96, 7.63, {"DE", "DE-NW"}, {"NL"}),
+    ("Hamburg", 53.55, 9.99, {"DE"}, {"DE-NW"}),
+    ("Lille", 50.63, 3.06, {"FR"}, {"BE"}),
+])
+def test_a_point_is_in_its_country_and_region(where, lat, lon, inside, outside):
+    found = containing(lat, lon)
+    assert inside <= found, where
+    assert not outside & found, where
+
+
+def test_the_province_of_liege_is_the_gazetteers_be_lie():
+    (code,) = {c for c in containing(50.63, 5.57) if features()[c]["properties"]["level"] == "region"}
+    assert features()[code]["properties"]["place"] == "be-lie"
+
+
+def test_every_place_is_a_gazetteer_place_of_the_same_country():
+    places = {f["properties"]["place"]: f["properties"]["country"] for f in features().values()
+              if f["properties"]["place"]}
+    assert len(places) == len([f for f in features().values() if f["properties"]["place"]])  # no place twice
+    assert {place: PLACES[place].country if place in PLACES else None for place in places} == places
+
+
+def test_every_gazetteer_country_and_province_has_its_boundary():
+    wanted = {code for code, place in PLACES.items() if place.kind in ("country", "province")} | {"be-bru", "de-nw"}
+    shipped = {f["properties"]["place"] for f in features().values()}
+    assert wanted - shipped == set()
+
+
+def test_regions_have_their_names_in_every_language():
+    for code, f in features().items():
+        if f["properties"]["level"] == "region":
+            names = f["properties"]["names"]
+            assert set(names) == {"nl", "fr", "de", "en"} and all(names.values()), code
+            assert names["en"] == f["properties"]["name"]
+    assert features()["BE-VAN"]["properties"]["names"] == {"nl": "Antwerpen", "fr": "Anvers", "de": "Antwerpen",
+                                                           "en": "Antwerp"}
+
+
+def test_regions_lie_within_their_country():
+    for code, f in features().items():
+        if f["properties"]["level"] == "region":
+            region, country = geometry(code), geometry(f["properties"]["country"])
+            assert region.difference(country).area < 0.01 * region.area, code
+
+
+def test_only_europe_is_shipped_and_the_file_stays_small():
+    for code in features():
+        west, south, east, north = geometry(code).bounds
+        assert west >= -32 and east <= 45 and south >= 27 and north <= 82, code
+    assert SHIPPED.stat().st_size < build.MAX_BYTES
+
+
+def test_the_shipped_file_is_in_the_builds_canonical_form():
+    """Coordinates with at most 5 decimals, features sorted, keys sorted: writing it again gives the same bytes."""
+    text = SHIPPED.read_text(encoding="utf-8")
+    assert build.to_json(list(reversed(json.loads(text)["features"]))) == text
+
+
+def test_rounded_keeps_five_decimals_and_no_negative_zero():
+    assert build.rounded([[1.234564, -0.000001], (2.0, 3.1234567)]) == [[1.23456, 0.0], [2.0, 3.12346]]
+    assert str(build.rounded(-0.000001)) == "0.0"
+
+
+def test_clean_makes_a_bow_tie_valid_and_snaps_to_the_grid():
+    bow_tie = Polygon([(0, 0), (1, 1), (1, 0), (0, 1), (0, 0)])
+    assert not bow_tie.is_valid
+    cleaned = build.clean(bow_tie)
+    assert cleaned.is_valid and cleaned.geom_type == "MultiPolygon"
+    assert cleaned.area == pytest.approx(0.5)
+    fine = build.clean(Polygon([(0.1234567, 0), (1, 0), (1, 1.0000049), (0, 1)]))
+    assert {round(x, 5) == x for xy in fine.exterior.coords for x in xy} == {True}
+    assert shapely.is_ccw(fine.exterior)
+
+
+def test_clean_simplifies_only_when_asked():
+    wiggly = Polygon([(x / 100, 0.0001 * (x % 2)) for x in range(101)] + [(1, 1), (0, 1)])
+    assert len(build.clean(wiggly).exterior.coords) > 100
+    assert len(build.clean(wiggly, 0.001).exterior.coords) < 10
+
+
+def test_european_part_drops_overseas_parts_whole():
+    mainland = Polygon([(2, 46), (3, 46), (3, 47), (2, 47)])
+    guiana = Polygon([(-53, 4), (-52, 4), (-52, 5), (-53, 5)])
+    straddling = Polygon([(43, 50), (46, 50), (46, 51), (43, 51)])  # its representative point is in Europe
+    kept = build.european_part(MultiPolygon([mainland, guiana, straddling]))
+    assert kept.equals(MultiPolygon([mainland, straddling]))
+    assert build.european_part(guiana).is_empty
+
+
+def test_to_json_is_the_same_for_any_order_of_features():
+    def f(level, code):
+        return {"type": "Feature", "id": code, "properties": {"level": level, "code": code, "place": None},
+                "geometry": {"type": "Point", "coordinates": [1.0, 2.0]}}
+    features_ = [f("region", "BE-VLI"), f("country", "NL"), f("region", "BE-BRU"), f("country", "BE")]
+    text = build.to_json(features_)
+    assert text == build.to_json(list(reversed(features_)))
+    assert [x["id"] for x in json.loads(text)["features"]] == ["BE", "NL", "BE-BRU", "BE-VLI"]
+    assert '{"geometry":{"coordinates":[1.0,2.0],"type":"Point"},"id":"BE","properties"' in text

@@ -1,0 +1,68 @@
+"""GET /api/v1/alerts/{id}/jurisdictions: the countries and centres a warning's area touches and the centres within
+the border band, for the current version, on SQLite and PostgreSQL."""
+from __future__ import annotations
+
+from devtools.world import flood_alert
+
+NEAR_VAALS = ["50.845,6.025 50.865,6.025 50.865,6.045 50.845,6.045 50.845,6.025"]  # Kerkrade, at the German border
+
+
+def test_an_area_across_borders_names_every_country_and_centre_it_touches(api_as):
+    nl = api_as("NL", "communicator")
+    body = flood_alert(lead="NL", participants=["NL"])
+    body["areas"] = [{"description": "Maasvallei bij Maastricht", "polygons": [
+        "50.80,5.60 50.90,5.60 50.90,5.75 50.80,5.75 50.80,5.60"]}]
+    alert = nl.post("/alerts", json=body)
+    assert alert.status_code == 201, alert.get_json()
+    answer = nl.get(f"/alerts/{alert.get_json()['id']}/jurisdictions")
+    assert answer.status_code == 200, answer.get_json()
+    found = answer.get_json()
+    assert found["border_band_km"] == 5 and found["version"] == 1 and found["area_km2"] > 50
+    assert {country["code"] for country in found["countries"]} == {"BE", "NL"}
+    centres = {row["centre"]: row for row in found["centres"]}
+    assert centres["NL"]["touched"] and centres["NL"]["taking_part"]
+    assert centres["BE"]["touched"] and not centres["BE"]["taking_part"]
+    assert found["touched_not_taking_part"] == ["BE"]
+    assert api_as("LU", "communicator").get(f"/alerts/{alert.get_json()['id']}/jurisdictions").status_code == 404
+
+
+def test_a_centre_across_the_border_within_the_band_is_named(api_as):
+    nl = api_as("NL", "communicator")
+    body = flood_alert(lead="NL", participants=["NL"])
+    body["areas"] = [{"description": "Kerkrade", "polygons": NEAR_VAALS}]
+    alert = nl.post("/alerts", json=body).get_json()
+    found = nl.get(f"/alerts/{alert['id']}/jurisdictions").get_json()
+    centres = {row["centre"]: row for row in found["centres"]}
+    assert "DE-NW" in centres, centres
+    assert centres["DE-NW"]["touched"] or (centres["DE-NW"]["within_band"] and centres["DE-NW"]["distance_km"] <= 5)
+    assert not centres["DE-NW"]["taking_part"]
+    assert "LU" not in centres
+
+
+def test_a_touched_centre_that_does_not_take_part_is_named_before_submission_and_in_the_audit(api_as, db):
+    from sqlalchemy import select
+
+    from alerts.models import AuditEvent
+
+    be = api_as("BE", "communicator")
+    alert = be.post("/alerts", json=flood_alert(participants=[])).get_json()  # the area reaches into NL
+    readiness = be.get(f"/alerts/{alert['id']}/readiness", headers={"Accept-Language": "nl"}).get_json()
+    [warning] = [p for p in readiness["problems"] if p["code"] == "outside-participants"]
+    assert warning["severity"] == "warning" and "NL" in warning["message"] and "niet deelneemt" in warning["message"]
+    submitted = be.post(f"/alerts/{alert['id']}/submit", headers={"If-Match": '"v1"'})
+    assert submitted.status_code == 200, submitted.get_json()
+    with db.transaction() as session:
+        event = session.scalars(select(AuditEvent).where(AuditEvent.action == "alert.submit")).one()
+    assert event.detail["outside_participants"] == ["NL"]
+
+
+def test_a_polygon_that_crosses_itself_blocks_submission(api_as):
+    be = api_as("BE", "communicator")
+    body = flood_alert()
+    body["areas"] = [{"description": "Knot", "polygons": ["50.8,5.6 50.9,5.7 50.9,5.6 50.8,5.7 50.8,5.6"]}]
+    created = be.post("/alerts", json=body)
+    assert created.status_code == 201, created.get_json()
+    alert = created.get_json()
+    refused = be.post(f"/alerts/{alert['id']}/submit", headers={"If-Match": '"v1"'})
+    assert refused.status_code == 422
+    assert any(p["code"] == "bad-polygon" for p in refused.get_json()["problems"])
