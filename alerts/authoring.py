@@ -17,6 +17,7 @@ from alerts.content import canonical_content, diff, flatten
 from alerts.errors import InvalidInput, NotFound, StaleVersion
 from alerts.factory import build_version, new_alert, sync_centres
 from alerts.gazetteer import PLACES
+from alerts.geo import parse_polygon  # the syntax (alerts.vocabulary), and an area that does not cross itself
 from alerts.hazards import HAZARDS
 from alerts.i18n import Msg, _
 from alerts.models import (
@@ -41,7 +42,6 @@ from alerts.vocabulary import (
     STATUSES,
     URGENCIES,
     is_web_address,
-    parse_polygon,
 )
 
 # the version's fields as people read them (in messages; the pages' labels read the same msgids)

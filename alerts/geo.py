@@ -5,7 +5,6 @@ was drawn (buffered out, then simplified by less than the buffer), WGS84 with at
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -18,6 +17,7 @@ from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 from shapely.strtree import STRtree
 
+from alerts import vocabulary
 from alerts.i18n import _
 
 BOUNDARIES = Path(__file__).resolve().parents[1] / "data" / "boundaries.geojson"
@@ -25,7 +25,6 @@ MAX_VERTICES = 100  # per polygon sent to a national system
 DECIMALS = 6
 _TO_METRES = Transformer.from_crs("EPSG:4326", "EPSG:3035", always_xy=True).transform
 _TO_DEGREES = Transformer.from_crs("EPSG:3035", "EPSG:4326", always_xy=True).transform
-_PAIR = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*$")
 
 
 class NotAnArea(ValueError):
@@ -41,21 +40,21 @@ def degrees(geometry: BaseGeometry) -> BaseGeometry:
 
 
 def _point(text: str) -> tuple[float, float]:
-    match = _PAIR.match(text)
-    if not match:
-        raise NotAnArea(_("“%(text)s” is not a latitude,longitude pair", text=text[:60]))
-    lat, lon = float(match.group(1)), float(match.group(2))
-    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        raise NotAnArea(_("“%(text)s” is out of range", text=text[:60]))
+    try:
+        lat, lon = vocabulary.parse_point(text.strip())
+    except ValueError as error:
+        raise NotAnArea(error.args[0]) from None
     return lon, lat
 
 
 def parse_polygon(text: str) -> Polygon:
-    """A CAP <polygon> ("lat,lon lat,lon …", first point = last) as a shapely Polygon in lon/lat."""
-    points = [_point(pair) for pair in text.split()]
-    if len(points) < 4 or points[0] != points[-1]:
-        raise NotAnArea(_("a polygon has at least four points and its first point is its last"))
-    polygon = Polygon(points)
+    """A CAP <polygon> ("lat,lon lat,lon …", first point = last: alerts.vocabulary) as a shapely Polygon in lon/lat,
+    refused when it crosses itself or encloses nothing."""
+    try:
+        points = vocabulary.parse_polygon(text)
+    except ValueError as error:
+        raise NotAnArea(error.args[0]) from None
+    polygon = Polygon([(lon, lat) for lat, lon in points])
     if not polygon.is_valid or polygon.area == 0:
         raise NotAnArea(_("the polygon crosses itself or encloses nothing"))
     return polygon
@@ -189,7 +188,11 @@ def national_part(content: dict, centre_code: str, known: Boundaries | None = No
     kept = []
     for area in content.get("areas", []):
         if area.get("polygons"):
-            drawn = unary_union([parse_polygon(text) for text in area["polygons"]])
+            try:
+                drawn = unary_union([parse_polygon(text) for text in area["polygons"]])
+            except NotAnArea:  # stored before polygons were checked: sent as approved, whole
+                kept.append(area)
+                continue
             inside = drawn.intersection(land.geometry) if land is not None else drawn
             parts = [part for part in polygons(inside) if metres(part).area > 1.0]
             if parts:

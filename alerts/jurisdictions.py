@@ -8,7 +8,9 @@ from sqlalchemy.orm import Session
 
 from alerts import authoring
 from alerts.content import canonical_content
-from alerts.geo import Boundaries, area_geometry, boundaries, metres
+from alerts.errors import InvalidInput
+from alerts.geo import Boundaries, NotAnArea, area_geometry, boundaries, metres
+from alerts.i18n import _
 from alerts.models import Centre, User
 
 BORDER_BAND_KM = 5.0
@@ -67,6 +69,11 @@ def of_alert(session: Session, actor: User, alert_id: int, band_km: float = BORD
     alert = authoring.get_alert(session, actor, alert_id, "read")
     content = canonical_content(authoring.get_version(session, alert))
     centres = list(session.scalars(select(Centre).where(Centre.active)))
-    result = of_geometry(area_geometry(content["areas"]), centres, set(content["participants"]), band_km)
+    try:
+        geometry = area_geometry(content["areas"])
+    except NotAnArea as error:  # stored before polygons were checked for crossing themselves
+        raise InvalidInput(_("An area's polygon is not valid: %(reason)s.", reason=error.args[0]),
+                           field="areas") from None
+    result = of_geometry(geometry, centres, set(content["participants"]), band_km)
     missing = [row["centre"] for row in result["centres"] if row["touched"] and not row["taking_part"]]
     return {"alert_id": alert.id, "version": alert.current_version, **result, "touched_not_taking_part": missing}

@@ -18,7 +18,7 @@ MAX_WEB = 300
 # no white space and no control character anywhere (the OpenAPI document states it, so clients know before sending)
 WEB_PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s\x00-\x1f\x7f/?#]+[^\s\x00-\x1f\x7f]*$"
 __all__ = ["CERTAINTIES", "COMMON_LANGUAGE", "LANGUAGES", "MAX_AREAS", "MAX_WEB", "SEVERITIES", "STATUSES",
-           "URGENCIES", "WEB_PATTERN", "is_web_address", "parse_polygon"]
+           "URGENCIES", "WEB_PATTERN", "is_web_address", "parse_point", "parse_polygon"]
 
 
 def is_web_address(value: str) -> bool:
@@ -32,18 +32,21 @@ def is_web_address(value: str) -> bool:
     return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
 
 
+def parse_point(pair: str) -> tuple[float, float]:
+    """A CAP 'lat,lon' pair (WGS84), checked for range."""
+    try:
+        lat_text, lon_text = pair.split(",")
+        lat, lon = float(lat_text), float(lon_text)
+    except ValueError:
+        raise ValueError(_("“%(pair)s” is not a “latitude,longitude” pair", pair=pair)) from None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise ValueError(_("“%(pair)s” is outside the valid latitude and longitude range", pair=pair))
+    return lat, lon
+
+
 def parse_polygon(ring: str) -> list[tuple[float, float]]:
     """A CAP polygon: at least four 'lat,lon' pairs separated by spaces, first equal to last."""
-    points: list[tuple[float, float]] = []
-    for pair in ring.split():
-        try:
-            lat_text, lon_text = pair.split(",")
-            lat, lon = float(lat_text), float(lon_text)
-        except ValueError:
-            raise ValueError(_("“%(pair)s” is not a “latitude,longitude” pair", pair=pair)) from None
-        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-            raise ValueError(_("“%(pair)s” is outside the valid latitude and longitude range", pair=pair))
-        points.append((lat, lon))
+    points = [parse_point(pair) for pair in ring.split()]
     if len(points) < 4:
         raise ValueError(_("a polygon needs at least four points"))
     if points[0] != points[-1]:

@@ -46,7 +46,7 @@ class JurisdictionsSchema(Schema):
 class Jurisdictions(ResourceView):
 
     @bp.response(200, JurisdictionsSchema)
-    @doc_errors(bp, "403", "404")
+    @doc_errors(bp, "403", "404", "422")
     def get(self, alert_id):
         """For the alert's current version: the countries its area touches and their share of it, the centres
         touched or within the border band (a setting, BENELERT_BORDER_BAND_KM, default 5 km), and which take part."""

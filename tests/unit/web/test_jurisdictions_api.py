@@ -56,13 +56,16 @@ def test_a_touched_centre_that_does_not_take_part_is_named_before_submission_and
     assert event.detail["outside_participants"] == ["NL"]
 
 
-def test_a_polygon_that_crosses_itself_blocks_submission(api_as):
+def test_a_polygon_that_crosses_itself_is_refused_with_a_clear_message(api_as, db):
+    from sqlalchemy import func, select
+
+    from alerts.models import Alert
+
     be = api_as("BE", "communicator")
     body = flood_alert()
     body["areas"] = [{"description": "Knot", "polygons": ["50.8,5.6 50.9,5.7 50.9,5.6 50.8,5.7 50.8,5.6"]}]
-    created = be.post("/alerts", json=body)
-    assert created.status_code == 201, created.get_json()
-    alert = created.get_json()
-    refused = be.post(f"/alerts/{alert['id']}/submit", headers={"If-Match": '"v1"'})
-    assert refused.status_code == 422
-    assert any(p["code"] == "bad-polygon" for p in refused.get_json()["problems"])
+    refused = be.post("/alerts", json=body, headers={"Accept-Language": "fr"})
+    assert refused.status_code == 422 and refused.mimetype == "application/problem+json"
+    assert refused.get_json()["field"] == "areas" and "se recoupe" in refused.get_json()["detail"]
+    with db.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Alert)) == 0
