@@ -9,7 +9,7 @@ from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from alerts import authoring, review, updates
+from alerts import authoring, jurisdictions, review, updates
 from alerts.errors import DomainError, StaleVersion
 from alerts.gazetteer import PLACES, place_name
 from alerts.hazards import HAZARDS, INSTRUCTIONS
@@ -231,10 +231,21 @@ def detail(alert_id):
         can=lambda action: authoring.access.can(g.user, action, alert),
         problems=review.readiness(alert, version, TextLimits.from_settings(services().settings))
         if alert.state == "draft" else [],
-        approvals=review.approval_state(dbs, alert, version), planned=planned,
+        approvals=review.approval_state(dbs, alert, version), planned=planned, reach=_reach(dbs, alert),
         cancel=updates.prepared_cancel(dbs, alert), source=dbs.get(Alert, alert.source_alert_id)
         if alert.source_alert_id else None,
     )
+
+
+def _reach(dbs, alert) -> dict | None:
+    """Who the area concerns, while centres can still be invited (alerts.jurisdictions); None for an area stored
+    before polygons were checked (readiness names it)."""
+    if alert.state not in ("draft", "in_review", "approved"):
+        return None
+    try:
+        return jurisdictions.of_alert(dbs, g.user, alert.id, services().settings.border_band_km)
+    except DomainError:
+        return None
 
 
 @bp.post("/alerts/<int:alert_id>/comments")

@@ -69,3 +69,29 @@ def test_a_polygon_that_crosses_itself_is_refused_with_a_clear_message(api_as, d
     assert refused.get_json()["field"] == "areas" and "se recoupe" in refused.get_json()["detail"]
     with db.transaction() as session:
         assert session.scalar(select(func.count()).select_from(Alert)) == 0
+
+
+def test_the_alert_page_names_who_the_area_concerns_and_invites_a_touched_centre(app, api_as, make_user, db):
+    import re
+
+    from sqlalchemy import select
+
+    from alerts.models import AlertCentre, Centre
+    from tests.unit.web.test_pages import login
+
+    username, token = make_user("BE", "communicator")
+    from devtools.world import Api
+    alert = Api(app.test_client(), token).post("/alerts", json=flood_alert(participants=[])).get_json()
+    browser = login(app, username)
+    browser.set_cookie("benelert_lang", "nl")
+    page = browser.get(f"/alerts/{alert['id']}").get_data(as_text=True)
+    assert "Wie het gebied aangaat" in page and "NL uitnodigen" in page and "BE: het gebied ligt" in page
+    csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    invited = browser.post(f"/alerts/{alert['id']}/invite", data={"csrf_token": csrf, "centre": "NL",
+                                                                  "base_version": "1"}, follow_redirects=True)
+    assert invited.status_code == 200
+    with db.transaction() as session:
+        codes = set(session.scalars(select(Centre.code).join(AlertCentre, AlertCentre.centre_id == Centre.id)
+                                    .where(AlertCentre.alert_id == alert["id"])))
+    assert codes == {"BE", "NL"}
+    assert "NL uitnodigen" not in browser.get(f"/alerts/{alert['id']}").get_data(as_text=True)
