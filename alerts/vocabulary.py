@@ -32,13 +32,16 @@ def is_web_address(value: str) -> bool:
     return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
 
 
+_NUMBER = r"-?\d+(?:\.\d+)?"
+_PAIR = re.compile(rf"({_NUMBER}),({_NUMBER})")  # decimal degrees: no exponent, no sign but minus, no nan
+
+
 def parse_point(pair: str) -> tuple[float, float]:
     """A CAP 'lat,lon' pair (WGS84), checked for range."""
-    try:
-        lat_text, lon_text = pair.split(",")
-        lat, lon = float(lat_text), float(lon_text)
-    except ValueError:
-        raise ValueError(_("“%(pair)s” is not a “latitude,longitude” pair", pair=pair)) from None
+    match = _PAIR.fullmatch(pair)
+    if not match:
+        raise ValueError(_("“%(pair)s” is not a “latitude,longitude” pair", pair=pair))
+    lat, lon = float(match.group(1)), float(match.group(2))
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         raise ValueError(_("“%(pair)s” is outside the valid latitude and longitude range", pair=pair))
     return lat, lon

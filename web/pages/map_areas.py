@@ -7,67 +7,40 @@ line. The domain's areas hold polygons only: a circle is stored as the 64-sided 
 (alerts.geo.parse_circle, then enclosing). All the shapes become one area, the drawn area."""
 from __future__ import annotations
 
-import re
-
-from alerts import geo
+from alerts import geo, vocabulary
 from alerts.errors import InvalidInput
 from alerts.i18n import _
 from alerts.phrasebook import translations_for
 
 MAX_SHAPES = 50
 DRAWN_AREA = _("Area drawn on the map")  # the drawn area's description when the form names none
-_NUMBER = r"-?\d+(?:\.\d+)?"
-_PAIR = re.compile(rf"^({_NUMBER}),({_NUMBER})$")  # what alerts.geo reads: no exponent, no plus sign
 
 
 class ShapeProblem(ValueError):
     pass
 
 
-def _pair(text: str) -> tuple[float, float]:
-    match = _PAIR.match(text)
-    if not match:
-        raise ShapeProblem(_("“%(pair)s” is not a “latitude,longitude” pair", pair=text))
-    lat, lon = float(match.group(1)), float(match.group(2))
-    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        raise ShapeProblem(_("“%(pair)s” is outside the valid latitude and longitude range", pair=text))
-    return lat, lon
-
-
 def _polygon(parts: list[str]) -> str:
-    points = [_pair(part) for part in parts]
-    if len(points) < 4:
-        raise ShapeProblem(_("a polygon needs at least four points"))
-    if points[0] != points[-1]:
-        raise ShapeProblem(_("a polygon must end at its first point"))
     text = " ".join(parts)
     try:
-        geo.parse_polygon(text)
-    except geo.NotAnArea:
-        raise ShapeProblem(_("the polygon crosses itself or encloses nothing")) from None
+        geo.parse_polygon(text)  # the one polygon rule: syntax (alerts.vocabulary), closed, not crossing itself
+    except geo.NotAnArea as problem:
+        raise ShapeProblem(problem.args[0]) from None
     return text
 
 
-def _cap_text(polygon) -> str:
-    """A polygon as CAP text with at most six decimals, first point = last."""
-    def number(value: float) -> str:
-        return f"{value:.6f}".rstrip("0").rstrip(".")
-
-    points = list(polygon.exterior.coords)
-    if points[0] != points[-1]:
-        points.append(points[0])
-    return " ".join(f"{number(lat)},{number(lon)}" for lon, lat in points)
-
-
 def _circle(centre: str, radius: str) -> str:
-    _pair(centre)
+    try:
+        vocabulary.parse_point(centre)
+    except ValueError as problem:
+        raise ShapeProblem(problem.args[0]) from None
     try:
         kilometres = float(radius)
     except ValueError:
         raise ShapeProblem(_("“%(radius)s” is not a radius in kilometres", radius=radius)) from None
     if not 0 < kilometres <= 1000:
         raise ShapeProblem(_("a circle's radius is more than 0 and at most 1000 km"))
-    text = _cap_text(geo.enclosing(geo.parse_circle(f"{centre} {kilometres}")))
+    text = geo.cap_polygon(geo.enclosing(geo.parse_circle(f"{centre} {kilometres}")))
     try:
         geo.parse_polygon(text)
     except geo.NotAnArea:  # a radius of a few centimetres: nothing left at six decimals
