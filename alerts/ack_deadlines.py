@@ -37,14 +37,17 @@ class CopyStatus:
 
     @property
     def due_at(self) -> datetime | None:
-        if self.sent_at is None or self.deadline_minutes is None:
-            return None
-        return self.sent_at + timedelta(minutes=self.deadline_minutes)
+        return due_at(self.sent_at, self.deadline_minutes)
+
+
+def due_at(sent_at: datetime | None, deadline: int | None) -> datetime | None:
+    """When a copy's acknowledgement is due: its deadline from the moment it reached the endpoint (none: never)."""
+    return None if sent_at is None or deadline is None else sent_at + timedelta(minutes=deadline)
 
 
 def status_of(delivery: str, sent_at: datetime | None, ack_at: datetime | None, deadline: int | None,
               now: datetime) -> str:
-    due = None if sent_at is None or deadline is None else sent_at + timedelta(minutes=deadline)
+    due = due_at(sent_at, deadline)
     if ack_at is not None:
         return "late" if due is not None and ack_at > due else "acknowledged"
     if delivery not in REACHED:
@@ -108,7 +111,8 @@ def reminders_of(session: Session, release_id: int) -> dict[str, str]:
     if payloads:
         for code, state in session.execute(select(Delivery.centre_code, Delivery.state).where(
                 Delivery.release_id == release_id, MAIN_LANE, Delivery.payload_id.in_(payloads))):
-            states[code] = state if states.get(code) not in REACHED else states[code]
+            if states.get(code) not in REACHED:  # a number that got it counts for the centre
+                states[code] = state
     return states
 
 

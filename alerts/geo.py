@@ -18,6 +18,7 @@ from shapely.ops import unary_union
 from shapely.strtree import STRtree
 
 from alerts import vocabulary
+from alerts.gazetteer import PLACES
 from alerts.i18n import _
 
 BOUNDARIES = Path(__file__).resolve().parents[1] / "data" / "boundaries.geojson"
@@ -180,8 +181,6 @@ def national_part(content: dict, centre_code: str, known: Boundaries | None = No
     """The content a centre's national alert system is sent: each area cut to the centre's country (its drawn
     polygons clipped, made enclosing and simplified: `enclosing`); an area picked from the gazetteer kept only when
     the place is in that country; an area left with nothing in the country dropped. Partners get the whole area."""
-    from alerts.gazetteer import PLACES
-
     known = known or boundaries()
     country = centre_code.split("-")[0]
     land = known.by_code.get(country)

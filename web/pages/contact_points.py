@@ -111,6 +111,24 @@ def contact_points_export(kind):
     return download(kind, [contact_points.describe(point, g.user) for point in points], for_reader, select_locale())
 
 
+def _saved_or_form(form, point, save):
+    """A posted form saved by `save(session)` (one operation), then back to the directory; else the form again,
+    with the refusal (422) or the form's own errors (400)."""
+    status = 200
+    if request.method == "POST" and form.validate():
+        try:
+            with operation() as session:
+                saved = save(session)
+        except DomainError as error:
+            status = refused(form, error)
+        else:
+            flash(_("Contact point saved."), "ok")
+            return redirect(directory_url(saved))
+    elif request.method == "POST":
+        status = 400
+    return render_template("pages/contact_point_form.html", form=form, point=point), status
+
+
 @bp.route("/contact-points/new", methods=["GET", "POST"])
 @login_required
 def new_contact_point():
@@ -122,19 +140,8 @@ def new_contact_point():
     if request.method == "GET":
         form.centre.data = request.args.get("centre") or g.user.centre.code
         form.languages.data = [code for code in LANGUAGES if code in g.user.centre.languages]
-    status = 200
-    if request.method == "POST" and form.validate():
-        try:
-            with operation() as session:
-                point = contact_points.create(session, g.user, {"centre": form.centre.data, **form.values()})
-        except DomainError as error:
-            status = refused(form, error)
-        else:
-            flash(_("Contact point saved."), "ok")
-            return redirect(directory_url(point))
-    elif request.method == "POST":
-        status = 400
-    return render_template("pages/contact_point_form.html", form=form, point=None), status
+    return _saved_or_form(form, None, lambda session: contact_points.create(
+        session, g.user, {"centre": form.centre.data, **form.values()}))
 
 
 @bp.route("/contact-points/<int:point_id>/edit", methods=["GET", "POST"])
@@ -145,19 +152,8 @@ def edit_contact_point(point_id):
     require_centre_admin(g.user, point.centre_id)
     form = ContactPointForm([point.centre], obj=point if request.method == "GET" else None)
     form.centre.data = point.centre.code  # shown, not sent: an entry stays with its centre
-    status = 200
-    if request.method == "POST" and form.validate():
-        try:
-            with operation() as session:
-                contact_points.update(session, g.user, point_id, form.values())
-        except DomainError as error:
-            status = refused(form, error)
-        else:
-            flash(_("Contact point saved."), "ok")
-            return redirect(directory_url(point))
-    elif request.method == "POST":
-        status = 400
-    return render_template("pages/contact_point_form.html", form=form, point=point), status
+    return _saved_or_form(form, point, lambda session: contact_points.update(session, g.user, point_id,
+                                                                              form.values()))
 
 
 @bp.post("/contact-points/<int:point_id>/verification")
