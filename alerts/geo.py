@@ -5,7 +5,7 @@ was drawn (buffered out, then simplified by less than the buffer), WGS84 with at
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
@@ -24,6 +24,7 @@ from alerts.i18n import _
 BOUNDARIES = Path(__file__).resolve().parents[1] / "data" / "boundaries.geojson"
 MAX_VERTICES = 100  # per polygon sent to a national system
 DECIMALS = 6
+MIN_SHARED_M2 = 100.0  # less shared area than this is an outline touching, not an overlap
 _TO_METRES = Transformer.from_crs("EPSG:4326", "EPSG:3035", always_xy=True).transform
 _TO_DEGREES = Transformer.from_crs("EPSG:3035", "EPSG:4326", always_xy=True).transform
 
@@ -153,6 +154,8 @@ class Boundaries:
 
 @cache
 def boundaries(path: Path = BOUNDARIES) -> Boundaries:
+    """The shipped units. A country whose regions the file has is their union: Natural Earth's countries and regions
+    differ by up to a few km² along borders, and a country must never overlap its neighbour's regions."""
     data = json.loads(path.read_text(encoding="utf-8"))
     units = []
     for feature in data["features"]:
@@ -160,7 +163,12 @@ def boundaries(path: Path = BOUNDARIES) -> Boundaries:
         geometry = shape(feature["geometry"])
         units.append(Unit(props["code"], props["level"], props.get("country") or props["code"], props["name"],
                           props.get("place"), geometry if geometry.is_valid else make_valid(geometry)))
-    return Boundaries(units)
+    regions: dict[str, list[BaseGeometry]] = {}
+    for unit in units:
+        if unit.level == "region":
+            regions.setdefault(unit.country, []).append(unit.geometry)
+    return Boundaries([replace(unit, geometry=unary_union(regions[unit.code]))
+                       if unit.level == "country" and unit.code in regions else unit for unit in units])
 
 
 def area_geometry(areas: list[dict], known: Boundaries | None = None) -> BaseGeometry:
@@ -175,6 +183,16 @@ def area_geometry(areas: list[dict], known: Boundaries | None = None) -> BaseGeo
         if unit is not None and not (area.get("polygons") or area.get("circles")):
             parts.append(unit.geometry)
     return unary_union(parts) if parts else Polygon()
+
+
+def covered_places(geometry: BaseGeometry, known: Boundaries | None = None) -> set[str]:
+    """The gazetteer places whose shipped boundary shares area with `geometry` (a subscriber of a province is in
+    every warning whose area reaches into it; touching along a border line is not sharing)."""
+    known = known or boundaries()
+    if geometry.is_empty:
+        return set()
+    return {unit.place for unit in known.near(geometry, "country") + known.near(geometry, "region")
+            if unit.place and metres(unit.geometry.intersection(geometry)).area > MIN_SHARED_M2}
 
 
 def national_part(content: dict, centre_code: str, known: Boundaries | None = None) -> dict:

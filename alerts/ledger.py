@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import String, cast, delete, exists, func, insert, literal, select, update
 from sqlalchemy.orm import Session, aliased
 
+from alerts.audience import Reach, reach_of, stage_inside
 from alerts.authoring import required_languages
 from alerts.cap import build_cap, cap_datetime, sign_cap
 from alerts.content import canonical_content
@@ -31,7 +32,7 @@ from alerts.models import (
     Version,
 )
 from alerts.rendering import render_channel
-from alerts.subscribers import places_of, sms_key_prefix, subscribed_with, subscriber_filter
+from alerts.subscribers import sms_key_prefix, subscribed_with, subscriber_filter
 from channels.specs import CHANNELS
 
 if TYPE_CHECKING:
@@ -63,13 +64,12 @@ def _deliveries(session: Session, rows: list[dict]) -> None:
         session.execute(insert(Delivery), rows)
 
 
-def _sms_ledger(session: Session, release: Release, centre: Centre, content: dict, payloads: dict[str, Payload],
+def _sms_ledger(session: Session, release: Release, centre: Centre, reach: Reach, payloads: dict[str, Payload],
                 due: datetime, now: datetime, earlier: list[int], *only) -> int:
-    """One row per subscriber in the areas (and matching the conditions `only`), in SQL; subscribers of other
-    languages get English. A number that already has a row through the `earlier` centres of this release (their
-    ids) gets none: one SMS per number. Returns the number of rows written."""
-    places = places_of(content)
-    if not places:
+    """One row per subscriber the warning reaches (alerts.audience, staged: `reach.located`) and matching the
+    conditions `only`, in SQL; subscribers of other languages get English. A number that already has a row through
+    the `earlier` centres of this release (their ids) gets none: one SMS per number. Returns the rows written."""
+    if not reach.places and reach.located is None:
         return 0
     written = 0
     fallback = payloads.get("en")
@@ -83,9 +83,9 @@ def _sms_ledger(session: Session, release: Release, centre: Centre, content: dic
             literal(sms_key_prefix(release.id), String) + cast(Subscriber.id, String),
             literal("pending"), literal(0), literal(due, type_=Delivery.next_attempt_at.type),
             literal(now, type_=Delivery.created_at.type),
-        ).where(subscriber_filter(centre.id, places, clause))
+        ).where(subscriber_filter(centre.id, reach, clause))
         if earlier:
-            selection = selection.where(~subscribed_with(earlier, places))
+            selection = selection.where(~subscribed_with(earlier, reach))
         written += session.execute(insert(Delivery).from_select(
             ["release_id", "payload_id", "channel", "lane", "centre_code", "language", "target", "idempotency_key",
              "state", "attempts", "next_attempt_at", "created_at"], selection.where(*only)),
@@ -196,8 +196,10 @@ def stage_ledger(session: Session, release: Release, alert: Alert, version: Vers
         consents = release.consents or {}
         release.consents = {**consents, **{centre.code: {**consents.get(centre.code, {}), SUBSCRIBERS_THROUGH: through}
                                            for centre, _ in fan_outs}}
+    if fan_outs:
+        reach = stage_inside(session, reach_of(content), [*earlier, *(centre.id for centre, _ in fan_outs)])
     for centre, per_language in fan_outs:
-        _sms_ledger(session, release, centre, content, per_language, due, now, earlier)
+        _sms_ledger(session, release, centre, reach, per_language, due, now, earlier)
         earlier = [*earlier, centre.id]
 
 
@@ -220,9 +222,11 @@ def stage_late_subscribers(session: Session, release: Release, version: Version,
     has_row = exists().where(  # a subscription of this number, with a centre of this release, that has a row
         other.phone == Subscriber.phone, other.centre_id.in_([centre.id for centre in centres.values()]),
         Delivery.idempotency_key == literal(sms_key_prefix(release.id), String) + cast(other.id, String))
+    newcomers = Subscriber.id > min(consents[code][SUBSCRIBERS_THROUGH] for code in codes)
+    reach = stage_inside(session, reach_of(content), [centre.id for centre in centres.values()], newcomers)
     written = 0
     for code in codes:  # in order, in one transaction: a newcomer with two centres gets the first one's row
-        written += _sms_ledger(session, release, centres[code], content, payloads.get(code, {}), now, now, [],
+        written += _sms_ledger(session, release, centres[code], reach, payloads.get(code, {}), now, now, [],
                                Subscriber.id > consents[code][SUBSCRIBERS_THROUGH], ~has_row)
     return written
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from sqlalchemy import (
     JSON,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -365,14 +366,18 @@ class Delivery(Base):
 
 
 class Subscriber(Base):
-    """An SMS subscriber of a centre: E.164 number, language, areas (gazetteer codes)."""
+    """An SMS subscriber of a centre: E.164 number, language, where: areas (gazetteer codes) and/or a location (a
+    WGS84 point: inside a warning's area or not, alerts.audience)."""
 
     __tablename__ = "subscribers"
-    __table_args__ = (UniqueConstraint("centre_id", "phone", name="uq_subscribers_phone"),)
+    __table_args__ = (UniqueConstraint("centre_id", "phone", name="uq_subscribers_phone"),
+                      Index("ix_subscribers_located", "centre_id", "latitude", "longitude"))
     id: Mapped[int] = mapped_column(primary_key=True)
     centre_id: Mapped[int] = mapped_column(ForeignKey("centres.id"), index=True)
     phone: Mapped[str] = mapped_column(String(20))
     language: Mapped[str] = mapped_column(String(8))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from alerts import audit, workflow
 from alerts.access import STAFF, takes_part
+from alerts.audience import count_reached, reach_of
 from alerts.authoring import get_alert, get_version
 from alerts.content import canonical_content
 from alerts.errors import Conflict, Forbidden, InvalidInput, StaleVersion
@@ -35,7 +36,6 @@ from alerts.models import (
 from alerts.rendering import CHANNEL_LABELS
 from alerts.review import approval_state
 from alerts.sendable import configured_channels, text_problems
-from alerts.subscribers import places_of, sms_recipients
 from channels.specs import CHANNELS, TextLimits
 
 log = logging.getLogger("benelert.release")
@@ -123,6 +123,7 @@ def confirmation(session: Session, alert: Alert, content: dict, channels: dict[s
     live = mode == "Actual"
     sandbox = options.sandbox or {}
     centres = _taking_part(alert, channels)
+    reach = reach_of(content)
     recipients: dict[str, dict[str, int]] = {}
     not_sent: dict[str, dict[str, str]] = {}
     for code, names in channels.items():
@@ -134,7 +135,7 @@ def confirmation(session: Session, alert: Alert, content: dict, channels: dict[s
             if not spec.public:
                 continue
             if live and spec.to_subscribers:
-                per[name] = sms_recipients(session, centres[code], places_of(content))
+                per[name] = count_reached(session, reach, centres[code].id)
             elif spec.target(live, (centres[code].channels or {}).get(name, {}), sandbox.get(name, "")):
                 per[name] = 1
             else:

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import (
     Column,
+    Float,
     Integer,
     MetaData,
     String,
@@ -29,6 +30,7 @@ from sqlalchemy.orm import Session, aliased
 
 from alerts import audit
 from alerts.access import require_role
+from alerts.audience import Reach
 from alerts.errors import InvalidInput
 from alerts.gazetteer import PLACES
 from alerts.i18n import ngettext
@@ -48,8 +50,8 @@ def country_of(centre: Centre) -> str:
 
 STAGE = MetaData()  # the import's temporary tables: not in the application's schema (no migration)
 _stage_rows = Table("import_stage", STAGE, Column("phone", String(20), primary_key=True),
-                    Column("language", String(8), nullable=False), prefixes=["TEMPORARY"],
-                    postgresql_on_commit="DROP")
+                    Column("language", String(8), nullable=False), Column("latitude", Float),
+                    Column("longitude", Float), prefixes=["TEMPORARY"], postgresql_on_commit="DROP")
 _stage_areas = Table("import_stage_areas", STAGE, Column("phone", String(20), nullable=False),
                      Column("place", String(64), nullable=False), prefixes=["TEMPORARY"], postgresql_on_commit="DROP")
 Progress = Callable[[str, int], None]  # (phase, rows done)
@@ -83,17 +85,16 @@ def _stage(session: Session, rows: list[dict], progress: Progress | None) -> Non
         chunk = rows[start:start + CHUNK * 4]
         if postgresql:
             with connection.connection.driver_connection.cursor() as cursor:
-                with cursor.copy("COPY import_stage (phone, language) FROM STDIN") as copy:
+                with cursor.copy("COPY import_stage (phone, language, latitude, longitude) FROM STDIN") as copy:
                     for row in chunk:
-                        copy.write_row((row["phone"], row["language"]))
+                        copy.write_row((row["phone"], row["language"], *(row.get("location") or (None, None))))
                 with cursor.copy("COPY import_stage_areas (phone, place) FROM STDIN") as copy:
                     for row in chunk:
                         for place in row["areas"]:
                             copy.write_row((row["phone"], place))
         else:
             for part in range(0, len(chunk), CHUNK):
-                connection.execute(insert(_stage_rows), [{"phone": row["phone"], "language": row["language"]}
-                                                         for row in chunk[part:part + CHUNK]])
+                connection.execute(insert(_stage_rows), [_staged(row) for row in chunk[part:part + CHUNK]])
                 connection.execute(insert(_stage_areas), [{"phone": row["phone"], "place": place}
                                                           for row in chunk[part:part + CHUNK]
                                                           for place in row["areas"]])
@@ -101,21 +102,29 @@ def _stage(session: Session, rows: list[dict], progress: Progress | None) -> Non
             progress("writing", start + len(chunk))
 
 
+def _staged(row: dict) -> dict:
+    latitude, longitude = row.get("location") or (None, None)
+    return {"phone": row["phone"], "language": row["language"], "latitude": latitude, "longitude": longitude}
+
+
 def write_subscribers(session: Session, centre: Centre, rows: list[dict], progress: Progress | None = None) -> dict:
     """Upsert valid rows into the centre's subscribers by phone number, in the caller's transaction, set-based:
-    the rows are staged in temporary tables, then one INSERT … ON CONFLICT DO UPDATE (language), one DELETE and one
-    INSERT … SELECT of their areas. An opt-out is never undone: such numbers are updated but stay opted out."""
+    the rows are staged in temporary tables, then one INSERT … ON CONFLICT DO UPDATE (language, location), one
+    DELETE and one INSERT … SELECT of their areas. An opt-out is never undone: such numbers are updated but stay
+    opted out."""
     _stage(session, rows, progress)
     mine = and_(Subscriber.centre_id == centre.id, Subscriber.phone == _stage_rows.c.phone)
     updated, opted_out = session.execute(select(func.count(), func.count(Subscriber.opted_out_at))
                                          .select_from(Subscriber).join(_stage_rows, mine)).one()
     dialect = session.connection().dialect.name
     upsert = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(Subscriber).from_select(
-        ["centre_id", "phone", "language", "created_at"],
-        select(literal(centre.id, Integer), _stage_rows.c.phone, _stage_rows.c.language,
-               literal(utcnow(), UTCDateTime)).where(true()))  # SQLite: INSERT … SELECT … ON CONFLICT needs a WHERE
-    session.execute(upsert.on_conflict_do_update(index_elements=["centre_id", "phone"],
-                                                 set_={"language": upsert.excluded.language}))
+        ["centre_id", "phone", "language", "latitude", "longitude", "created_at"],
+        select(literal(centre.id, Integer), _stage_rows.c.phone, _stage_rows.c.language, _stage_rows.c.latitude,
+               _stage_rows.c.longitude, literal(utcnow(), UTCDateTime))
+        .where(true()))  # SQLite: INSERT … SELECT … ON CONFLICT needs a WHERE
+    session.execute(upsert.on_conflict_do_update(index_elements=["centre_id", "phone"], set_={
+        "language": upsert.excluded.language, "latitude": upsert.excluded.latitude,
+        "longitude": upsert.excluded.longitude}))
     ids = select(Subscriber.id).join(_stage_rows, mine)
     session.execute(delete(SubscriberArea).where(SubscriberArea.subscriber_id.in_(ids))
                     .execution_options(synchronize_session=False))
@@ -193,27 +202,14 @@ def sms_key_prefix(release_id: int) -> str:
     return f"r{release_id}-sms-"
 
 
-def subscriber_filter(centre_id: int, places: list[str], language_clause):
-    in_area = exists().where(and_(SubscriberArea.subscriber_id == Subscriber.id, SubscriberArea.place.in_(places)))
-    return and_(Subscriber.centre_id == centre_id, Subscriber.opted_out_at.is_(None), in_area, language_clause)
+def subscriber_filter(centre_id: int, reach: Reach, language_clause):
+    return and_(Subscriber.centre_id == centre_id, Subscriber.opted_out_at.is_(None), reach.clause(), language_clause)
 
 
-def subscribed_with(centre_ids: list[int], places: list[str]):
-    """A condition on Subscriber: its number is subscribed, in these places and not opted out, with one of these
-    centres too (so a release that stages those centres' SMS first has a row for it already). One index probe
-    per number (the unique centre and phone), not a scan of the ledger."""
-    other, area = aliased(Subscriber), aliased(SubscriberArea)
+def subscribed_with(centre_ids: list[int], reach: Reach):
+    """A condition on Subscriber: its number is subscribed with one of these centres too, reached and not opted out
+    (so a release that stages those centres' SMS first has a row for it already). One index probe per number (the
+    unique centre and phone), not a scan of the ledger."""
+    other = aliased(Subscriber)
     return exists().where(other.centre_id.in_(centre_ids), other.phone == Subscriber.phone,
-                          other.opted_out_at.is_(None),
-                          exists().where(area.subscriber_id == other.id, area.place.in_(places)))
-
-
-def sms_recipients(session: Session, centre: Centre, places: list[str]) -> int:
-    if not places:
-        return 0
-    return session.scalar(select(func.count()).select_from(Subscriber).where(
-        subscriber_filter(centre.id, places, literal(True)))) or 0
-
-
-def places_of(content: dict) -> list[str]:
-    return [area["place"] for area in content["areas"] if area.get("place")]
+                          other.opted_out_at.is_(None), reach.clause(other))

@@ -1,4 +1,6 @@
-"""Parse an SMS subscriber list (CSV with columns phone,language,areas) into rows and a per-line error report.
+"""Parse an SMS subscriber list (CSV with columns phone,language,areas and an optional location) into rows and a
+per-line error report. A row names its areas (gazetteer codes separated by ';'), its location ("lat,lon" in decimal
+degrees, as a CAP point), or both.
 
 Pure: no I/O, never raises on bad input; every problem becomes an error entry {"line": n, "error": "..."}, the
 error a `Msg` (alerts.i18n).
@@ -10,10 +12,11 @@ import io
 from collections.abc import Callable, Set
 
 from alerts.i18n import Msg, _, ngettext
-from alerts.vocabulary import LANGUAGES
+from alerts.vocabulary import LANGUAGES, parse_point
 from channels.sms import normalise_number
 
 COLUMNS = ("phone", "language", "areas")
+OPTIONAL = ("location",)
 MAX_ROWS = 200_000
 PROGRESS_EVERY = 10_000
 
@@ -26,7 +29,8 @@ def parse_subscribers_csv(
     max_rows: int = MAX_ROWS,
     progress: Callable[[int], None] | None = None,
 ) -> tuple[list[dict], list[dict]]:
-    """Valid rows {phone (E.164), language, areas: list} and one error per bad row; areas split on ';'.
+    """Valid rows {phone (E.164), language, areas: list, location: (lat, lon) | None} and one error per bad row;
+    areas split on ';'.
     `progress(rows read)` is called every PROGRESS_EVERY rows."""
     rows: list[dict] = []
     errors: list[dict] = []
@@ -76,7 +80,7 @@ def _column_positions(header: list[str] | None) -> dict[str, int] | Msg:
         return ngettext("missing header column %(missing)s: the first line must be %(columns)s (comma-separated)",
                         "missing header columns %(missing)s: the first line must be %(columns)s (comma-separated)",
                         len(missing), missing=", ".join(missing), columns=expected)
-    return {column: names.index(column) for column in COLUMNS}
+    return {column: names.index(column) for column in COLUMNS + OPTIONAL if column in names}
 
 
 def _parse_row(
@@ -90,6 +94,7 @@ def _parse_row(
     if len(record) <= max(columns.values()):
         return _("expected %(expected)d columns, got %(got)d", expected=max(columns.values()) + 1, got=len(record))
     raw_phone, raw_language, raw_areas = (record[columns[column]] for column in COLUMNS)
+    raw_location = record[columns["location"]].strip() if "location" in columns else ""
     try:
         phone = normalise_number(raw_phone.strip(), default_region)
     except ValueError as exc:
@@ -98,10 +103,16 @@ def _parse_row(
     if language not in languages:
         return _("unknown language '%(language)s', expected one of %(languages)s", language=raw_language.strip(),
                  languages=", ".join(sorted(languages)))
+    location = None
+    if raw_location:
+        try:
+            location = parse_point(raw_location)
+        except ValueError as exc:
+            return _("invalid location: %(reason)s", reason=exc.args[0])
     areas = list(dict.fromkeys(area.strip() for area in raw_areas.split(";") if area.strip()))
-    if not areas:
-        return _("no areas given")
+    if not areas and location is None:
+        return _("no areas and no location given")
     unknown = [area for area in areas if known_areas is not None and area not in known_areas]
     if unknown:
         return ngettext("unknown area %(areas)s", "unknown areas %(areas)s", len(unknown), areas=", ".join(unknown))
-    return {"phone": phone, "language": language, "areas": areas}
+    return {"phone": phone, "language": language, "areas": areas, "location": location}

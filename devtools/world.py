@@ -81,18 +81,22 @@ def wire_centres(db, fakes: Fakes) -> None:
             session.add(PartnerEndpoint(centre_id=lu.id, url=receiver.url, secrets=list(receiver.secrets)))
 
 
-def add_subscribers(db, centre_code: str, count: int, place: str = "be-lim", languages=("nl", "fr", "de", "en"),
-                    start: int = 0) -> list[str]:
-    """`count` subscribers in `place`, numbered +3247xxxxxxx; returns their numbers."""
+def add_subscribers(db, centre_code: str, count: int, place: str | None = "be-lim",
+                    languages=("nl", "fr", "de", "en"), start: int = 0,
+                    location: tuple[float, float] | None = None) -> list[str]:
+    """`count` subscribers in `place` (None: none) and at `location` (lat, lon), numbered +3247xxxxxxx; returns
+    their numbers."""
     phones = [f"+3247{start + i:07d}" for i in range(count)]
+    latitude, longitude = location or (None, None)
     with db.transaction() as session:
         centre_id = session.scalar(select(Centre.id).where(Centre.code == centre_code))
-        rows = [{"centre_id": centre_id, "phone": phone, "language": languages[i % len(languages)]}
-                for i, phone in enumerate(phones)]
+        rows = [{"centre_id": centre_id, "phone": phone, "language": languages[i % len(languages)],
+                 "latitude": latitude, "longitude": longitude} for i, phone in enumerate(phones)]
         for chunk in range(0, len(rows), 5000):
             ids = session.scalars(insert(Subscriber).returning(Subscriber.id, sort_by_parameter_order=True),
                                   rows[chunk:chunk + 5000]).all()
-            session.execute(insert(SubscriberArea), [{"subscriber_id": i, "place": place} for i in ids])
+            if place:
+                session.execute(insert(SubscriberArea), [{"subscriber_id": i, "place": place} for i in ids])
     return phones
 
 

@@ -72,8 +72,10 @@ class SubscribersImport(ResourceView):
                  headers={"Location": {"schema": {"type": "string"},
                                        "description": "/api/v1/subscribers/imports/{id}: its progress and result"}})
     @bp.doc(requestBody={"required": True, "content": {"text/csv": {"schema": {
-        "type": "string", "description": "Header phone,language,areas; areas are gazetteer codes separated by ';'. "
-                                         "At most 5 MiB. UTF-8 unless the charset parameter says otherwise."}}}})
+        "type": "string", "description": "Header phone,language,areas and optionally location; areas are gazetteer "
+                                         "codes separated by ';', location is \"lat,lon\" in decimal degrees "
+                                         "(quoted); each row needs areas, a location or both. At most 5 MiB. UTF-8 "
+                                         "unless the charset parameter says otherwise."}}}})
     @doc_errors(bp, "401", "403", "413", "415", "422", descriptions={
         **EXCHANGE_PROBLEMS, "422": "Not readable in its character set (the rows are checked by the job)"})
     def post(self):

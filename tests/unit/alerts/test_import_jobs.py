@@ -166,3 +166,22 @@ def test_a_user_who_lost_the_role_before_it_ran_imports_nothing(api_as, db):
         session.execute(update(UserRole).where(UserRole.user_id == job.user_id).values(role="partner"))
     assert import_jobs.run_next(db, "w1") == "failed"
     assert subscribers_count(db) == 0
+
+
+def test_an_import_stores_locations_and_a_later_import_replaces_them(api_as, db):
+    be = api_as("BE", "communicator")
+    first = ('phone,language,areas,location\n+32470000001,nl,,"51.098,5.787"\n'
+             '+32470000002,fr,be-lim,"50.965,5.5"\n+32470000003,de,be-lim,\n')
+    assert submit(be, first).status_code == 202
+    assert import_jobs.run_next(db, "w1") == "done"
+    again = 'phone,language,areas\n+32470000002,fr,be-lim\n'  # no location column: the number has none now
+    assert submit(be, again).status_code == 202
+    assert import_jobs.run_next(db, "w1") == "done"
+    with db.transaction() as session:
+        rows = session.execute(select(Subscriber.phone, Subscriber.latitude, Subscriber.longitude)
+                               .order_by(Subscriber.phone)).all()
+        places = session.scalars(select(SubscriberArea.place).join(Subscriber).where(
+            Subscriber.phone == "+32470000001")).all()
+    assert [tuple(row) for row in rows] == [("+32470000001", 51.098, 5.787), ("+32470000002", None, None),
+                                           ("+32470000003", None, None)]
+    assert places == []  # located only

@@ -25,15 +25,15 @@ def test_subscribers_csv_reports_each_bad_row():
     rows, errors = parse_subscribers_csv(text, "BE", known_areas={"BE-VAN", "BE-VLI", "BE-WLG", "LU-CAP"})
 
     assert rows == [
-        {"phone": "+32470123456", "language": "nl", "areas": ["BE-VAN", "BE-VLI"]},
-        {"phone": "+352621123456", "language": "lb", "areas": ["LU-CAP"]},
+        {"phone": "+32470123456", "language": "nl", "areas": ["BE-VAN", "BE-VLI"], "location": None},
+        {"phone": "+352621123456", "language": "lb", "areas": ["LU-CAP"], "location": None},
     ]
     assert [e["line"] for e in errors] == [4, 5, 6, 7, 8, 9]
     assert errors[0]["error"].startswith("invalid number")
     assert errors[1]["error"].startswith("unknown language 'es'")
     assert errors[2]["error"] == "duplicate number +32470123456 (first on line 2)"
     assert errors[3]["error"] == "unknown area NOWHERE"
-    assert errors[4]["error"] == "no areas given"
+    assert errors[4]["error"] == "no areas and no location given"
     assert errors[5]["error"] == "expected 3 columns, got 2"
 
 
@@ -42,7 +42,26 @@ def test_subscribers_csv_header_any_order_quoted_fields_and_blank_lines():
     rows, errors = parse_subscribers_csv(text, "BE")
 
     assert errors == []
-    assert rows == [{"phone": "+32470123456", "language": "fr", "areas": ["BE-WLG", "BE-BRU"]}]
+    assert rows == [{"phone": "+32470123456", "language": "fr", "areas": ["BE-WLG", "BE-BRU"], "location": None}]
+
+
+def test_subscribers_csv_takes_a_location_with_or_instead_of_areas():
+    text = ("phone,language,areas,location\n"
+            "+32470000001,nl,,51.1,5.79\n"  # unquoted, the comma splits the pair: "51.1" is no location
+            '+32470000002,nl,,"51.1,5.79"\n'
+            '+32470000003,fr,BE-WLG,"50.5,4.5"\n'
+            '+32470000004,fr,,"91,4.5"\n'
+            '+32470000005,fr,,"50.5;4.5"\n'
+            "+32470000006,fr,,\n")
+    rows, errors = parse_subscribers_csv(text, "BE", known_areas={"BE-WLG"})
+
+    assert rows == [
+        {"phone": "+32470000002", "language": "nl", "areas": [], "location": (51.1, 5.79)},
+        {"phone": "+32470000003", "language": "fr", "areas": ["BE-WLG"], "location": (50.5, 4.5)},
+    ]
+    assert all(e["error"].startswith("invalid location") for e in errors[:3])
+    assert errors[3]["error"] == "no areas and no location given"
+    assert [e["line"] for e in errors] == [2, 5, 6, 7]
 
 
 @pytest.mark.parametrize("text", ["", "+32470123456,nl,BE-VAN\n", "phone;language;areas\n+32470123456;nl;BE-VAN\n"])
