@@ -3,9 +3,12 @@ and by its confirmation (how many, per country, before a spokesperson approves).
 
 A subscriber is reached when a place it subscribed to is among the warning's places or shares area with the warning's
 area (a province's subscribers get every warning that reaches into the province: alerts.geo.covered_places), or when
-its location lies inside the area (on the outline counts as inside). The point test is shapely's, vectorised, on the
-subscribers whose location lies within the area's bounding box (an index range): the database has no geometry type
-on SQLite, and PostGIS is not a dependency."""
+its location lies inside the area (on the outline counts as inside).
+
+The database has no geometry type on SQLite, and PostGIS is not a dependency, so locations are two indexed columns.
+The area's bounding box is cut into GRID x GRID tiles: the subscribers of tiles wholly inside are taken in SQL (index
+ranges), those of tiles the outline crosses are fetched and tested with shapely, vectorised; tiles outside are never
+read."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
@@ -14,17 +17,20 @@ from dataclasses import dataclass
 import numpy
 import shapely
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import Column, Integer, MetaData, Table, delete, exists, func, insert, or_, select
+from sqlalchemy import Column, Integer, MetaData, Table, and_, delete, exists, func, insert, or_, select, text
 from sqlalchemy.orm import Session
 
 from alerts.geo import NotAnArea, area_geometry, covered_places
 from alerts.models import Subscriber, SubscriberArea
 
+GRID = 32  # tiles per side of an area's bounding box
+EDGE = 1e-7  # degrees (about a centimetre)
 FETCH = 50_000  # located subscribers per round trip
 STAGE_CHUNK = 5_000
-_TEMPORARY = MetaData()  # the ledger's transaction-scoped list of located subscribers inside: no migration
-_inside = Table("area_subscribers", _TEMPORARY, Column("id", Integer, primary_key=True), prefixes=["TEMPORARY"],
-                postgresql_on_commit="DROP")
+_TEMPORARY = MetaData()  # the ledger's transaction-scoped list of reached subscribers: no migration
+# no key: a number reached by a place and by its location is in it twice, and the ledger's semi-join (IN) takes it once
+_reached = Table("area_subscribers", _TEMPORARY, Column("id", Integer, nullable=False), prefixes=["TEMPORARY"],
+                 postgresql_on_commit="DROP")
 
 
 def places_of(content: dict) -> list[str]:
@@ -46,14 +52,14 @@ class Reach:
 
     places: list[str]
     geometry: BaseGeometry
-    located: Table | None = None  # staged: the located subscribers inside (stage_inside)
+    staged: Table | None = None  # every reached subscriber of the staged centres (stage_reached)
 
     def clause(self, subscriber=Subscriber):
-        """A condition on `subscriber` (the Subscriber entity or an alias): it is reached."""
-        in_place = exists().where(SubscriberArea.subscriber_id == subscriber.id, SubscriberArea.place.in_(self.places))
-        if self.located is None:
-            return in_place
-        return or_(in_place, subscriber.id.in_(select(self.located.c.id)))
+        """A condition on `subscriber` (the Subscriber entity or an alias): it is reached. Staged, it is a
+        semi-join on the staged ids; otherwise only the places are known in SQL."""
+        if self.staged is not None:
+            return subscriber.id.in_(select(self.staged.c.id))
+        return exists().where(SubscriberArea.subscriber_id == subscriber.id, SubscriberArea.place.in_(self.places))
 
 
 def reach_of(content: dict) -> Reach:
@@ -62,46 +68,92 @@ def reach_of(content: dict) -> Reach:
     return Reach(places, geometry)
 
 
-def _located(session: Session, geometry: BaseGeometry, centre_ids: Iterable[int], *only) -> Iterator[numpy.ndarray]:
-    """Per round trip, the rows (id, latitude, longitude, reached by place) of the centres' located subscribers, not
-    opted out, whose location lies in the geometry's bounding box."""
-    west, south, east, north = geometry.bounds
-    query = select(Subscriber.id, Subscriber.latitude, Subscriber.longitude).where(
-        Subscriber.centre_id.in_(list(centre_ids)), Subscriber.opted_out_at.is_(None),
-        Subscriber.latitude.between(south, north), Subscriber.longitude.between(west, east), *only)
-    result = session.connection().execute(query, execution_options={"stream_results": True, "yield_per": FETCH})
-    for rows in result.partitions():
-        yield numpy.array(rows, dtype=float).reshape(-1, 3)
+Box = tuple[float, float, float, float]  # west, south, east, north
 
 
-def inside_ids(session: Session, geometry: BaseGeometry, centre_ids: Iterable[int], *only) -> Iterator[numpy.ndarray]:
-    """The ids of the centres' located subscribers inside `geometry`, a chunk at a time."""
+def tiles(geometry: BaseGeometry, grid: int = GRID) -> tuple[list[Box], list[Box]]:
+    """The geometry's bounding box cut into grid x grid tiles: (runs of tiles wholly inside, runs of tiles its
+    outline crosses), each run the tiles side by side in one row, merged into one box."""
     if geometry.is_empty:
-        return
+        return [], []
+    west, south, east, north = geometry.bounds
+    # half-open tiles ([west, east) x [south, north)): the last ones reach just past the box, so nothing on a line
+    # between two tiles is taken twice, and nothing on the box's far edges is missed
+    xs, ys = numpy.linspace(west, east + EDGE, grid + 1), numpy.linspace(south, north + EDGE, grid + 1)
+    columns, rows = numpy.meshgrid(numpy.arange(grid), numpy.arange(grid))
+    boxes = shapely.box(xs[columns], ys[rows], xs[columns + 1], ys[rows + 1])
     shapely.prepare(geometry)
-    for rows in _located(session, geometry, centre_ids, *only):
-        inside = shapely.intersects_xy(geometry, rows[:, 2], rows[:, 1])
-        yield rows[inside, 0].astype(numpy.int64)
+    inside = shapely.contains(geometry, boxes)
+    edge = shapely.intersects(geometry, boxes) & ~inside
+    return _runs(inside, xs, ys), _runs(edge, xs, ys)
 
 
-def stage_inside(session: Session, reach: Reach, centre_ids: Iterable[int], *only) -> Reach:
-    """`reach` with its located subscribers (of these centres, matching `only`) staged in a temporary table of the
-    caller's transaction, so that the ledger selects them in SQL. Rows of an earlier staging are replaced."""
+def _runs(chosen: numpy.ndarray, xs: numpy.ndarray, ys: numpy.ndarray) -> list[Box]:
+    runs = []
+    for row, flags in enumerate(chosen):
+        column = 0
+        while column < len(flags):
+            if flags[column]:
+                end = column
+                while end + 1 < len(flags) and flags[end + 1]:
+                    end += 1
+                runs.append((float(xs[column]), float(ys[row]), float(xs[end + 1]), float(ys[row + 1])))
+                column = end
+            column += 1
+    return runs
+
+
+def _located_in(box: Box, centre_ids: list[int], *only):
+    west, south, east, north = box
+    return (Subscriber.centre_id.in_(centre_ids), Subscriber.opted_out_at.is_(None), Subscriber.latitude >= south,
+            Subscriber.latitude < north, Subscriber.longitude >= west, Subscriber.longitude < east, *only)
+
+
+def inside_ids(session: Session, geometry: BaseGeometry, boxes: list[Box], centre_ids: list[int],
+               *only) -> Iterator[numpy.ndarray]:
+    """The ids of the centres' located subscribers (not opted out) in these boxes and inside `geometry`, a chunk at a
+    time."""
+    shapely.prepare(geometry)
+    for box in boxes:
+        query = select(Subscriber.id, Subscriber.latitude, Subscriber.longitude).where(
+            *_located_in(box, centre_ids, *only))
+        for rows in session.connection().execute(query).partitions(FETCH):  # a run of edge tiles is a strip
+            found = numpy.array([tuple(row) for row in rows], dtype=float).reshape(-1, 3)
+            yield found[shapely.intersects_xy(geometry, found[:, 2], found[:, 1]), 0].astype(numpy.int64)
+
+
+def stage_reached(session: Session, reach: Reach, centre_ids: Iterable[int], *only) -> Reach:
+    """`reach` with every subscriber it reaches among these centres' (matching `only`, not opted out) staged in a
+    temporary table of the caller's transaction, for the ledger's INSERT ... SELECT. Replaces an earlier staging."""
+    centre_ids = list(centre_ids)
     connection = session.connection()
     postgresql = connection.dialect.name == "postgresql"
-    _inside.create(connection, checkfirst=True)  # PostgreSQL: dropped at commit or rollback
-    connection.execute(delete(_inside))
-    for ids in inside_ids(session, reach.geometry, centre_ids, *only):
-        if postgresql:
-            with connection.connection.driver_connection.cursor() as cursor:
-                with cursor.copy("COPY area_subscribers (id) FROM STDIN") as copy:
-                    for value in ids.tolist():
-                        copy.write_row((value,))
-        else:
-            for start in range(0, len(ids), STAGE_CHUNK):
-                chunk = ids[start:start + STAGE_CHUNK].tolist()
-                connection.execute(insert(_inside), [{"id": value} for value in chunk])
-    return Reach(reach.places, reach.geometry, _inside)
+    _reached.create(connection, checkfirst=True)  # PostgreSQL: dropped at commit or rollback
+    connection.execute(delete(_reached))
+    whole, edge = tiles(reach.geometry)
+    ids = numpy.concatenate([numpy.empty(0, dtype=numpy.int64),
+                             *inside_ids(session, reach.geometry, edge, centre_ids, *only)])
+    if postgresql:
+        with connection.connection.driver_connection.cursor() as cursor:
+            with cursor.copy("COPY area_subscribers (id) FROM STDIN") as copy:
+                for value in ids.tolist():
+                    copy.write_row((value,))
+    else:
+        for start in range(0, len(ids), STAGE_CHUNK):
+            connection.execute(insert(_reached), [{"id": value} for value in ids[start:start + STAGE_CHUNK].tolist()])
+    if whole:
+        connection.execute(insert(_reached).from_select(["id"], select(Subscriber.id).where(
+            or_(*(and_(*_located_in(box, centre_ids)) for box in whole)), *only)))
+    if reach.places:
+        connection.execute(insert(_reached).from_select(["id"], select(SubscriberArea.subscriber_id).join(
+            Subscriber, Subscriber.id == SubscriberArea.subscriber_id).where(
+            SubscriberArea.place.in_(reach.places), Subscriber.centre_id.in_(centre_ids),
+            Subscriber.opted_out_at.is_(None), *only)))
+    if postgresql:
+        connection.execute(text("ANALYZE area_subscribers"))  # temporary tables are never analysed on their own
+        # the ledger's semi-join hashes these ids: in memory (a national list is a few MB), not in batches on disk
+        connection.execute(text("SET LOCAL work_mem = '64MB'"))
+    return Reach(reach.places, reach.geometry, _reached)
 
 
 def count_reached(session: Session, reach: Reach, centre_id: int) -> int:
@@ -109,7 +161,9 @@ def count_reached(session: Session, reach: Reach, centre_id: int) -> int:
     reached by a place, plus those whose location is inside and who no place reaches already."""
     active = (Subscriber.centre_id == centre_id, Subscriber.opted_out_at.is_(None))
     by_place = session.scalar(select(func.count()).select_from(Subscriber).where(*active, reach.clause())) or 0
-    if reach.geometry.is_empty:
-        return by_place
-    not_by_place = ~Reach(reach.places, reach.geometry).clause()
-    return by_place + sum(len(ids) for ids in inside_ids(session, reach.geometry, [centre_id], not_by_place))
+    whole, edge = tiles(reach.geometry)
+    not_by_place = ~reach.clause()
+    located = sum(session.scalar(select(func.count()).select_from(Subscriber).where(
+        *_located_in(box, [centre_id], not_by_place))) or 0 for box in whole)
+    return by_place + located + sum(len(ids) for ids in inside_ids(session, reach.geometry, edge, [centre_id],
+                                                                     not_by_place))

@@ -3,6 +3,7 @@ border are often served by masts across it (NL-Alert misses phones on Belgian or
 stops at the border line misses people. Measured in metres in ETRS89-LAEA (alerts.geo)."""
 from __future__ import annotations
 
+import shapely
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -34,7 +35,7 @@ def of_geometry(geometry, centres: list[Centre], taking_part: set[str], band_km:
         part = unit.geometry.intersection(geometry)
         if not part.is_empty and metres(part).area > 0:
             countries.append({"code": unit.code, "name": unit.name, "share": _share(part, whole)})
-    band = drawn.buffer(band_km * 1000)
+    shapely.prepare(drawn)
     rows, unlocated = [], []
     for centre in sorted(centres, key=lambda c: c.code):
         territory = known.territory(centre.code)
@@ -42,7 +43,7 @@ def of_geometry(geometry, centres: list[Centre], taking_part: set[str], band_km:
             unlocated.append(centre.code)
             continue
         land = known.in_metres(territory)
-        if not land.intersects(band):
+        if not shapely.dwithin(drawn, land, band_km * 1000):  # not buffering: a buffer of a ragged outline is slow
             continue
         part = land.intersection(drawn)
         touched = not part.is_empty and part.area > 0

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import String, cast, delete, exists, func, insert, literal, select, update
 from sqlalchemy.orm import Session, aliased
 
-from alerts.audience import Reach, reach_of, stage_inside
+from alerts.audience import Reach, reach_of, stage_reached
 from alerts.authoring import required_languages
 from alerts.cap import build_cap, cap_datetime, sign_cap
 from alerts.content import canonical_content
@@ -66,10 +66,10 @@ def _deliveries(session: Session, rows: list[dict]) -> None:
 
 def _sms_ledger(session: Session, release: Release, centre: Centre, reach: Reach, payloads: dict[str, Payload],
                 due: datetime, now: datetime, earlier: list[int], *only) -> int:
-    """One row per subscriber the warning reaches (alerts.audience, staged: `reach.located`) and matching the
+    """One row per subscriber the warning reaches (alerts.audience, staged: `reach.staged`) and matching the
     conditions `only`, in SQL; subscribers of other languages get English. A number that already has a row through
     the `earlier` centres of this release (their ids) gets none: one SMS per number. Returns the rows written."""
-    if not reach.places and reach.located is None:
+    if not reach.places and reach.geometry.is_empty:
         return 0
     written = 0
     fallback = payloads.get("en")
@@ -197,7 +197,7 @@ def stage_ledger(session: Session, release: Release, alert: Alert, version: Vers
         release.consents = {**consents, **{centre.code: {**consents.get(centre.code, {}), SUBSCRIBERS_THROUGH: through}
                                            for centre, _ in fan_outs}}
     if fan_outs:
-        reach = stage_inside(session, reach_of(content), [*earlier, *(centre.id for centre, _ in fan_outs)])
+        reach = stage_reached(session, reach_of(content), [*earlier, *(centre.id for centre, _ in fan_outs)])
     for centre, per_language in fan_outs:
         _sms_ledger(session, release, centre, reach, per_language, due, now, earlier)
         earlier = [*earlier, centre.id]
@@ -223,7 +223,7 @@ def stage_late_subscribers(session: Session, release: Release, version: Version,
         other.phone == Subscriber.phone, other.centre_id.in_([centre.id for centre in centres.values()]),
         Delivery.idempotency_key == literal(sms_key_prefix(release.id), String) + cast(other.id, String))
     newcomers = Subscriber.id > min(consents[code][SUBSCRIBERS_THROUGH] for code in codes)
-    reach = stage_inside(session, reach_of(content), [centre.id for centre in centres.values()], newcomers)
+    reach = stage_reached(session, reach_of(content), [centre.id for centre in centres.values()], newcomers)
     written = 0
     for code in codes:  # in order, in one transaction: a newcomer with two centres gets the first one's row
         written += _sms_ledger(session, release, centres[code], reach, payloads.get(code, {}), now, now, [],
