@@ -11,6 +11,7 @@ ranges), those of tiles the outline crosses are fetched and tested with shapely,
 read."""
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -20,6 +21,8 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Column, Integer, MetaData, Table, and_, delete, exists, func, insert, or_, select, text
 from sqlalchemy.orm import Session
 
+from alerts import population
+from alerts.gazetteer import PLACES
 from alerts.geo import NotAnArea, area_geometry, covered_places
 from alerts.models import Subscriber, SubscriberArea
 
@@ -167,3 +170,17 @@ def count_reached(session: Session, reach: Reach, centre_id: int) -> int:
         *_located_in(box, [centre_id], not_by_place))) or 0 for box in whole)
     return by_place + located + sum(len(ids) for ids in inside_ids(session, reach.geometry, edge, [centre_id],
                                                                      not_by_place))
+
+
+def by_country(reach: Reach, reached: dict[str, int]) -> list[dict]:
+    """Per country the warning concerns (its places, its area, its subscribers): how many subscribers it reaches
+    among the centres counted (`reached`: centre code -> count_reached; DE-NW counts for DE) and the estimate of the
+    people living in the area (alerts.population: a floor)."""
+    people = population.estimate(reach.geometry)
+    subscribers: Counter[str] = Counter()
+    for code, count in reached.items():
+        subscribers[code.split("-")[0]] += count
+    countries = ({PLACES[place].country for place in reach.places if place in PLACES} | set(people)
+                 | {country for country, count in subscribers.items() if count})
+    return [{"country": country, "subscribers": subscribers[country], "population": people.get(country, 0)}
+            for country in sorted(countries)]

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from alerts import audit, workflow
 from alerts.access import STAFF, takes_part
-from alerts.audience import count_reached, reach_of
+from alerts.audience import by_country, count_reached, reach_of
 from alerts.authoring import get_alert, get_version
 from alerts.content import canonical_content
 from alerts.errors import Conflict, Forbidden, InvalidInput, StaleVersion
@@ -117,17 +117,20 @@ def confirmation(session: Session, alert: Alert, content: dict, channels: dict[s
     """What a spokesperson confirms: mode, moment, areas, languages, channels, and exactly who will receive — per
     centre and channel the number of messages' recipients (subscribers live; the sandbox number, the sandbox or
     centre's test account, the national test endpoint in an Exercise or Test) — and, for a channel chosen that
-    will get nothing, why. The recipients of a centre are left out for a `viewer` who may not see them
-    (sees_recipients)."""
+    will get nothing, why — and per country the area concerns, the subscribers inside and an estimate of the people
+    living there, whatever the mode (what a live warning would reach). The recipients of a centre are left out for
+    a `viewer` who may not see them (sees_recipients)."""
     mode = content["status"]
     live = mode == "Actual"
     sandbox = options.sandbox or {}
     centres = _taking_part(alert, channels)
     reach = reach_of(content)
+    reached = {code: count_reached(session, reach, centre.id) for code, centre in centres.items()
+               if sees_recipients(viewer, alert, code)}
     recipients: dict[str, dict[str, int]] = {}
     not_sent: dict[str, dict[str, str]] = {}
     for code, names in channels.items():
-        if not sees_recipients(viewer, alert, code):
+        if code not in reached:
             continue
         per = recipients.setdefault(code, {"sms": 0})
         for name in names:
@@ -135,7 +138,7 @@ def confirmation(session: Session, alert: Alert, content: dict, channels: dict[s
             if not spec.public:
                 continue
             if live and spec.to_subscribers:
-                per[name] = count_reached(session, reach, centres[code].id)
+                per[name] = reached[code]
             elif spec.target(live, (centres[code].channels or {}).get(name, {}), sandbox.get(name, "")):
                 per[name] = 1
             else:
@@ -150,7 +153,7 @@ def confirmation(session: Session, alert: Alert, content: dict, channels: dict[s
     headline = MODE_HEADLINES[mode]
     return {"mode": mode, "headline": headline, "at": at, "areas": [a["description"] for a in content["areas"]],
             "languages": list(content["texts"]), "channels": channels, "recipients": recipients,
-            "not_sent": not_sent,
+            "not_sent": not_sent, "audience": by_country(reach, reached),
             "partner_endpoints": partners if any("partners" in names for names in channels.values()) else 0}
 
 

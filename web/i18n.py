@@ -132,7 +132,12 @@ def page_globals():
             "approval_label": approval_label, "decision_label": decision_label, "ack_label": ack_label,
             "delivery_state_label": delivery_state_label, "role_label": role_label, "place_kind": place_kind,
             "author_name": author_name, "summary_label": summary_label, "field_value": field_value,
-            "decimal": decimal, "duration": duration}
+            "decimal": decimal, "duration": duration, "country_name": country_name}
+
+
+def country_name(code: str) -> str:
+    """An ISO 3166-1 country in the interface language (CLDR, through Babel): "Belgique", "Nederland"."""
+    return _babel_locale().territories.get(code.upper(), code)
 
 
 def hazard_name(code: str) -> str:

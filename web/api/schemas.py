@@ -300,6 +300,14 @@ class ReleaseInSchema(Schema):
     at = fields.AwareDateTime(allow_none=True, metadata={"description": "The moment T; omitted = now"})
 
 
+class AudienceSchema(Schema):
+    country = fields.String(metadata={"description": "ISO 3166-1 alpha-2"})
+    subscribers = fields.Integer(metadata={"description": "SMS subscribers inside the area or in a place it covers"})
+    population = fields.Integer(metadata={
+        "description": "People living in the towns and villages of 1,000 or more inhabitants whose centre lies in the "
+                       "area (GeoNames): a floor, not a census"})
+
+
 class ConfirmationSchema(Schema):
     mode = fields.String()
     headline = fields.String()
@@ -312,6 +320,10 @@ class ConfirmationSchema(Schema):
                                                       "live; in an Exercise or Test only sandbox and test targets"})
     not_sent = fields.Dict(keys=fields.String(), values=fields.Dict(keys=fields.String(), values=fields.String()),
                            metadata={"description": "centre -> channel chosen that will get nothing -> why"})
+    audience = fields.List(fields.Nested(AudienceSchema), metadata={
+        "description": "Per country the area concerns: the SMS subscribers the warning reaches (of the centres whose "
+                       "figures you may see), in every mode what a live warning would reach, and an estimate of the "
+                       "people living in the area"})
     partner_endpoints = fields.Integer()
 
 
