@@ -24,6 +24,7 @@ from alerts.i18n import _
 BOUNDARIES = Path(__file__).resolve().parents[1] / "data" / "boundaries.geojson"
 MAX_VERTICES = 100  # per polygon sent to a national system
 DECIMALS = 6
+GEOCODE_NAMES = {"region": "ISO3166-2", "district": "NUTS3"}  # the CAP <valueName> of each level's unit codes
 MIN_SHARED_M2 = 100.0  # less shared area than this is an outline touching, not an overlap
 _TO_METRES = Transformer.from_crs("EPSG:4326", "EPSG:3035", always_xy=True).transform
 _TO_DEGREES = Transformer.from_crs("EPSG:3035", "EPSG:4326", always_xy=True).transform
@@ -195,10 +196,27 @@ def covered_places(geometry: BaseGeometry, known: Boundaries | None = None) -> s
             if unit.place and metres(unit.geometry.intersection(geometry)).area > MIN_SHARED_M2}
 
 
+def unit_geocodes(geometry: BaseGeometry, country: str, known: Boundaries | None = None) -> list[dict]:
+    """CAP geocodes of the country's units (regions: ISO 3166-2; districts: NUTS 3) that share area with
+    `geometry`, so that a national system can also route the warning by the units it knows."""
+    known = known or boundaries()
+    if geometry.is_empty:
+        return []
+    return [{"name": GEOCODE_NAMES[unit.level], "value": unit.code}
+            for level in GEOCODE_NAMES for unit in sorted(known.near(geometry, level), key=lambda u: u.code)
+            if unit.country == country and metres(unit.geometry.intersection(geometry)).area > MIN_SHARED_M2]
+
+
+def _with_geocodes(area: dict, codes: list[dict]) -> dict:
+    own = list(area.get("geocodes") or [])
+    return {**area, "geocodes": own + [code for code in codes if code not in own]}
+
+
 def national_part(content: dict, centre_code: str, known: Boundaries | None = None) -> dict:
     """The content a centre's national alert system is sent: each area cut to the centre's country (its drawn
     polygons clipped, made enclosing and simplified: `enclosing`); an area picked from the gazetteer kept only when
-    the place is in that country; an area left with nothing in the country dropped. Partners get the whole area."""
+    the place is in that country; an area left with nothing in the country dropped; each kept area with the geocodes
+    of the country's units it covers (`unit_geocodes`). Partners get the whole area."""
     known = known or boundaries()
     country = centre_code.split("-")[0]
     land = known.by_code.get(country)
@@ -213,9 +231,11 @@ def national_part(content: dict, centre_code: str, known: Boundaries | None = No
             inside = drawn.intersection(land.geometry) if land is not None else drawn
             parts = [part for part in polygons(inside) if metres(part).area > 1.0]
             if parts:
-                kept.append({**area, "polygons": [cap_polygon(enclosing(part)) for part in parts]})
+                kept.append(_with_geocodes({**area, "polygons": [cap_polygon(enclosing(part)) for part in parts]},
+                                           unit_geocodes(unary_union(parts), country, known)))
         elif area.get("place") in PLACES and PLACES[area["place"]].country == country:
-            kept.append(area)
+            unit = known.by_place.get(area["place"])
+            kept.append(_with_geocodes(area, unit_geocodes(unit.geometry, country, known)) if unit else area)
         elif not area.get("place"):
             kept.append(area)  # described in words only: nothing to cut
     return {**content, "areas": kept}

@@ -119,3 +119,17 @@ def test_each_national_system_gets_its_own_part_and_partners_the_whole():
     assert [a["place"] for a in national_part(content, "NL")["areas"]] == [None, "nl-li"]
     assert [a["place"] for a in national_part(content, "BE")["areas"]] == [None]  # Dutch Limburg is not Belgium's
     assert national_part(content, "LU")["areas"] == []
+
+
+def test_a_national_part_carries_the_geocodes_of_the_units_it_covers():
+    content = {"areas": [{"description": "Maasvallei", "place": None, "polygons": [ACROSS_BE_NL],
+                          "geocodes": [{"name": "custom", "value": "x"}]},
+                         {"description": "Limburg", "place": "nl-li", "polygons": [], "geocodes": []}]}
+    be, nl = national_part(content, "BE"), national_part(content, "NL")
+    regions = [{"name": "ISO3166-2", "value": code} for code in ("BE-VLI", "BE-WLG")]
+    assert [g for g in be["areas"][0]["geocodes"] if g["name"] != "NUTS3"] == [{"name": "custom", "value": "x"},
+                                                                                *regions]
+    assert {"name": "ISO3166-2", "value": "NL-LI"} in nl["areas"][0]["geocodes"]
+    assert not any(g["value"].startswith("BE") for g in nl["areas"][0]["geocodes"])
+    assert nl["areas"][1]["geocodes"][0] == {"name": "ISO3166-2", "value": "NL-LI"}
+    assert content["areas"][0]["geocodes"] == [{"name": "custom", "value": "x"}]  # the approved content is untouched
