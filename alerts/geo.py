@@ -12,7 +12,7 @@ from pathlib import Path
 import shapely
 from pyproj import Transformer
 from shapely import make_valid
-from shapely.geometry import MultiPolygon, Point, Polygon, shape
+from shapely.geometry import MultiPolygon, Point, Polygon, box, shape
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 from shapely.strtree import STRtree
@@ -26,6 +26,7 @@ MAX_VERTICES = 100  # per polygon sent to a national system
 DECIMALS = 6
 GEOCODE_NAMES = {"region": "ISO3166-2", "district": "NUTS3"}  # the CAP <valueName> of each level's unit codes
 MIN_SHARED_M2 = 100.0  # less shared area than this is an outline touching, not an overlap
+EUROPE = box(-32.0, 27.0, 45.0, 82.0)  # the boundaries' extent (geo/build_boundaries.py): Azores to Svalbard
 _TO_METRES = Transformer.from_crs("EPSG:4326", "EPSG:3035", always_xy=True).transform
 _TO_DEGREES = Transformer.from_crs("EPSG:3035", "EPSG:4326", always_xy=True).transform
 
@@ -60,7 +61,14 @@ def parse_polygon(text: str) -> Polygon:
     polygon = Polygon([(lon, lat) for lat, lon in points])
     if not polygon.is_valid or polygon.area == 0:
         raise NotAnArea(_("the polygon crosses itself or encloses nothing"))
-    return polygon
+    return _in_europe(polygon)
+
+
+def _in_europe(area: Polygon) -> Polygon:
+    if not EUROPE.contains(area):
+        raise NotAnArea(_("the area lies (partly) outside Europe (latitude 27 to 82, longitude -32 to 45), where the "
+                          "network's boundaries end"))
+    return area
 
 
 def parse_circle(text: str) -> Polygon:
@@ -73,7 +81,7 @@ def parse_circle(text: str) -> Polygon:
     if not 0 < kilometres <= 1000:
         raise NotAnArea(_("a circle's radius is more than 0 and at most 1000 km"))
     lon, lat = _point(centre)
-    return degrees(metres(Point(lon, lat)).buffer(kilometres * 1000, quad_segs=16))
+    return _in_europe(degrees(metres(Point(lon, lat)).buffer(kilometres * 1000, quad_segs=16)))
 
 
 def cap_polygon(polygon: Polygon) -> str:

@@ -13,12 +13,13 @@ SEVERITIES = ("Extreme", "Severe", "Moderate", "Minor", "Unknown")
 CERTAINTIES = ("Observed", "Likely", "Possible", "Unlikely", "Unknown")
 # An alert's areas (CAP <area> blocks): a warning names at most this many; every caller (API, pages) is held to it
 MAX_AREAS = 50
+MAX_POLYGON_POINTS = 10_000
 MAX_WEB = 300
 # CAP <web> is a hyperlink people follow from a warning: only a web page address (OpenAPI says so with this pattern)
 # no white space and no control character anywhere (the OpenAPI document states it, so clients know before sending)
 WEB_PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s\x00-\x1f\x7f/?#]+[^\s\x00-\x1f\x7f]*$"
-__all__ = ["CERTAINTIES", "COMMON_LANGUAGE", "LANGUAGES", "MAX_AREAS", "MAX_WEB", "SEVERITIES", "STATUSES",
-           "URGENCIES", "WEB_PATTERN", "is_web_address", "parse_point", "parse_polygon"]
+__all__ = ["CERTAINTIES", "COMMON_LANGUAGE", "LANGUAGES", "MAX_AREAS", "MAX_POLYGON_POINTS", "MAX_WEB", "SEVERITIES",
+           "STATUSES", "URGENCIES", "WEB_PATTERN", "is_web_address", "parse_point", "parse_polygon"]
 
 
 def is_web_address(value: str) -> bool:
@@ -48,8 +49,13 @@ def parse_point(pair: str) -> tuple[float, float]:
 
 
 def parse_polygon(ring: str) -> list[tuple[float, float]]:
-    """A CAP polygon: at least four 'lat,lon' pairs separated by spaces, first equal to last."""
-    points = [parse_point(pair) for pair in ring.split()]
+    """A CAP polygon: at least four and at most MAX_POLYGON_POINTS 'lat,lon' pairs separated by spaces, first equal
+    to last."""
+    pairs = ring.split()
+    if len(pairs) > MAX_POLYGON_POINTS:
+        raise ValueError(_("a polygon has at most %(max)d points; this one has %(count)d", max=MAX_POLYGON_POINTS,
+                           count=len(pairs)))
+    points = [parse_point(pair) for pair in pairs]
     if len(points) < 4:
         raise ValueError(_("a polygon needs at least four points"))
     if points[0] != points[-1]:

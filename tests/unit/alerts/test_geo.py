@@ -30,6 +30,8 @@ def ring(text: str) -> Polygon:
     "50.8,5.6 50.9,5.7 50.9,5.6 50.8,5.7 50.8,5.6",  # a bow tie crosses itself
     "95.0,5.6 50.9,5.6 50.9,5.7 95.0,5.6",  # latitude out of range
     "50.8;5.6 50.9,5.6 50.9,5.7 50.8;5.6",  # not lat,lon
+    "40.70,-74.02 40.80,-74.02 40.80,-73.90 40.70,-74.02",  # New York: outside Europe
+    "26.0,10.0 28.0,10.0 28.0,12.0 26.0,10.0",  # reaches into the Sahara, south of latitude 27
 ])
 def test_a_polygon_that_is_not_an_area_is_refused(text):
     with pytest.raises(NotAnArea):
@@ -133,3 +135,18 @@ def test_a_national_part_carries_the_geocodes_of_the_units_it_covers():
     assert not any(g["value"].startswith("BE") for g in nl["areas"][0]["geocodes"])
     assert nl["areas"][1]["geocodes"][0] == {"name": "ISO3166-2", "value": "NL-LI"}
     assert content["areas"][0]["geocodes"] == [{"name": "custom", "value": "x"}]  # the approved content is untouched
+
+
+def test_a_polygon_of_more_than_10000_points_is_refused_and_one_of_10000_is_read():
+    from bench.geo import maas_polygon
+
+    largest = maas_polygon(vertices=9_999)  # 9,999 corners and the first repeated: 10,000 points
+    assert len(parse_polygon(largest).exterior.coords) == 10_000
+    with pytest.raises(NotAnArea, match="at most 10000 points; this one has 10001"):
+        parse_polygon(maas_polygon(vertices=10_000))
+
+
+def test_a_circle_outside_europe_is_refused():
+    with pytest.raises(NotAnArea, match="outside Europe"):
+        parse_circle("40.7,-74.0 10")
+    assert parse_circle("50.85,4.35 10").area > 0
