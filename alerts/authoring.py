@@ -17,7 +17,7 @@ from alerts.content import canonical_content, diff, flatten
 from alerts.errors import InvalidInput, NotFound, StaleVersion
 from alerts.factory import build_version, new_alert, sync_centres
 from alerts.gazetteer import PLACES
-from alerts.geo import parse_polygon  # the syntax (alerts.vocabulary), and an area that does not cross itself
+from alerts.geo import parse_circle, parse_polygon  # the syntax, and an area that does not cross itself
 from alerts.hazards import HAZARDS
 from alerts.i18n import Msg, _
 from alerts.models import (
@@ -199,12 +199,19 @@ def _build_areas(raw: list[dict[str, Any]]) -> list[Area]:
                 reason = problem.args[0] if problem.args else str(problem)  # a Msg when vocabulary says one
                 raise InvalidInput(_("Area %(number)d: %(problem)s.", number=position + 1, problem=reason),
                                    field="areas") from None
+        circles = [" ".join(str(text).split()) for text in item.get("circles") or []]
+        for circle in circles:
+            try:
+                parse_circle(circle)
+            except ValueError as problem:
+                raise InvalidInput(_("Area %(number)d: %(problem)s.", number=position + 1, problem=problem.args[0]),
+                                   field="areas") from None
         if item.get("place") and item["place"] not in PLACES:
             raise InvalidInput(_("Area %(number)d: unknown gazetteer place '%(place)s'.", number=position + 1,
                                  place=item["place"]), field="areas")
         geocodes = [{"name": g["name"], "value": g["value"]} for g in item.get("geocodes") or []]
         areas.append(Area(position=position, description=description, place=item.get("place"),
-                          polygons=list(item.get("polygons") or []), geocodes=geocodes))
+                          polygons=list(item.get("polygons") or []), circles=circles, geocodes=geocodes))
     return areas
 
 

@@ -150,6 +150,8 @@ def _info(alert: etree._Element, content: Mapping[str, Any], language: str, tag:
         _sub(element, "areaDesc", _area_description(area, language))
         for polygon in area.get("polygons") or []:
             _sub(element, "polygon", polygon)
+        for circle in area.get("circles") or []:
+            _sub(element, "circle", circle)
         for geocode in area.get("geocodes") or []:
             code = _sub(element, "geocode")
             _sub(code, "valueName", geocode["name"])

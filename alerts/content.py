@@ -28,7 +28,8 @@ def canonical_content(version: Version) -> dict[str, Any]:
         "web": version.web,
         "participants": list(version.participants),
         "areas": [
-            {"description": a.description, "place": a.place, "polygons": a.polygons, "geocodes": a.geocodes}
+            {"description": a.description, "place": a.place, "polygons": a.polygons, "geocodes": a.geocodes,
+             **({"circles": a.circles} if a.circles else {})}  # no key without circles: older hashes stay as they were
             for a in sorted(version.areas, key=lambda a: a.position)
         ],
         "texts": texts,

@@ -230,17 +230,24 @@ def national_part(content: dict, centre_code: str, known: Boundaries | None = No
     land = known.by_code.get(country)
     kept = []
     for area in content.get("areas", []):
-        if area.get("polygons"):
+        if area.get("polygons") or area.get("circles"):
             try:
-                drawn = unary_union([parse_polygon(text) for text in area["polygons"]])
+                shapes = [parse_polygon(text) for text in area.get("polygons") or []]
+                circles = [(text, parse_circle(text)) for text in area.get("circles") or []]
             except NotAnArea:  # stored before polygons were checked: sent as approved, whole
                 kept.append(area)
                 continue
-            inside = drawn.intersection(land.geometry) if land is not None else drawn
+            # a circle wholly in the country stays a <circle>; one across the border is cut like a polygon
+            whole = [(text, circle) for text, circle in circles if land is None or land.geometry.contains(circle)]
+            cut = unary_union(shapes + [circle for text, circle in circles if (text, circle) not in whole])
+            inside = cut.intersection(land.geometry) if land is not None else cut
             parts = [part for part in polygons(inside) if metres(part).area > 1.0]
-            if parts:
-                kept.append(_with_geocodes({**area, "polygons": [cap_polygon(enclosing(part)) for part in parts]},
-                                           unit_geocodes(unary_union(parts), country, known)))
+            if parts or whole:
+                own = {**area, "polygons": [cap_polygon(enclosing(part)) for part in parts]}
+                if area.get("circles"):
+                    own["circles"] = [text for text, _circle in whole]
+                covered = unary_union(parts + [circle for _text, circle in whole])
+                kept.append(_with_geocodes(own, unit_geocodes(covered, country, known)))
         elif area.get("place") in PLACES and PLACES[area["place"]].country == country:
             unit = known.by_place.get(area["place"])
             kept.append(_with_geocodes(area, unit_geocodes(unit.geometry, country, known)) if unit else area)

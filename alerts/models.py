@@ -218,6 +218,7 @@ class Area(Base):
     description: Mapped[str] = mapped_column(String(200))
     place: Mapped[str | None] = mapped_column(String(64))  # gazetteer code, when picked from it
     polygons: Mapped[list] = mapped_column(JSON, default=list)  # CAP "lat,lon lat,lon ..." rings
+    circles: Mapped[list] = mapped_column(JSON, default=list)  # CAP "lat,lon radius_km"
     geocodes: Mapped[list] = mapped_column(JSON, default=list)  # [{"name": ..., "value": ...}]
 
 

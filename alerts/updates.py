@@ -81,7 +81,7 @@ def derive_alert(session: Session, author: User, source: Alert, msg_type: str, d
     else:
         texts = [VersionText(language=t.language, field=t.field, body=t.body, status=t.status) for t in base.texts]
     areas = [Area(position=a.position, description=a.description, place=a.place, polygons=a.polygons,
-                  geocodes=a.geocodes) for a in base.areas]
+                  circles=a.circles or [], geocodes=a.geocodes) for a in base.areas]
     by_code = {row.centre.code: row.centre for row in source.centre_rows}
     centres = [by_code[code] for code in base.participants]  # the lead first, as in every version
     alert, version = new_alert(session, author, centres, values, texts, areas, msg_type=msg_type,

@@ -357,3 +357,17 @@ def test_signed_cap_verifies_stays_valid_and_detects_tampering():
         verify_cap_signature(valid_cap(), cert_pem)
     with pytest.raises(CapError, match="DTD"):
         verify_cap_signature(DTD_RETRIEVAL, cert_pem)
+
+
+def test_a_circle_is_a_cap_circle_after_the_polygons_and_valid_against_the_schema():
+    content = flood_content()
+    content["areas"] = [{"description": "Around Maaseik", "place": None, "polygons": [], "geocodes": [],
+                         "circles": ["51.098,5.787 7.5"]},
+                        {"description": "Maas", "place": None, "polygons": ["51.0,5.7 51.1,5.7 51.1,5.8 51.0,5.7"],
+                         "circles": ["51.05,5.75 2"], "geocodes": [{"name": "ISO3166-2", "value": "BE-VLI"}]}]
+    xml = build_cap({"identifier": "benelert-be-1"}, content, sender=SENDER, sent=WINTER, timezone="Europe/Brussels",
+                    languages=["nl"])
+    assert validate_cap(xml) == []
+    areas = root_of(xml).findall("cap:info/cap:area", NS)
+    assert areas[0].findtext("cap:circle", namespaces=NS) == "51.098,5.787 7.5"
+    assert [local(child) for child in areas[1]] == ["areaDesc", "polygon", "circle", "geocode"]

@@ -150,3 +150,19 @@ def test_a_circle_outside_europe_is_refused():
     with pytest.raises(NotAnArea, match="outside Europe"):
         parse_circle("40.7,-74.0 10")
     assert parse_circle("50.85,4.35 10").area > 0
+
+
+def test_a_circle_in_one_country_stays_a_circle_and_one_across_the_border_is_cut():
+    brussels, maas = "50.85,4.35 5", "51.1,5.8 5"  # wholly Belgian; across the Maas into the Netherlands
+    content = {"areas": [{"description": "Brussel", "place": None, "polygons": [], "geocodes": [],
+                          "circles": [brussels]},
+                         {"description": "Maas", "place": None, "polygons": [], "geocodes": [], "circles": [maas]}]}
+    be, nl = national_part(content, "BE"), national_part(content, "NL")
+    assert be["areas"][0]["circles"] == [brussels] and be["areas"][0]["polygons"] == []
+    assert be["areas"][1]["circles"] == [] and be["areas"][1]["polygons"]  # Belgium's part, as polygons
+    assert [area["description"] for area in nl["areas"]] == ["Maas"]  # Brussels is not the Netherlands' to warn
+    netherlands = geo.boundaries().by_code["NL"].geometry
+    circle = parse_circle(maas)
+    sent = unary_union([parse_polygon(text) for text in nl["areas"][0]["polygons"]])
+    assert sent.buffer(1e-5).contains(circle.intersection(netherlands))  # all of its part, nothing lost
+    assert metres(sent.difference(netherlands.buffer(0.02))).area == pytest.approx(0, abs=1)
