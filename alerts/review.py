@@ -23,6 +23,13 @@ class NotReady(InvalidInput, title=_("Not ready for approval")):
     """Submission refused: `extra["problems"]` lists every blocking problem."""
 
 
+class OutsideNotConfirmed(Conflict, title=_("Confirm the centres the area concerns")):
+    """Submission refused: the area covers the territory of centres that do not take part, and the submission did
+    not confirm exactly those (`extra["outside_participants"]`, `extra["code"]`)."""
+
+    code = "outside-participants-unconfirmed"
+
+
 def readiness(alert: Alert, version: Version, limits: TextLimits = TextLimits()) -> list[Problem]:
     """Everything that blocks submission (errors) or deserves a look (warnings). A version is ready only if a
     release could send it on every public channel its centres have configured (sendable.text_problems)."""
@@ -72,6 +79,33 @@ def _area_problems(alert: Alert, content: dict) -> list[Problem]:
         values={"centres": outside})]
 
 
+def outside_centres(problems: list[Problem]) -> list[str]:
+    """The centres the readiness warning "outside-participants" names (the area covers their territory, they do not
+    take part); [] when there is none."""
+    return next((list(p.values["centres"]) for p in problems if p.code == "outside-participants"), [])
+
+
+def _check_confirmed(outside: list[str], confirmed: list[str] | None) -> None:
+    """The submitter confirms exactly the centres outside: none, or a set the area no longer matches, is refused."""
+    named = sorted({code.strip().upper() for code in confirmed or [] if code.strip()})
+    if named == sorted(outside):
+        return
+    extra = {"code": OutsideNotConfirmed.code, "outside_participants": outside, "confirmed": named}
+    if confirmed is None or not named:
+        raise OutsideNotConfirmed(ngettext(
+            "The area covers the territory of %(centres)s, which does not take part: invite it, or confirm that you "
+            "submit without it.", "The area covers the territories of %(centres)s, which do not take part: invite "
+            "them, or confirm that you submit without them.", len(outside), centres=", ".join(outside)), **extra)
+    if not outside:
+        raise OutsideNotConfirmed(_(
+            "You confirmed submitting without %(confirmed)s, but the area no longer covers the territory of a centre "
+            "that does not take part: check the area and submit again.", confirmed=", ".join(named)), **extra)
+    raise OutsideNotConfirmed(_(
+        "You confirmed submitting without %(confirmed)s, but the area now covers the territory of %(centres)s "
+        "outside the centres taking part: check the area and confirm again.", confirmed=", ".join(named),
+        centres=", ".join(outside)), **extra)
+
+
 def problem_dicts(problems: list[Problem]) -> list[dict]:
     return [{"severity": p.severity, "code": p.code, "message": p.message, "field": p.field,
              "languages": list(p.languages)} for p in problems]
@@ -86,7 +120,9 @@ def _current(session: Session, alert: Alert, expected: int | None) -> Version:
 
 
 def submit_alert(session: Session, actor: User, alert_id: int, expected: int | None,
-                 limits: TextLimits = TextLimits()) -> Alert:
+                 limits: TextLimits = TextLimits(), confirm_outside: list[str] | None = None) -> Alert:
+    """Submit the current version for approval. When its area covers the territory of centres that do not take
+    part, the submitter confirms exactly those (`confirm_outside`): they are not invited knowingly, not overlooked."""
     alert = get_alert(session, actor, alert_id, "edit", lock=True)
     workflow.check(alert, "submit", actor)
     version = _current(session, alert, expected)
@@ -96,11 +132,13 @@ def submit_alert(session: Session, actor: User, alert_id: int, expected: int | N
         raise NotReady(ngettext("%(num)d problem must be solved first: %(first)s",
                                 "%(num)d problems must be solved first; the first: %(first)s", len(blocking),
                                 first=blocking[0].message), problems=problem_dicts(blocking))
+    outside = outside_centres(problems)
+    _check_confirmed(outside, confirm_outside)
     workflow.advance(alert, "submit", actor)
     alert.updated_at = utcnow()
-    outside = [p.values["centres"] for p in problems if p.code == "outside-participants"]
+    confirmed = {"outside_participants": outside, "outside_confirmed": True} if outside else {}
     audit.record(session, actor, "alert.submit", "alert", alert.id, content_hash=version.content_hash,
-                 detail={"version": version.number, **({"outside_participants": outside[0]} if outside else {})})
+                 detail={"version": version.number, **confirmed})
     return alert
 
 

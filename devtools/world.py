@@ -126,7 +126,10 @@ def approved_alert(api_as, status="Actual", texts=None, participants=("NL",), **
                                                   participants=list(participants), **fields))
     assert created.status_code == 201, created.get_json()
     alert = created.get_json()
-    submitted = be.post(f"/alerts/{alert['id']}/submit", headers={"If-Match": '"v1"'})
+    # the lead confirms the centres whose territory the area covers but which do not take part (alerts.review)
+    outside = be.get(f"/alerts/{alert['id']}/jurisdictions").get_json()["touched_not_taking_part"]
+    submitted = be.post(f"/alerts/{alert['id']}/submit", headers={"If-Match": '"v1"'},
+                        json={"confirm_outside": outside} if outside else None)
     assert submitted.status_code == 200, submitted.get_json()
     for centre in ["BE", *participants]:
         decided = api_as(centre, "spokesperson").post(

@@ -396,7 +396,10 @@ class ReleaseWorkflow(RuleBasedStateMachine):
 
     def do_submit(self, tracked: Tracked, actor: Actor, stale: bool) -> None:
         base = tracked.version if not stale else tracked.version + 1
-        response = actor.api.post(f"/alerts/{tracked.id}/submit", headers=if_match(base))
+        # the sample's area (Limburg, flood_alert) covers BE and NL: without NL taking part, the lead confirms it
+        outside = [] if "NL" in tracked.centres else ["NL"]
+        response = actor.api.post(f"/alerts/{tracked.id}/submit", headers=if_match(base),
+                                  json={"confirm_outside": outside})
         if actor.centre not in tracked.centres:
             expect(response, 404, "submit by a centre not taking part")
         elif "communicator" not in actor.roles:

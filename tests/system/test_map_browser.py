@@ -1,4 +1,4 @@
-"""Issue #15 item 1 in a real browser (Playwright for Python driving Debian's Chromium, as test_browser.py): the map
+"""Issue #15 in a real browser (Playwright for Python driving Debian's Chromium, as test_browser.py): the map
 editor of the compose and edit pages, with Leaflet and leaflet-geoman as `make` installs them (static/vendor/).
 
 1. A communicator opens the compose page: the map shows the shipped boundaries, and no request leaves 127.0.0.1
@@ -6,7 +6,9 @@ editor of the compose and edit pages, with Leaflet and leaflet-geoman as `make` 
    drawn with the mouse and geoman's polygon tool; the draft is saved and its version has the place and exactly
    the drawn polygon. The edit page shows that polygon on the map.
 2. The same without the map: the shapes typed into the field with the keyboard (a polygon and a circle) appear on
-   the map, and the saved version has them (the circle as the polygon around it).
+   the map, and the saved version has them (the circle as a CAP circle).
+3. Who the area concerns, live: a polygon across the BE-NL border along the Maas; the panel names BE and NL, and its
+   Invite NL button ticks NL among the centres taking part.
 
 Chromium is required: without /usr/bin/chromium this test fails. Screenshots go to test-output/screenshots/map/.
 """
@@ -106,7 +108,8 @@ def saved_areas(db, alert_id: int) -> list[dict]:
     with db.transaction() as session:
         alert = session.get(Alert, alert_id)
         version = session.scalar(select(Version).where(Version.alert_id == alert.id, Version.number == 1))
-        return [{"description": a.description, "place": a.place, "polygons": list(a.polygons)}
+        return [{"description": a.description, "place": a.place, "polygons": list(a.polygons),
+                 **({"circles": list(a.circles)} if a.circles else {})}
                 for a in sorted(version.areas, key=lambda a: a.position)]
 
 
@@ -172,8 +175,45 @@ def test_a_communicator_types_the_shapes_and_the_map_follows(world, browser, sho
     alert_id = int(re.search(r"/alerts/(\d+)/edit", page.url).group(1))
     [drawn] = saved_areas(world["db"], alert_id)
     assert drawn["description"] == "Brussels and Luxembourg City" and drawn["place"] is None
-    assert drawn["polygons"][0] == polygon and len(drawn["polygons"]) == 2
-    assert geo.parse_polygon(drawn["polygons"][1]).buffer(1e-6).contains(geo.parse_circle(circle))
-    expect(page.locator(SHAPE_PATHS)).to_have_count(2)  # both, now polygons, on the edit page's map
+    assert drawn["polygons"] == [polygon] and drawn["circles"] == [circle]  # the circle stays a CAP circle
+    expect(page.locator(SHAPE_PATHS)).to_have_count(2)  # both on the edit page's map
     only_local(requested, world["url"])
+    assert errors == []
+
+
+def test_the_compose_page_names_who_the_area_concerns_and_invites_a_centre_with_one_click(world, browser, shot):
+    """Issue #15: a polygon across the Maas between Maaseik (BE) and Echt (NL), typed into the shapes field: the live
+    panel names BE and NL with their shares, and Invite NL ticks NL among the centres taking part."""
+    page, requested, errors = open_compose(browser, world["url"])
+    panel = page.locator("#jurisdictions")
+    expect(panel).to_contain_text("Pick places or draw an area")
+    page.locator("#shapes").focus()
+    page.keyboard.type("51.05,5.70 51.15,5.70 51.15,5.85 51.05,5.85 51.05,5.70")
+    expect(page.locator(SHAPE_PATHS)).to_have_count(1)
+    expect(panel).to_contain_text("BE: the area covers its territory")
+    expect(panel).to_contain_text("NL: the area covers its territory")
+    expect(panel).to_contain_text(re.compile(r"BE: \d+ % of the area · NL: \d+ % of the area"))
+    netherlands = page.get_by_label(re.compile(r"\bNL · "))
+    expect(netherlands).not_to_be_checked()
+    invite = panel.get_by_role("button", name="Invite NL")
+    expect(invite).to_be_visible()
+    expect(panel.get_by_role("button", name="Invite BE")).to_have_count(0)  # the lead centre takes part
+    shot(page, "concerns")
+    invite.click()
+    expect(netherlands).to_be_checked()
+    expect(panel.get_by_role("button", name="Invite NL")).to_have_count(0)  # the panel follows the ticked box
+    expect(panel.locator("li[data-centre='NL']")).to_contain_text("takes part")
+    shot(page, "invited")
+    page.locator("#shapes").fill("50.8,5.6 50.9,5.7 50.9,5.6 50.8,5.7 50.8,5.6")  # a knot: the panel says so
+    page.locator("#shapes").dispatch_event("change")
+    expect(panel.locator(".error")).to_contain_text("crosses itself")
+    page.locator("#shapes").fill("51.05,5.70 51.15,5.70 51.15,5.85 51.05,5.85 51.05,5.70")
+    page.locator("#shapes").dispatch_event("input")
+    page.get_by_role("button", name="Create draft").click()
+    expect(page).to_have_url(re.compile(r"/alerts/\d+/edit$"))
+    alert_id = int(re.search(r"/alerts/(\d+)/edit", page.url).group(1))
+    with world["db"].transaction() as session:
+        assert sorted(row.centre.code for row in session.get(Alert, alert_id).centre_rows) == ["BE", "NL"]
+    only_local(requested, world["url"])
+    assert any(u.endswith("/alerts/new/jurisdictions") for u in requested)
     assert errors == []

@@ -8,12 +8,21 @@ from alerts.i18n import _
 from channels.specs import TextLimits
 from web import db_session, operation, services
 from web.api.alerts import alert_response
-from web.api.base import ETAG_HEADER, ResourceView, doc_errors, for_caller, if_match, resource_blueprint
+from web.api.base import (
+    ETAG_HEADER,
+    PROBLEMS,
+    ResourceView,
+    doc_errors,
+    for_caller,
+    if_match,
+    resource_blueprint,
+)
 from web.api.schemas import (
     AlertSchema,
     ApprovalsSchema,
     DecisionInSchema,
     ReadinessSchema,
+    SubmitInSchema,
 )
 
 bp = resource_blueprint("review", "Readiness, submission, approvals")
@@ -37,14 +46,20 @@ class Readiness(ResourceView):
 @bp.route("/alerts/<int:alert_id>/submit")
 class Submit(ResourceView):
 
+    @bp.arguments(SubmitInSchema, required=False)
     @bp.response(200, AlertSchema, headers=ETAG_HEADER)
     @if_match(bp, _('Send If-Match with the ETag of the version you submit (e.g. "v3").'))
-    @doc_errors(bp, "403", "404", "409", "422")
-    def post(self, alert_id, expected):
-        """Submit the current version (If-Match) for approval; refused with the list of problems."""
+    @doc_errors(bp, "403", "404", "409", "422", descriptions={
+        **PROBLEMS, "409": "Not possible in the alert's current state; or the area covers the territory of centres "
+                           "that do not take part and confirm_outside does not name exactly them (code "
+                           "outside-participants-unconfirmed, outside_participants)"})
+    def post(self, data, alert_id, expected):
+        """Submit the current version (If-Match) for approval; refused with the list of problems. When the area
+        covers the territory of centres that do not take part, the body confirms them: {"confirm_outside": ["NL"]}."""
         with operation() as session:
             alert = review.submit_alert(session, g.user, alert_id, expected,
-                                        TextLimits.from_settings(services().settings))
+                                        TextLimits.from_settings(services().settings),
+                                        (data or {}).get("confirm_outside"))
         return alert_response(alert)
 
 

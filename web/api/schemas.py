@@ -43,8 +43,12 @@ class AreaSchema(Schema):
     description = fields.String(required=True, validate=validate.Length(1, 200))
     place = fields.String(allow_none=True, validate=validate.Length(1, 64),
                           metadata={"description": "Gazetteer code, when the area was picked from it"})
-    polygons = fields.List(fields.String(validate=validate.Length(1, 20000)), load_default=list,
-                           metadata={"description": "CAP polygons: 'lat,lon lat,lon ...', closed"})
+    polygons = fields.List(fields.String(validate=validate.Length(1, 300_000)), load_default=list,
+                           metadata={"description": "CAP polygons: 'lat,lon lat,lon ...' in decimal degrees, closed "
+                                                    "(first point = last), at most 10,000 points, not crossing "
+                                                    "itself, in Europe"})
+    circles = fields.List(fields.String(validate=validate.Length(1, 60)), load_default=list,
+                          metadata={"description": "CAP circles: 'lat,lon radius_km' (radius: above 0, to 1000)"})
     geocodes = fields.List(fields.Nested(GeocodeSchema), load_default=list)
 
 
@@ -241,6 +245,16 @@ class ProblemItemSchema(Schema):
 class ReadinessSchema(Schema):
     ready = fields.Boolean()
     problems = fields.List(fields.Nested(ProblemItemSchema))
+
+
+class SubmitInSchema(Schema):
+    confirm_outside = fields.List(
+        fields.String(validate=validate.Length(1, 16)), validate=validate.Length(max=100), load_default=None,
+        metadata={"description": "The centres whose territory the area covers but which do not take part "
+                                 "(the readiness warning outside-participants, GET …/jurisdictions "
+                                 "touched_not_taking_part): when there are any, submission is refused (409, code "
+                                 "outside-participants-unconfirmed, outside_participants) unless exactly they are "
+                                 "confirmed here"})
 
 
 class DecisionInSchema(Schema):

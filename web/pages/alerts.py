@@ -20,7 +20,7 @@ from channels.specs import TextLimits
 from web import db_session, for_page, operation, services
 from web.auth import login_required
 from web.i18n import field_label, select_locale
-from web.pages import bp, map_areas
+from web.pages import area_reach, bp, map_areas
 from web.pages.common import (
     base_version,
     current_alert,
@@ -153,9 +153,7 @@ def new():
     form = AlertForm()
     dbs = db_session()
     centres = _all_centres(dbs)
-    participants = [c.strip().upper() for raw in request.values.getlist("participants") for c in raw.split(",")
-                    if c.strip()]
-    places = [code for code in request.values.getlist("places") if code in PLACES]
+    participants, places = _chosen_participants(), _chosen_places()
     if request.method == "GET" and not form.expires.data:
         form.expires.data = (utcnow() + timedelta(hours=12)).astimezone(user_timezone()).strftime("%Y-%m-%dT%H:%M")
     status = 200
@@ -188,6 +186,21 @@ def new():
     return _render_new(form, centres, participants, places), status
 
 
+def _chosen_participants() -> list[str]:
+    """The compose form's other centres taking part (its `participants` boxes, or a comma-separated list)."""
+    return [c.strip().upper() for raw in request.values.getlist("participants") for c in raw.split(",") if c.strip()]
+
+
+def _chosen_places() -> list[str]:
+    return [code for code in request.values.getlist("places") if code in PLACES]
+
+
+def _compose_reach(centres, participants, places, shapes) -> dict:
+    """Who the area being composed concerns (web/pages/area_reach.py), with the border band of the settings."""
+    return area_reach.compose_reach(centres, g.user.centre, participants, places, shapes or "",
+                                    services().settings.border_band_km)
+
+
 def _render_new(form, centres, participants, places):
     mine = g.user.centre
     chosen = [mine] + [c for c in centres if c.code in participants and c.code != mine.code]
@@ -196,7 +209,8 @@ def _render_new(form, centres, participants, places):
                            participants=participants, places=places, place_choices=_place_choices(),
                            boundaries_url=boundaries_url(),
                            hazards=HAZARDS, hazard=HAZARDS[hazard], instructions=INSTRUCTIONS,
-                           panel=_phrasebook_panel(hazard, places, chosen))
+                           panel=_phrasebook_panel(hazard, places, chosen),
+                           **_compose_reach(centres, participants, places, form.shapes.data))
 
 
 @bp.get("/alerts/new/phrasebook")
@@ -204,11 +218,20 @@ def _render_new(form, centres, participants, places):
 def phrasebook_panel():
     """What the phrasebook writes for a hazard and places, in every language of the chosen centres."""
     dbs = db_session()
-    codes = [c.strip().upper() for raw in request.args.getlist("participants") for c in raw.split(",") if c.strip()]
+    codes = _chosen_participants()
     centres = [g.user.centre] + [c for c in _all_centres(dbs) if c.code in codes and c.code != g.user.centre.code]
     hazard = request.args.get("hazard") if request.args.get("hazard") in HAZARDS else next(iter(HAZARDS))
-    places = [code for code in request.args.getlist("places") if code in PLACES]
-    return render_template("pages/_phrasebook.html", panel=_phrasebook_panel(hazard, places, centres))
+    return render_template("pages/_phrasebook.html", panel=_phrasebook_panel(hazard, _chosen_places(), centres))
+
+
+@bp.post("/alerts/new/jurisdictions")
+@login_required
+def jurisdictions_panel():
+    """Who the area being composed concerns: the compose form's places, shapes and centres as an HTML fragment for
+    static/jurisdictions.js."""
+    return render_template("pages/_jurisdictions_panel.html",
+                           **_compose_reach(_all_centres(db_session()), _chosen_participants(), _chosen_places(),
+                                            request.form.get("shapes", "")))
 
 
 @bp.get("/alerts/<int:alert_id>")
@@ -223,14 +246,15 @@ def detail(alert_id):
         for field in content["texts"][lang]
     }
     planned = release_of(dbs, alert)
+    problems = review.readiness(alert, version, TextLimits.from_settings(services().settings)) \
+        if alert.state == "draft" else []
     return render_template(
-        "pages/alert.html", alert=alert, version=version, content=content,
+        "pages/alert.html", alert=alert, version=version, content=content, outside=review.outside_centres(problems),
         versions=authoring.list_versions(dbs, alert) if history else [],
         comments=authoring.list_comments(dbs, alert) if history else [],
         comment_form=comment_form, invite_form=InviteForm(data={"base_version": str(version.number)}),
         can=lambda action: authoring.access.can(g.user, action, alert),
-        problems=review.readiness(alert, version, TextLimits.from_settings(services().settings))
-        if alert.state == "draft" else [],
+        problems=problems,
         approvals=review.approval_state(dbs, alert, version), planned=planned, reach=_reach(dbs, alert),
         cancel=updates.prepared_cancel(dbs, alert), source=dbs.get(Alert, alert.source_alert_id)
         if alert.source_alert_id else None,

@@ -121,7 +121,7 @@ def form_changes(submitted: dict[str, str], base_values: dict[str, str], base, l
         polygons = map_areas.parse_shapes(submitted.get("shapes", base_values.get("shapes", "")))
         name = map_areas.drawn_name(submitted.get("shapes_name", base_values.get("shapes_name")), language)
         changes["areas"] = map_areas.with_drawn_area(changes["areas"], polygons, name,
-                                                     {a.description for a in base.areas if a.polygons})
+                                                     {a.description for a in base.areas if a.polygons or a.circles})
     for key in sorted(k for k in changed if k.startswith("text-")):
         _, language, field = key.split("-", 2)
         changes.setdefault("texts", {}).setdefault(language, {})[field] = submitted[key]

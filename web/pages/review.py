@@ -31,8 +31,11 @@ from web.pages.common import (
 @bp.post("/alerts/<int:alert_id>/submit")
 @login_required
 def submit(alert_id):
+    """Submit for approval; when the area covers the territory of centres that do not take part, the form names them
+    (hidden `outside_participants`) and the ticked `confirm_outside` box confirms them."""
     limits = TextLimits.from_settings(services().settings)
-    return perform(lambda session: review.submit_alert(session, g.user, alert_id, base_version(), limits),
+    confirmed = request.form.getlist("outside_participants") if request.form.get("confirm_outside") == "yes" else None
+    return perform(lambda session: review.submit_alert(session, g.user, alert_id, base_version(), limits, confirmed),
                    _("Submitted: the spokespersons of every centre can now review it."),
                    url_for("pages.detail", alert_id=alert_id))
 

@@ -95,6 +95,7 @@ ROUTES: dict[tuple[str, str], Access] = {
                                   send={"hazard": "flood", "status": "Exercise", "urgency": "", "severity": "",
                                         "certainty": "", "areas": "Limburg", "expires": "2099-01-01T12:00"}),
     ("GET", "/alerts/new/phrasebook"): page(scope=None, on=("-",), query="?hazard=flood"),
+    ("POST", "/alerts/new/jurisdictions"): page(scope=None, on=("-",), send={"places": "be-lim"}),  # the live panel
     ("GET", "/geo/boundaries.geojson"): page(scope=None, on=("-",)),  # the map editor's base map
     ("GET", "/incoming"): page(scope=None, on=("-",)),
     ("GET", A): page(READERS),

@@ -18,6 +18,8 @@ from devtools.world import Api, add_subscribers, approved_alert, channels_config
 from tests.unit.alerts.test_release import OPTIONS, confirm, schedule
 
 V1 = {"If-Match": '"v1"'}
+# BE alone: an area within Belgium (one reaching into NL would need the lead's confirmation at submission)
+BRUSSELS = [{"description": "Brussel", "polygons": ["50.85,4.35 50.9,4.45 50.8,4.5 50.85,4.35"]}]
 
 
 @pytest.fixture
@@ -196,7 +198,7 @@ def test_an_exercise_needs_no_consent_it_reaches_sandbox_targets_only(world, api
 def test_the_releasing_spokesperson_may_approve_the_prepared_cancel_until_a_person_edits_it(world, api_as, client,
                                                                                             make_user):
     db, _, _ = world
-    alert = approved_alert(api_as, participants=())
+    alert = approved_alert(api_as, participants=(), areas=BRUSSELS)
     releaser = Api(client, make_user("BE", "spokesperson")[1])
     planned = releaser.post(f"/alerts/{alert['id']}/release", headers=V1, json={
         "content_hash": alert["version"]["content_hash"], "channels": {"BE": ["national"]}})
@@ -216,7 +218,7 @@ def test_the_releasing_spokesperson_may_approve_the_prepared_cancel_until_a_pers
 
 def test_four_eyes_applies_again_once_a_person_edits_the_prepared_cancel(world, api_as, client, make_user):
     db, _, _ = world
-    alert = approved_alert(api_as, participants=())
+    alert = approved_alert(api_as, participants=(), areas=BRUSSELS)
     assert schedule(api_as, alert, {"BE": ["national"]}).status_code == 201
     fire(db)
     editor = Api(client, make_user("BE", "communicator", "spokesperson")[1])

@@ -143,7 +143,10 @@ def build_world(app) -> World:
     _ok(be.post(f"/alerts/{alerts['in_review']}/submit", headers={"If-Match": '"v1"'}))
     own = _ok(apis["be_both"].post("/alerts", json=flood_alert(participants=[], texts=SHORT_TEXTS)))
     alerts["own"] = own["id"]
-    _ok(apis["be_both"].post(f"/alerts/{own['id']}/submit", headers={"If-Match": '"v1"'}))
+    _ok(apis["be_both"].post(f"/alerts/{own['id']}/submit", headers={"If-Match": '"v1"'},
+                             json={"confirm_outside": ["NL"]}))  # its area reaches into NL, which is not invited
+    # a draft of BE alone whose area reaches into NL: the alert page asks to confirm before submitting
+    alerts["outside"] = _ok(be.post("/alerts", json=flood_alert(participants=[], texts=SHORT_TEXTS)))["id"]
     alerts["approved_exercise"] = _approved(apis, status="Exercise")["id"]
     alerts["too_long"] = _approved(apis, texts=LONG_SHORT)["id"]  # approved before BE had an SMS account
     _wire(db)
@@ -220,6 +223,15 @@ def _pages(world: World, identifier: str) -> list[Page]:
         Page("invite refused", u["be_comm"], f"{draft}/invite", csrf_from=draft,
              form={"centre": "XX", "base_version": "2"}),
         Page("submit refused", u["be_comm"], f"{draft}/submit", csrf_from=draft, form={"base_version": "2"}),
+        Page("draft concerning a centre outside", u["be_comm"], f"/alerts/{a['outside']}"),
+        Page("submit not confirmed", u["be_comm"], f"/alerts/{a['outside']}/submit",
+             csrf_from=f"/alerts/{a['outside']}", form={"base_version": "1", "outside_participants": "NL"}),
+        Page("who the area concerns", u["be_comm"], "/alerts/new/jurisdictions", csrf_from="/alerts/new",
+             form={"places": "be-lim", "shapes": "51.05,5.70 51.15,5.70 51.15,5.85 51.05,5.85 51.05,5.70"}),
+        Page("who the area concerns, no area", u["be_comm"], "/alerts/new/jurisdictions", csrf_from="/alerts/new",
+             form={"shapes": ""}),
+        Page("who the area concerns, a knot", u["be_comm"], "/alerts/new/jurisdictions", csrf_from="/alerts/new",
+             form={"shapes": "50.8,5.6 50.9,5.7 50.9,5.6 50.8,5.7 50.8,5.6"}),
         Page("in review", u["be_comm"], review),
         Page("review", u["be_spoke"], f"{review}/review"),
         Page("reject without reason", u["be_spoke"], f"{review}/decision", csrf_from=f"{review}/review",

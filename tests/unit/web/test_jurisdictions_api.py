@@ -49,11 +49,12 @@ def test_a_touched_centre_that_does_not_take_part_is_named_before_submission_and
     readiness = be.get(f"/alerts/{alert['id']}/readiness", headers={"Accept-Language": "nl"}).get_json()
     [warning] = [p for p in readiness["problems"] if p["code"] == "outside-participants"]
     assert warning["severity"] == "warning" and "NL" in warning["message"] and "niet deelneemt" in warning["message"]
-    submitted = be.post(f"/alerts/{alert['id']}/submit", headers={"If-Match": '"v1"'})
+    submitted = be.post(f"/alerts/{alert['id']}/submit", headers={"If-Match": '"v1"'},
+                        json={"confirm_outside": ["NL"]})  # the lead confirms it: tests/unit/web/test_submit_confirm.py
     assert submitted.status_code == 200, submitted.get_json()
     with db.transaction() as session:
         event = session.scalars(select(AuditEvent).where(AuditEvent.action == "alert.submit")).one()
-    assert event.detail["outside_participants"] == ["NL"]
+    assert event.detail["outside_participants"] == ["NL"] and event.detail["outside_confirmed"] is True
 
 
 def test_a_polygon_that_crosses_itself_is_refused_with_a_clear_message(api_as, db):

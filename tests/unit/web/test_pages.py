@@ -126,8 +126,9 @@ def test_four_eyes_and_reject_without_reason_are_explained(app, make_user):
     alert = Api(app.test_client(), be_token).post("/alerts", json=flood_alert(participants=[])).get_json()
     client = login(app, be_name)
     form = form_fields(client.get(f"/alerts/{alert['id']}").get_data(as_text=True))
-    assert client.post(f"/alerts/{alert['id']}/submit", data={"csrf_token": form["csrf_token"],
-                                                              "base_version": "1"}).status_code == 302
+    assert client.post(f"/alerts/{alert['id']}/submit", data={  # BE alone: it confirms the area reaches into NL
+        "csrf_token": form["csrf_token"], "base_version": "1", "outside_participants": "NL",
+        "confirm_outside": "yes"}).status_code == 302
     review = client.get(f"/alerts/{alert['id']}/review").get_data(as_text=True)
     decision = {**form_fields(review), "decision": "approve"}
     page = client.post(f"/alerts/{alert['id']}/decision", data=decision, follow_redirects=True)
