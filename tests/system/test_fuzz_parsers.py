@@ -357,7 +357,8 @@ def subscriber_csvs(draw):
         harmful |= hurts
         columns_here = ["phone"] if kind in ("semicolons", "tabs") else columns
         lines.append(",".join([fields[name] for name in columns_here if name in fields] + tail))
-        expected.append({"phone": f"+32470{d}", "language": language, "areas": list(dict.fromkeys(areas))})
+        expected.append({"phone": f"+32470{d}", "language": language, "areas": list(dict.fromkeys(areas)),
+                         "location": None})
         if blank is not None:
             lines.append(blank)  # blank lines are skipped
     newline = draw(st.sampled_from(["\n", "\r\n", "\r"]))
@@ -370,9 +371,11 @@ def subscriber_csvs(draw):
 
 def check_csv_result(text: str, rows: list[dict], errors: list[dict]) -> None:
     lines = text.count("\n") + text.count("\r") + 2
-    assert all(set(row) == {"phone", "language", "areas"} for row in rows)
+    assert all(set(row) == {"phone", "language", "areas", "location"} for row in rows)
     assert all(E164.fullmatch(row["phone"]) and row["language"] in LANGUAGES for row in rows)
-    assert all(row["areas"] and set(row["areas"]) <= KNOWN_AREAS and len(set(row["areas"])) == len(row["areas"])
+    assert all((row["areas"] or row["location"]) and set(row["areas"]) <= KNOWN_AREAS
+               and len(set(row["areas"])) == len(row["areas"]) for row in rows)
+    assert all(row["location"] is None or (-90 <= row["location"][0] <= 90 and -180 <= row["location"][1] <= 180)
                for row in rows)
     assert len({row["phone"] for row in rows}) == len(rows)
     assert all(isinstance(error["line"], int) and 1 <= error["line"] <= lines and error["error"] for error in errors)
