@@ -112,6 +112,11 @@ def _located_in(box: Box, centre_ids: list[int], *only):
             Subscriber.latitude < north, Subscriber.longitude >= west, Subscriber.longitude < east, *only)
 
 
+def _in_any(boxes: list[Box], centre_ids: list[int]):
+    """One condition for the located subscribers of several boxes (one statement, not one per box)."""
+    return or_(*(and_(*_located_in(box, centre_ids)) for box in boxes))
+
+
 def inside_ids(session: Session, geometry: BaseGeometry, boxes: list[Box], centre_ids: list[int],
                *only) -> Iterator[numpy.ndarray]:
     """The ids of the centres' located subscribers (not opted out) in these boxes and inside `geometry`, a chunk at a
@@ -146,7 +151,7 @@ def stage_reached(session: Session, reach: Reach, centre_ids: Iterable[int], *on
             connection.execute(insert(_reached), [{"id": value} for value in ids[start:start + STAGE_CHUNK].tolist()])
     if whole:
         connection.execute(insert(_reached).from_select(["id"], select(Subscriber.id).where(
-            or_(*(and_(*_located_in(box, centre_ids)) for box in whole)), *only)))
+            _in_any(whole, centre_ids), *only)))
     if reach.places:
         connection.execute(insert(_reached).from_select(["id"], select(SubscriberArea.subscriber_id).join(
             Subscriber, Subscriber.id == SubscriberArea.subscriber_id).where(
@@ -166,8 +171,8 @@ def count_reached(session: Session, reach: Reach, centre_id: int) -> int:
     by_place = session.scalar(select(func.count()).select_from(Subscriber).where(*active, reach.clause())) or 0
     whole, edge = tiles(reach.geometry)
     not_by_place = ~reach.clause()
-    located = sum(session.scalar(select(func.count()).select_from(Subscriber).where(
-        *_located_in(box, [centre_id], not_by_place))) or 0 for box in whole)
+    located = (session.scalar(select(func.count()).select_from(Subscriber).where(
+        _in_any(whole, [centre_id]), not_by_place)) or 0) if whole else 0
     return by_place + located + sum(len(ids) for ids in inside_ids(session, reach.geometry, edge, [centre_id],
                                                                      not_by_place))
 

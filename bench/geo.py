@@ -34,13 +34,13 @@ from types import SimpleNamespace
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import String, cast, create_engine, insert, literal, select, text  # noqa: E402
+from sqlalchemy import MetaData, String, Table, cast, create_engine, insert, literal, select, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from alerts import geo  # noqa: E402
 from alerts.audience import reach_of, stage_reached  # noqa: E402
 from alerts.jurisdictions import of_geometry  # noqa: E402
-from alerts.models import Base, Centre, Subscriber  # noqa: E402
+from alerts.models import Base, Centre, Delivery, Subscriber, utcnow  # noqa: E402
 from alerts.subscribers import subscriber_filter  # noqa: E402
 from devtools.demo import ensure_centres  # noqa: E402
 
@@ -109,8 +109,6 @@ def _rows_from(query_filter, now):
 
 
 def selection_phase(count: int, repeats: int) -> dict:
-    from alerts.models import utcnow
-
     schema = f"bench_geo_{uuid.uuid4().hex[:8]}"
     admin = create_engine(PG)
     with admin.begin() as connection:
@@ -181,10 +179,7 @@ def selection_phase(count: int, repeats: int) -> dict:
 
 
 def _ledger_copy():
-    from sqlalchemy import MetaData, Table
-
-    from alerts.models import Delivery
-
+    """The ledger table's columns, for the copy with its indexes that both runs write into."""
     copy = Table("ledger_copy", MetaData())
     for column in Delivery.__table__.columns:
         copy.append_column(column._copy())
