@@ -24,8 +24,13 @@ from alerts.i18n import _
 BOUNDARIES = Path(__file__).resolve().parents[1] / "data" / "boundaries.geojson"
 MAX_VERTICES = 100  # per polygon sent to a national system
 DECIMALS = 6
-GEOCODE_NAMES = {"region": "ISO3166-2", "district": "NUTS3"}  # the CAP <valueName> of each level's unit codes
+LEVELS = ("country", "region", "district", "municipality")  # of the shipped units, each nested in the one before
+# the CAP <valueName> of each level's unit codes: ISO 3166-2, NUTS 3, and Germany's Amtlicher Gemeindeschlüssel
+GEOCODE_NAMES = {"region": "ISO3166-2", "district": "NUTS3", "municipality": "AGS"}
 MIN_SHARED_M2 = 100.0  # less shared area than this is an outline touching, not an overlap
+# nor is less than this share of the smaller of the two: a district cut to its region in the file's 1 m grid
+# (geo/build_boundaries.py) still shares up to a few thousand m² with the neighbouring region, a millionth of either
+MIN_SHARED_SHARE = 1e-4
 EUROPE = box(-32.0, 27.0, 45.0, 82.0)  # the boundaries' extent (geo/build_boundaries.py): Azores to Svalbard
 _TO_METRES = Transformer.from_crs("EPSG:4326", "EPSG:3035", always_xy=True).transform
 _TO_DEGREES = Transformer.from_crs("EPSG:3035", "EPSG:4326", always_xy=True).transform
@@ -33,6 +38,12 @@ _TO_DEGREES = Transformer.from_crs("EPSG:3035", "EPSG:4326", always_xy=True).tra
 
 class NotAnArea(ValueError):
     """A CAP polygon or circle that is not an area (too few points, out of range, self-intersecting)."""
+
+
+def overlaps(shared_m2: float, one_m2: float, other_m2: float) -> bool:
+    """Two areas of one_m2 and other_m2 that share shared_m2 overlap: more than outlines that touch along a line, or
+    that were drawn at different scales, do (MIN_SHARED_M2, MIN_SHARED_SHARE)."""
+    return shared_m2 > max(MIN_SHARED_M2, MIN_SHARED_SHARE * min(one_m2, other_m2))
 
 
 def metres(geometry: BaseGeometry) -> BaseGeometry:
@@ -130,10 +141,10 @@ def polygons(geometry: BaseGeometry) -> list[Polygon]:
 
 @dataclass(frozen=True)
 class Unit:
-    """A country or first-level region of the shipped boundaries."""
+    """A country, first-level region, district or municipality of the shipped boundaries."""
 
-    code: str  # ISO 3166-1 alpha-2 or ISO 3166-2
-    level: str  # country | region
+    code: str  # ISO 3166-1 alpha-2, ISO 3166-2, NUTS 3 or AGS
+    level: str  # LEVELS
     country: str
     name: str
     place: str | None  # the gazetteer's code of it
@@ -148,13 +159,18 @@ class Boundaries:
         self._tree = STRtree([unit.geometry for unit in units])
         self._metric: dict[str, BaseGeometry] = {}
 
-    def near(self, geometry: BaseGeometry, level: str) -> list[Unit]:
-        return [self.units[i] for i in self._tree.query(geometry) if self.units[i].level == level]
+    def near(self, geometry: BaseGeometry, *levels: str) -> list[Unit]:
+        """The units (of the levels given; of all without) whose bounding box meets the geometry's."""
+        return [self.units[i] for i in self._tree.query(geometry) if not levels or self.units[i].level in levels]
 
     def in_metres(self, unit: Unit) -> BaseGeometry:
         if unit.code not in self._metric:
             self._metric[unit.code] = metres(unit.geometry)
         return self._metric[unit.code]
+
+    def shares_area(self, unit: Unit, geometry: BaseGeometry, geometry_m2: float) -> bool:
+        """The unit and the geometry (of `geometry_m2` m²) overlap (`overlaps`)."""
+        return overlaps(metres(unit.geometry.intersection(geometry)).area, self.in_metres(unit).area, geometry_m2)
 
     def territory(self, centre_code: str) -> Unit | None:
         """A centre's territory: its region (DE-NW) or its country (BE)."""
@@ -182,7 +198,8 @@ def boundaries(path: Path = BOUNDARIES) -> Boundaries:
 
 def area_geometry(areas: list[dict], known: Boundaries | None = None) -> BaseGeometry:
     """The union of a version's areas: their polygons and circles, and the boundaries of places picked from the
-    gazetteer that the shipped data has (countries, provinces, first-level regions)."""
+    gazetteer that the shipped data has (countries, provinces and first-level regions, NRW's Kreise and cities,
+    the German-speaking Community)."""
     known = known or boundaries()
     parts: list[BaseGeometry] = []
     for area in areas:
@@ -195,24 +212,25 @@ def area_geometry(areas: list[dict], known: Boundaries | None = None) -> BaseGeo
 
 
 def covered_places(geometry: BaseGeometry, known: Boundaries | None = None) -> set[str]:
-    """The gazetteer places whose shipped boundary shares area with `geometry` (a subscriber of a province is in
-    every warning whose area reaches into it; touching along a border line is not sharing)."""
+    """The gazetteer places whose shipped boundary shares area with `geometry` (a subscriber of a province or a
+    Kreis is in every warning whose area reaches into it; touching along a border line is not sharing)."""
     known = known or boundaries()
     if geometry.is_empty:
         return set()
-    return {unit.place for unit in known.near(geometry, "country") + known.near(geometry, "region")
-            if unit.place and metres(unit.geometry.intersection(geometry)).area > MIN_SHARED_M2}
+    whole = metres(geometry).area
+    return {unit.place for unit in known.near(geometry) if unit.place and known.shares_area(unit, geometry, whole)}
 
 
 def unit_geocodes(geometry: BaseGeometry, country: str, known: Boundaries | None = None) -> list[dict]:
-    """CAP geocodes of the country's units (regions: ISO 3166-2; districts: NUTS 3) that share area with
-    `geometry`, so that a national system can also route the warning by the units it knows."""
+    """CAP geocodes of the country's units (GEOCODE_NAMES) that share area with `geometry`, so that a national
+    system can also route the warning by the units it knows."""
     known = known or boundaries()
     if geometry.is_empty:
         return []
+    whole = metres(geometry).area
+    units = sorted(known.near(geometry, *GEOCODE_NAMES), key=lambda u: (LEVELS.index(u.level), u.code))
     return [{"name": GEOCODE_NAMES[unit.level], "value": unit.code}
-            for level in GEOCODE_NAMES for unit in sorted(known.near(geometry, level), key=lambda u: u.code)
-            if unit.country == country and metres(unit.geometry.intersection(geometry)).area > MIN_SHARED_M2]
+            for unit in units if unit.country == country and known.shares_area(unit, geometry, whole)]
 
 
 def _with_geocodes(area: dict, codes: list[dict]) -> dict:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from alerts import authoring
 from alerts.content import canonical_content
 from alerts.errors import InvalidInput
-from alerts.geo import Boundaries, NotAnArea, area_geometry, boundaries, metres
+from alerts.geo import Boundaries, NotAnArea, area_geometry, boundaries, metres, overlaps
 from alerts.i18n import _
 from alerts.models import Centre, User
 
@@ -24,7 +24,9 @@ def _share(part, whole_m2: float) -> float:
 def of_geometry(geometry, centres: list[Centre], taking_part: set[str], band_km: float = BORDER_BAND_KM,
                 known: Boundaries | None = None) -> dict:
     """Countries the area touches with their share of it; per centre of the network whose territory the shipped
-    boundaries know: touched (with its share), within the band, and whether it takes part."""
+    boundaries know: touched (with its share), within the band, and whether it takes part. Touching is sharing
+    area (geo.overlaps): a Kreis cut to its Land's outline does not touch the Netherlands by a metre's rounding,
+    but the Netherlands is within its band."""
     known = known or boundaries()
     if geometry.is_empty:
         return {"area_km2": 0.0, "border_band_km": band_km, "countries": [], "centres": [], "unlocated": []}
@@ -32,9 +34,9 @@ def of_geometry(geometry, centres: list[Centre], taking_part: set[str], band_km:
     whole = drawn.area
     countries = []
     for unit in sorted(known.near(geometry, "country"), key=lambda u: u.code):
-        part = unit.geometry.intersection(geometry)
-        if not part.is_empty and metres(part).area > 0:
-            countries.append({"code": unit.code, "name": unit.name, "share": _share(part, whole)})
+        if known.shares_area(unit, geometry, whole):
+            countries.append({"code": unit.code, "name": unit.name,
+                              "share": _share(unit.geometry.intersection(geometry), whole)})
     shapely.prepare(drawn)
     rows, unlocated = [], []
     for centre in sorted(centres, key=lambda c: c.code):
@@ -46,7 +48,7 @@ def of_geometry(geometry, centres: list[Centre], taking_part: set[str], band_km:
         if not shapely.dwithin(drawn, land, band_km * 1000):  # not buffering: a buffer of a ragged outline is slow
             continue
         part = land.intersection(drawn)
-        touched = not part.is_empty and part.area > 0
+        touched = overlaps(part.area, land.area, whole)
         share = round(part.area / whole, 4) if touched else 0.0
         rows.append({"centre": centre.code, "touched": touched, "share": share, "within_band": not touched,
                      "distance_km": round(land.distance(drawn) / 1000, 2),

