@@ -5,7 +5,9 @@ Codes are lowercase ASCII slugs that start with the country:
 - countries: `be`, `nl`, `lu`, `de`;
 - Belgian provinces: `be-` + a three-letter abbreviation (`be-ant`, `be-lim`, `be-ovl`, `be-vbr`, `be-wvl`,
   `be-wbr`, `be-hai`, `be-lie`, `be-lux`, `be-nam`), the Brussels-Capital Region is `be-bru` and the
-  German-speaking Community (Ostbelgien) `be-ostbelgien`;
+  German-speaking Community (Ostbelgien) `be-ostbelgien`; the arrondissements `be-arr-<seat>` as the seat is named
+  locally (`be-arr-hasselt`, `be-arr-liege`, `be-arr-tournai-mouscron`); Verviers's French-speaking part is
+  `be-arr-verviers-francophone`, its German-speaking part the Community, Brussels-Capital the Region;
 - Dutch provinces: `nl-` + the ISO 3166-2 suffix (`nl-li`, `nl-nb`, ...);
 - Luxembourg cantons: `lu-` + the canton's short name (`lu-esch`, `lu-luxembourg`, ...);
 - North Rhine-Westphalia is `de-nw` (ISO 3166-2 DE-NW); its Regierungsbezirke are `de-nw-rb-<seat>`, its
@@ -34,7 +36,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-KINDS = ("province", "canton", "district", "city", "municipality", "country", "region")
+KINDS = ("province", "arrondissement", "canton", "district", "city", "municipality", "country", "region")
 LANGUAGES = ("nl", "fr", "de", "en", "lb")  # the languages places are named in; lb falls back to de
 
 # A place named with its kind, as a native writes it in running text ("provincie Luik", "ville de Liège",
@@ -42,18 +44,21 @@ LANGUAGES = ("nl", "fr", "de", "en", "lb")  # the languages places are named in;
 # "canton de Luxembourg" and "ville de Luxembourg", a bare "Luxembourg" is the country. French elides "de"
 # before a vowel ("province d'Anvers", "ville d'Esch-sur-Alzette"); an h is taken as aspirated ("de Huy").
 KIND_WORDS: dict[str, dict[str, str]] = {
-    "nl": {"province": "provincie {name}", "canton": "kanton {name}", "district": "district {name}",
-           "city": "stad {name}", "municipality": "gemeente {name}", "region": "regio {name}", "country": "{name}"},
-    "fr": {"province": "province de {name}", "canton": "canton de {name}", "district": "arrondissement de {name}",
-           "city": "ville de {name}", "municipality": "commune de {name}", "region": "région de {name}",
-           "country": "{name}"},
-    "de": {"province": "Provinz {name}", "canton": "Kanton {name}", "district": "Kreis {name}",
-           "city": "Stadt {name}", "municipality": "Gemeinde {name}", "region": "Region {name}", "country": "{name}"},
-    "en": {"province": "province of {name}", "canton": "canton of {name}", "district": "district of {name}",
-           "city": "city of {name}", "municipality": "municipality of {name}", "region": "region of {name}",
-           "country": "{name}"},
-    "lb": {"province": "Provënz {name}", "canton": "Kanton {name}", "district": "Krees {name}",
-           "city": "Stad {name}", "municipality": "Gemeng {name}", "region": "Regioun {name}", "country": "{name}"},
+    "nl": {"province": "provincie {name}", "arrondissement": "arrondissement {name}", "canton": "kanton {name}",
+           "district": "district {name}", "city": "stad {name}", "municipality": "gemeente {name}",
+           "region": "regio {name}", "country": "{name}"},
+    "fr": {"province": "province de {name}", "arrondissement": "arrondissement de {name}",
+           "canton": "canton de {name}", "district": "arrondissement de {name}", "city": "ville de {name}",
+           "municipality": "commune de {name}", "region": "région de {name}", "country": "{name}"},
+    "de": {"province": "Provinz {name}", "arrondissement": "Arrondissement {name}", "canton": "Kanton {name}",
+           "district": "Kreis {name}", "city": "Stadt {name}", "municipality": "Gemeinde {name}",
+           "region": "Region {name}", "country": "{name}"},
+    "en": {"province": "province of {name}", "arrondissement": "arrondissement of {name}",
+           "canton": "canton of {name}", "district": "district of {name}", "city": "city of {name}",
+           "municipality": "municipality of {name}", "region": "region of {name}", "country": "{name}"},
+    "lb": {"province": "Provënz {name}", "arrondissement": "Arrondissement {name}", "canton": "Kanton {name}",
+           "district": "Krees {name}", "city": "Stad {name}", "municipality": "Gemeng {name}",
+           "region": "Regioun {name}", "country": "{name}"},
 }
 _STARTS_WITH_VOWEL = re.compile(r"[AEIOUYÀÂÉÈÊËÎÏÔÛÜ]", re.IGNORECASE)
 
@@ -108,6 +113,55 @@ _ALL = [
         # Waimes, which are not in it. Luxembourgish falls back to "Ostbelgien".
         ("be-ostbelgien", "Duitstalige Gemeenschap", "Communauté germanophone", "Ostbelgien",
          "German-speaking Community"),
+    ]),
+    # The administrative arrondissements, named after their seat; German writes "Arrondissement Lüttich" (the
+    # Community's own texts say "Bezirk", which NRW readers take for a Regierungsbezirk).
+    *_places("BE", "arrondissement", [
+        ("be-arr-antwerpen", "Antwerpen", "Anvers", "Antwerpen", "Antwerp"),
+        ("be-arr-mechelen", "Mechelen", "Malines", "Mechelen", "Mechelen"),
+        ("be-arr-turnhout", "Turnhout", "Turnhout", "Turnhout", "Turnhout"),
+        ("be-arr-tongeren", "Tongeren", "Tongres", "Tongeren", "Tongeren"),
+        ("be-arr-hasselt", "Hasselt", "Hasselt", "Hasselt", "Hasselt"),
+        ("be-arr-maaseik", "Maaseik", "Maaseik", "Maaseik", "Maaseik"),
+        ("be-arr-aalst", "Aalst", "Alost", "Aalst", "Aalst"),
+        ("be-arr-dendermonde", "Dendermonde", "Termonde", "Dendermonde", "Dendermonde"),
+        ("be-arr-eeklo", "Eeklo", "Eeklo", "Eeklo", "Eeklo"),
+        ("be-arr-gent", "Gent", "Gand", "Gent", "Ghent"),
+        ("be-arr-oudenaarde", "Oudenaarde", "Audenarde", "Oudenaarde", "Oudenaarde"),
+        ("be-arr-sint-niklaas", "Sint-Niklaas", "Saint-Nicolas", "Sint-Niklaas", "Sint-Niklaas"),
+        ("be-arr-halle-vilvoorde", "Halle-Vilvoorde", "Hal-Vilvorde", "Halle-Vilvoorde", "Halle-Vilvoorde"),
+        ("be-arr-leuven", "Leuven", "Louvain", "Löwen", "Leuven"),
+        ("be-arr-brugge", "Brugge", "Bruges", "Brügge", "Bruges"),
+        ("be-arr-diksmuide", "Diksmuide", "Dixmude", "Diksmuide", "Diksmuide"),
+        ("be-arr-ieper", "Ieper", "Ypres", "Ypern", "Ypres"),
+        ("be-arr-kortrijk", "Kortrijk", "Courtrai", "Kortrijk", "Kortrijk"),
+        ("be-arr-oostende", "Oostende", "Ostende", "Ostende", "Ostend"),
+        ("be-arr-roeselare", "Roeselare", "Roulers", "Roeselare", "Roeselare"),
+        ("be-arr-tielt", "Tielt", "Tielt", "Tielt", "Tielt"),
+        ("be-arr-veurne", "Veurne", "Furnes", "Veurne", "Veurne"),
+        ("be-arr-nivelles", "Nijvel", "Nivelles", "Nivelles", "Nivelles"),
+        ("be-arr-mons", "Bergen", "Mons", "Mons", "Mons"),
+        ("be-arr-tournai-mouscron", "Doornik-Moeskroen", "Tournai-Mouscron", "Tournai-Mouscron",
+         "Tournai-Mouscron"),
+        ("be-arr-la-louviere", "La Louvière", "La Louvière", "La Louvière", "La Louvière"),
+        ("be-arr-ath", "Aat", "Ath", "Ath", "Ath"),
+        ("be-arr-charleroi", "Charleroi", "Charleroi", "Charleroi", "Charleroi"),
+        ("be-arr-soignies", "Zinnik", "Soignies", "Soignies", "Soignies"),
+        ("be-arr-thuin", "Thuin", "Thuin", "Thuin", "Thuin"),
+        ("be-arr-huy", "Hoei", "Huy", "Huy", "Huy"),
+        ("be-arr-liege", "Luik", "Liège", "Lüttich", "Liège"),
+        ("be-arr-waremme", "Borgworm", "Waremme", "Waremme", "Waremme"),
+        ("be-arr-verviers-francophone", "Verviers (Franstalig)", "Verviers (francophone)",
+         "Verviers (französischsprachig)", "Verviers (French-speaking)"),
+        ("be-arr-arlon", "Aarlen", "Arlon", "Arlon", "Arlon", "Arel"),
+        ("be-arr-bastogne", "Bastenaken", "Bastogne", "Bastogne", "Bastogne", "Baaschtnech"),
+        ("be-arr-marche-en-famenne", "Marche-en-Famenne", "Marche-en-Famenne", "Marche-en-Famenne",
+         "Marche-en-Famenne"),
+        ("be-arr-neufchateau", "Neufchâteau", "Neufchâteau", "Neufchâteau", "Neufchâteau"),
+        ("be-arr-virton", "Virton", "Virton", "Virton", "Virton"),
+        ("be-arr-dinant", "Dinant", "Dinant", "Dinant", "Dinant"),
+        ("be-arr-namur", "Namen", "Namur", "Namur", "Namur"),
+        ("be-arr-philippeville", "Philippeville", "Philippeville", "Philippeville", "Philippeville"),
     ]),
     *_places("BE", "city", [
         ("be-brussel", "Brussel", "Bruxelles", "Brüssel", "Brussels", "Bréissel"),

@@ -137,8 +137,8 @@ ARRONDISSEMENTS: dict[str, tuple[str, str, str, str]] = {
     "BE331": ("Hoei", "Huy", "Huy", "Huy"),
     "BE332": ("Luik", "Liège", "Lüttich", "Liège"),
     "BE334": ("Borgworm", "Waremme", "Waremme", "Waremme"),
-    "BE335": ("Verviers (Franstalige gemeenten)", "Verviers (communes francophones)",
-              "Verviers (französischsprachige Gemeinden)", "Verviers (French-speaking municipalities)"),
+    "BE335": ("Verviers (Franstalig)", "Verviers (francophone)",
+              "Verviers (französischsprachig)", "Verviers (French-speaking)"),
     "BE336": ("Duitstalige Gemeenschap", "Communauté germanophone", "Ostbelgien", "German-speaking Community"),
     "BE341": ("Aarlen", "Arlon", "Arlon", "Arlon"),
     "BE342": ("Bastenaken", "Bastogne", "Bastogne", "Bastogne"),
@@ -149,8 +149,10 @@ ARRONDISSEMENTS: dict[str, tuple[str, str, str, str]] = {
     "BE352": ("Namen", "Namur", "Namur", "Namur"),
     "BE353": ("Philippeville", "Philippeville", "Philippeville", "Philippeville"),
 }
-# BE336 is the territory of the German-speaking Community (its nine municipalities): the gazetteer's be-ostbelgien.
-ARRONDISSEMENT_PLACES = {"BE336": "be-ostbelgien"}
+# The gazetteer's places of NUTS 3 units that are not an arrondissement named after its seat: BE336 is the territory
+# of the German-speaking Community (its nine municipalities), BE335 the rest of Verviers, and BE100 is the
+# Brussels-Capital Region's territory, whose place is the region's (be-bru, a region feature).
+ARRONDISSEMENT_PLACES = {"BE336": "be-ostbelgien", "BE335": "be-arr-verviers-francophone", "BE100": None}
 # The province (or the Brussels-Capital Region) of a Belgian NUTS 3 unit, by its NUTS 2 code.
 BELGIAN_PROVINCES = {"BE10": "BE-BRU", "BE21": "BE-VAN", "BE22": "BE-VLI", "BE23": "BE-VOV", "BE24": "BE-VBR",
                      "BE25": "BE-VWV", "BE31": "BE-WBR", "BE32": "BE-WHT", "BE33": "BE-WLG", "BE34": "BE-WLX",
@@ -212,6 +214,15 @@ def slug(name: str) -> str:
     folded = name.lower().replace("ä", "ae").replace("ö", "oe").replace("ü", "ue").replace("ß", "ss")
     folded = unicodedata.normalize("NFKD", folded).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "-", folded).strip("-")
+
+
+def arrondissement_place(code: str) -> str | None:
+    """The gazetteer's code of a Belgian NUTS 3 unit: `be-arr-<seat>`, the seat as named locally (Dutch in Flanders,
+    BE2, French in Wallonia, BE3), or ARRONDISSEMENT_PLACES."""
+    if code in ARRONDISSEMENT_PLACES:
+        return ARRONDISSEMENT_PLACES[code]
+    nl, fr, _de, _en = ARRONDISSEMENTS[code]
+    return "be-arr-" + slug(nl if code.startswith("BE2") else fr)
 
 
 def kreis_place(name: str, kind: str) -> str:
@@ -330,7 +341,7 @@ def belgian_district_units() -> list[tuple[dict, BaseGeometry]]:
         properties = {"level": "district", "code": code, "country": "BE", "region": BELGIAN_PROVINCES[code[:4]],
                       "name": p["NUTS_NAME"], "names": names,
                       "type": "Arrondissement (part)" if code in ("BE335", "BE336") else "Arrondissement",
-                      "place": ARRONDISSEMENT_PLACES.get(code)}
+                      "place": arrondissement_place(code)}
         units.append((properties, shape(source["geometry"])))
     return units
 

@@ -19,7 +19,8 @@
   document.querySelectorAll("[data-map-only]").forEach(function (element) { element.hidden = false; });
   var map = L.map(container, {attributionControl: false, zoomSnap: 0.25}).fitBounds(HOME);
   container.benelertMap = map;  // the browser test draws through geoman's API
-  L.control.attribution({prefix: false}).addAttribution("Natural Earth").addTo(map);
+  L.control.attribution({prefix: false}).addAttribution(
+    "Natural Earth · © GeoBasis-DE / BKG · © EuroGeographics for the administrative boundaries").addTo(map);
   if (["nl", "fr", "de"].indexOf(language) >= 0) { map.pm.setLang(language); }
   map.pm.addControls({
     position: "topleft", drawMarker: false, drawCircleMarker: false, drawPolyline: false, drawText: false,
@@ -106,7 +107,11 @@
   var drawn = entries.filter(function (entry) { return entry.layer; }).map(function (entry) { return entry.layer; });
   if (drawn.length) { map.fitBounds(L.featureGroup(drawn).getBounds(), {maxZoom: 10}); }
 
-  // ---- the base map: countries outlined, regions of the gazetteer clickable into the places list ----
+  // ---- the base map: countries outlined; regions, and from DETAIL_ZOOM on the districts (arrondissements, Kreise)
+  //      and the city of Aachen, of the gazetteer clickable into the places list ----
+
+  var DETAIL_ZOOM = 8;
+  var DETAIL = ["district", "municipality"];
 
   function option(code) {
     return places && code ? places.querySelector("option[value='" + code.replace(/'/g, "") + "']") : null;
@@ -118,7 +123,25 @@
       return {color: "#555", weight: 1.5, fill: false, interactive: false};
     }
     var chosen = option(props.place) && option(props.place).selected;
+    if (DETAIL.indexOf(props.level) >= 0) {
+      return {color: "#6a3d9a", weight: chosen ? 2.5 : 0.6, dashArray: chosen ? null : "3 3", fillColor: "#6a3d9a",
+              fillOpacity: chosen ? 0.35 : 0.02};
+    }
     return {color: "#1f5f8b", weight: chosen ? 2.5 : 0.8, fillColor: "#1f5f8b", fillOpacity: chosen ? 0.35 : 0.06};
+  }
+
+  function clickable(feature, layer) {
+    var props = feature.properties;
+    if (props.level === "country") { return; }
+    var names = props.names || {};
+    layer.bindTooltip(names[language] || props.name, {sticky: true});
+    layer.on("click", function (event) {
+      var choice = option(props.place);
+      if (!choice || busy()) { return; }
+      L.DomEvent.stopPropagation(event);  // a district's click is not also its region's
+      choice.selected = !choice.selected;
+      places.dispatchEvent(new Event("change", {bubbles: true}));
+    });
   }
 
   function busy() {
@@ -126,27 +149,34 @@
       map.pm.globalRemovalModeEnabled() || map.pm.globalDragModeEnabled();
   }
 
+  function layerOf(data, levels) {
+    return L.geoJSON(data, {
+      pmIgnore: true, snapIgnore: true, style: regionStyle, onEachFeature: clickable,
+      filter: function (feature) { return levels.indexOf(feature.properties.level) >= 0; }
+    });
+  }
+
   function showBoundaries(data) {
-    var boundaries = L.geoJSON(data, {
-      pmIgnore: true, snapIgnore: true, style: regionStyle,
-      filter: function (feature) { return feature.properties.level === "country" || feature.properties.level === "region"; },
-      onEachFeature: function (feature, layer) {
-        var props = feature.properties;
-        if (props.level !== "region") { return; }
-        var names = props.names || {};
-        layer.bindTooltip(names[language] || props.name, {sticky: true});
-        layer.on("click", function () {
-          var choice = option(props.place);
-          if (!choice || busy()) { return; }
-          choice.selected = !choice.selected;
-          places.dispatchEvent(new Event("change", {bubbles: true}));
-        });
-      }
-    }).addTo(map);
+    var boundaries = layerOf(data, ["country", "region"]).addTo(map);
+    var detail = layerOf(data, DETAIL);
     boundaries.bringToBack();
+    function showDetail() {
+      var wanted = map.getZoom() >= DETAIL_ZOOM;
+      if (wanted && !map.hasLayer(detail)) {
+        detail.addTo(map).bringToBack();  // under the drawn shapes, over the regions
+        boundaries.bringToBack();
+      }
+      if (!wanted && map.hasLayer(detail)) { map.removeLayer(detail); }
+      container.dataset.detailShown = wanted ? String(detail.getLayers().length) : "0";
+    }
+    map.on("zoomend", showDetail);
+    showDetail();
     container.dataset.boundariesShown = String(boundaries.getLayers().length);
     if (places) {
-      places.addEventListener("change", function () { boundaries.setStyle(regionStyle); });
+      places.addEventListener("change", function () {
+        boundaries.setStyle(regionStyle);
+        detail.setStyle(regionStyle);
+      });
     }
   }
 

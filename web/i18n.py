@@ -267,7 +267,8 @@ def role_label(role: str) -> str:
 
 def place_kind(kind: str) -> str:
     return {"country": pgettext("place", "country"), "region": pgettext("place", "region"),
-            "province": pgettext("place", "province"), "district": pgettext("place", "district"),
+            "province": pgettext("place", "province"), "arrondissement": pgettext("place", "arrondissement"),
+            "district": pgettext("place", "district"),
             "canton": pgettext("place", "canton"), "city": pgettext("place", "city"),
             "municipality": pgettext("place", "municipality")}.get(kind, kind)
 

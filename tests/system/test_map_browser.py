@@ -217,3 +217,30 @@ def test_the_compose_page_names_who_the_area_concerns_and_invites_a_centre_with_
     only_local(requested, world["url"])
     assert any(u.endswith("/alerts/new/jurisdictions") for u in requested)
     assert errors == []
+
+
+def test_zoomed_in_a_communicator_clicks_an_arrondissement_and_a_kreis(world, browser, shot):
+    """The units centres warn by: from zoom 8 on, the map shows Belgium's arrondissements and NRW's Kreise, and a
+    click selects the arrondissement, not its province beneath it. A Kreis picked so is in Germany only: the live
+    panel names DE-NW and no Dutch territory, though the Kreis lies on the border."""
+    page, requested, errors = open_compose(browser, world["url"])
+    expect(page.locator("#map")).to_have_attribute("data-detail-shown", "0")  # the whole network: no detail
+    page.evaluate("document.getElementById('map').benelertMap.setView([51.12, 5.75], 9)")
+    expect(page.locator("#map")).to_have_attribute("data-detail-shown", re.compile(r"^9[0-9]$"))
+    page.mouse.click(*screen_point(page, 51.15, 5.55))  # Bree, in the arrondissement of Maaseik
+    expect(page.locator("#places option[value='be-arr-maaseik']")).to_have_js_property("selected", True)
+    assert not page.locator("#places option[value='be-lim']").evaluate("option => option.selected")
+    page.evaluate("document.getElementById('map').benelertMap.setView([51.70, 6.20], 9)")
+    page.mouse.click(*screen_point(page, 51.72, 6.30))  # between Kleve and Goch
+    expect(page.locator("#places option[value='de-nw-kreis-kleve']")).to_have_js_property("selected", True)
+    shot(page, "picked")
+    panel = page.locator("#jurisdictions")
+    expect(panel).to_contain_text("DE-NW: the area covers its territory")
+    expect(panel).not_to_contain_text("NL: the area covers its territory")
+    page.get_by_role("button", name="Create draft").click()
+    expect(page).to_have_url(re.compile(r"/alerts/\d+/edit$"))
+    alert_id = int(re.search(r"/alerts/(\d+)/edit", page.url).group(1))
+    assert {area["place"] for area in saved_areas(world["db"], alert_id)} == {"be-arr-maaseik",
+                                                                              "de-nw-kreis-kleve"}
+    only_local(requested, world["url"])
+    assert errors == []

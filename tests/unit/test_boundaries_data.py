@@ -169,6 +169,16 @@ def test_every_nrw_kreis_and_city_of_the_gazetteer_has_exactly_one_feature():
     assert features()["DEA2D"]["properties"]["place"] == "de-nw-staedteregion-aachen"
 
 
+def test_every_belgian_arrondissement_of_the_gazetteer_has_exactly_one_feature():
+    wanted = {code for code, place in PLACES.items() if place.kind == "arrondissement"}
+    belgian = {code: p for code, p in of_level("district").items() if p["country"] == "BE"}
+    assert sorted(p["place"] for p in belgian.values() if p["place"] and p["place"] in wanted) == sorted(wanted)
+    assert {code: p["place"] for code, p in belgian.items() if p["place"] not in wanted} == {
+        "BE100": None, "BE336": "be-ostbelgien"}  # Brussels-Capital is the region be-bru
+    assert belgian["BE242"]["place"] == "be-arr-leuven" and belgian["BE328"]["place"] == "be-arr-tournai-mouscron"
+    assert build.arrondissement_place("BE332") == "be-arr-liege" and build.arrondissement_place("BE100") is None
+
+
 @pytest.mark.parametrize("where,lat,lon,district,extra", [
     ("Maaseik", 51.098, 5.787, "BE225", set()),
     ("Köln cathedral", 50.9413, 6.9583, "DEA23", set()),

@@ -40,10 +40,10 @@ def reached_phones(db, reach, code: str, earlier: list[int] = ()) -> set[str]:
 
 
 def test_the_places_an_area_covers_are_those_it_shares_area_with():
-    assert geo.covered_places(geo.parse_polygon(MAAS)) == {"be", "be-lim", "nl", "nl-li"}
-    # a province picked whole covers its country, not the neighbour whose outline it touches
+    assert geo.covered_places(geo.parse_polygon(MAAS)) == {"be", "be-lim", "be-arr-maaseik", "nl", "nl-li"}
+    # a province picked whole covers its country and its arrondissements, not the neighbour whose outline it touches
     limburg = geo.area_geometry([{"place": "be-lim"}])
-    assert geo.covered_places(limburg) == {"be", "be-lim"}
+    assert geo.covered_places(limburg) == {"be", "be-lim", "be-arr-hasselt", "be-arr-maaseik", "be-arr-tongeren"}
 
 
 def test_located_subscribers_inside_the_area_are_reached_and_nobody_else(db):

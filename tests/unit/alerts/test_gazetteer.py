@@ -230,3 +230,31 @@ def test_luxembourgish_names(code, lb):
 def test_luxembourgish_falls_back_to_the_german_name(code, german):
     assert "lb" not in PLACES[code].names
     assert place_name(code, "lb") == german
+
+
+# --- Belgium's arrondissements ---------------------------------------------------------------------------------
+
+
+def test_every_belgian_arrondissement_is_a_place_but_verviers_is_two_and_brussels_is_the_region():
+    arrondissements = [code for code, place in PLACES.items() if place.kind == "arrondissement"]
+    assert len(arrondissements) == 42  # 43, less Brussels-Capital (be-bru); Verviers's German part is be-ostbelgien
+    assert all(code.startswith("be-arr-") and PLACES[code].country == "BE" for code in arrondissements)
+
+
+@pytest.mark.parametrize(("code", "nl", "fr", "de", "en"), [
+    ("be-arr-hasselt", "Arrondissement Hasselt (België)", "Arrondissement de Hasselt (Belgique)",
+     "Arrondissement Hasselt (Belgien)", "Arrondissement of Hasselt (Belgium)"),  # the city is Hasselt too
+    ("be-arr-liege", "Arrondissement Luik (België)", "Arrondissement de Liège (Belgique)",
+     "Arrondissement Lüttich (Belgien)", "Arrondissement of Liège (Belgium)"),
+    ("be-arr-ath", "Aat (België)", "Ath (Belgique)", "Ath (Belgien)", "Ath (Belgium)"),  # no namesake: bare
+])
+def test_an_arrondissement_standing_alone_is_told_from_its_seat(code, nl, fr, de, en):
+    assert [area_description(code, language) for language in ("nl", "fr", "de", "en")] == [nl, fr, de, en]
+
+
+def test_arrondissements_in_a_warning():
+    assert distinct_place_names(["be-arr-ath", "be-arr-arlon", "be-arlon"], "fr") == [
+        "Ath", "arrondissement d'Arlon", "ville d'Arlon"]
+    assert distinct_place_names(["be-arr-arlon", "be-arlon"], "lb") == ["Arrondissement Arel", "Stad Arel"]
+    assert with_kind("be-arr-bastogne", "lb") == "Arrondissement Baaschtnech"
+    assert with_kind("be-arr-mons", "nl") == "arrondissement Bergen"

@@ -28,7 +28,11 @@ def codes(content: dict, centre: str) -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize("place,covered", [
-    ("be-lie", {"be", "be-lie", "be-ostbelgien"}),  # not Luxembourg province, not the Städteregion next door
+    # its arrondissements, not Luxembourg province, not the Städteregion next door
+    ("be-lie", {"be", "be-lie", "be-arr-huy", "be-arr-liege", "be-arr-waremme", "be-arr-verviers-francophone",
+                "be-ostbelgien"}),
+    ("be-arr-hasselt", {"be", "be-lim", "be-arr-hasselt"}),
+    ("be-arr-arlon", {"be", "be-lux", "be-arr-arlon"}),  # GISCO's Arlon reaches 62 km² into NE's Luxembourg
     ("be-ostbelgien", {"be", "be-lie", "be-ostbelgien"}),  # GISCO's outline reaches 112 km² into NE's Germany
     ("de-nw-aachen", {"de", "de-nw", "de-nw-staedteregion-aachen", "de-nw-aachen"}),
     ("de-nw-kreis-kleve", {"de", "de-nw", "de-nw-kreis-kleve"}),  # BKG's outline reaches 29 km² into NE's NL
@@ -57,6 +61,7 @@ def test_national_parts_name_the_units_of_a_picked_place():
     assert codes(picked("be-lie"), "BE") == [("ISO3166-2", "BE-WLG"), ("NUTS3", "BE331"), ("NUTS3", "BE332"),
                                              ("NUTS3", "BE334"), ("NUTS3", "BE335"), ("NUTS3", "BE336")]
     assert codes(picked("be-ostbelgien"), "BE") == [("ISO3166-2", "BE-WLG"), ("NUTS3", "BE336")]
+    assert codes(picked("be-arr-tournai-mouscron"), "BE") == [("ISO3166-2", "BE-WHT"), ("NUTS3", "BE328")]
     assert codes(picked("de-nw-kreis-kleve"), "DE-NW") == [("ISO3166-2", "DE-NW"), ("NUTS3", "DEA1B")]
     assert codes(picked("de-nw-aachen"), "DE-NW") == [("ISO3166-2", "DE-NW"), ("NUTS3", "DEA2D"), ("AGS", "05334002")]
     nrw = codes(picked("de-nw"), "DE-NW")
