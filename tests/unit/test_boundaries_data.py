@@ -118,7 +118,8 @@ def of_level(level: str) -> dict[str, dict]:
 
 
 def test_the_districts_are_nrws_kreise_and_belgiums_arrondissements():
-    assert {f["properties"]["level"] for f in features().values()} == {"country", "region", "district", "municipality"}
+    assert {f["properties"]["level"] for f in features().values()} == {"country", "region", "subregion", "district",
+                                                                       "municipality"}
     districts = of_level("district")
     by_country = {country: {c for c, p in districts.items() if p["country"] == country} for country in ("BE", "DE")}
     assert {country: len(codes) for country, codes in by_country.items()} == {"BE": 44, "DE": 53}
@@ -160,13 +161,27 @@ def test_every_nrw_kreis_and_city_of_the_gazetteer_has_exactly_one_feature():
               if code.startswith("de-nw-") and place.kind in ("district", "city")}
     assert len(wanted) == 54  # 31 Kreise (with the Städteregion Aachen), 23 cities (with Aachen)
     shipped = [f["properties"]["place"] for f in features().values()
-               if (f["properties"]["place"] or "").startswith("de-nw-")]
+               if (f["properties"]["place"] or "").startswith("de-nw-") and f["properties"]["level"] != "subregion"]
     assert sorted(shipped) == sorted(wanted)  # each exactly once
     german = [p for p in of_level("district").values() if p["country"] == "DE"]
     assert all(PLACES[p["place"]].kind in ("district", "city") for p in german)
     kinds = {p["type"]: {PLACES[x["place"]].kind for x in german if x["type"] == p["type"]} for p in german}
     assert kinds == {"Kreis": {"district"}, "Kreisfreie Stadt": {"city"}}
     assert features()["DEA2D"]["properties"]["place"] == "de-nw-staedteregion-aachen"
+
+
+def test_nrws_regierungsbezirke_are_the_unions_of_their_districts():
+    subregions = of_level("subregion")
+    assert sorted(subregions) == ["DEA1", "DEA2", "DEA3", "DEA4", "DEA5"]
+    assert {p["place"] for p in subregions.values()} == {code for code in PLACES if code.startswith("de-nw-rb-")}
+    districts = of_level("district")
+    for code, p in subregions.items():
+        own = [d for d in districts if d.startswith(code)]
+        union = shapely.union_all([geometry(d) for d in own])
+        assert geometry(code).symmetric_difference(union).area < 1e-6 * union.area, code
+        assert p["population"] == sum(districts[d]["population"] for d in own) and p["region"] == "DE-NW"
+    assert subregions["DEA2"]["names"] == {"nl": "Keulen", "fr": "Cologne", "de": "Köln", "en": "Cologne"}
+    assert sum(p["population"] for p in subregions.values()) == 17_932_651
 
 
 def test_every_belgian_arrondissement_of_the_gazetteer_has_exactly_one_feature():

@@ -140,7 +140,9 @@ def test_typed_areas_keep_the_authors_words_in_every_info():
     assert validate_cap(xml) == []
     descriptions = area_descriptions(xml)
     assert [areas[:2] for areas in descriptions.values()] == [["Maasvallei tussen Visé en Luik", "Atlantis (BE)"]] * 3
-    assert [areas[2] for areas in descriptions.values()] == ["Hoei (België)", "Huy (Belgique)", "Huy (Belsch)"]
+    # the city, told from the arrondissement of Huy by its kind
+    assert [areas[2] for areas in descriptions.values()] == ["Stad Hoei (België)", "Ville de Huy (Belgique)",
+                                                             "Stad Huy (Belsch)"]
 
 
 @pytest.mark.parametrize(("lead", "languages", "tags"), [

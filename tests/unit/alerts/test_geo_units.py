@@ -34,9 +34,13 @@ def codes(content: dict, centre: str) -> list[tuple[str, str]]:
     ("be-arr-hasselt", {"be", "be-lim", "be-arr-hasselt"}),
     ("be-arr-arlon", {"be", "be-lux", "be-arr-arlon"}),  # GISCO's Arlon reaches 62 km² into NE's Luxembourg
     ("be-ostbelgien", {"be", "be-lie", "be-ostbelgien"}),  # GISCO's outline reaches 112 km² into NE's Germany
-    ("de-nw-aachen", {"de", "de-nw", "de-nw-staedteregion-aachen", "de-nw-aachen"}),
-    ("de-nw-kreis-kleve", {"de", "de-nw", "de-nw-kreis-kleve"}),  # BKG's outline reaches 29 km² into NE's NL
-    ("de-nw-koeln", {"de", "de-nw", "de-nw-koeln"}),
+    ("de-nw-aachen", {"de", "de-nw", "de-nw-rb-koeln", "de-nw-staedteregion-aachen", "de-nw-aachen"}),
+    # BKG's outline reaches 29 km² into NE's NL
+    ("de-nw-kreis-kleve", {"de", "de-nw", "de-nw-rb-duesseldorf", "de-nw-kreis-kleve"}),
+    ("de-nw-koeln", {"de", "de-nw", "de-nw-rb-koeln", "de-nw-koeln"}),
+    ("de-nw-rb-detmold", {"de", "de-nw", "de-nw-rb-detmold", "de-nw-bielefeld", "de-nw-kreis-guetersloh",
+                          "de-nw-kreis-herford", "de-nw-kreis-hoexter", "de-nw-kreis-lippe",
+                          "de-nw-kreis-minden-luebbecke", "de-nw-kreis-paderborn"}),
 ])
 def test_a_picked_unit_covers_what_it_lies_in_and_holds_and_no_neighbour(place, covered):
     assert geo.covered_places(geo.area_geometry(picked(place)["areas"])) == covered
@@ -45,7 +49,8 @@ def test_a_picked_unit_covers_what_it_lies_in_and_holds_and_no_neighbour(place, 
 def test_a_drawn_area_covers_the_units_it_reaches_into():
     assert geo.covered_places(geo.parse_polygon(EUPEN)) == {"be", "be-lie", "be-ostbelgien"}
     across = "50.76,5.95 50.79,5.95 50.79,6.10 50.76,6.10 50.76,5.95"  # Vaals (NL) to the centre of Aachen
-    assert {"de-nw-aachen", "de-nw-staedteregion-aachen", "de-nw", "de", "nl", "nl-li"} == geo.covered_places(
+    assert {"de-nw-aachen", "de-nw-staedteregion-aachen", "de-nw-rb-koeln", "de-nw", "de", "nl",
+            "nl-li"} == geo.covered_places(
         geo.parse_polygon(across))
 
 
@@ -62,10 +67,13 @@ def test_national_parts_name_the_units_of_a_picked_place():
                                              ("NUTS3", "BE334"), ("NUTS3", "BE335"), ("NUTS3", "BE336")]
     assert codes(picked("be-ostbelgien"), "BE") == [("ISO3166-2", "BE-WLG"), ("NUTS3", "BE336")]
     assert codes(picked("be-arr-tournai-mouscron"), "BE") == [("ISO3166-2", "BE-WHT"), ("NUTS3", "BE328")]
-    assert codes(picked("de-nw-kreis-kleve"), "DE-NW") == [("ISO3166-2", "DE-NW"), ("NUTS3", "DEA1B")]
-    assert codes(picked("de-nw-aachen"), "DE-NW") == [("ISO3166-2", "DE-NW"), ("NUTS3", "DEA2D"), ("AGS", "05334002")]
+    assert codes(picked("de-nw-kreis-kleve"), "DE-NW") == [("ISO3166-2", "DE-NW"), ("NUTS2", "DEA1"),
+                                                           ("NUTS3", "DEA1B")]
+    assert codes(picked("de-nw-aachen"), "DE-NW") == [("ISO3166-2", "DE-NW"), ("NUTS2", "DEA2"), ("NUTS3", "DEA2D"),
+                                                      ("AGS", "05334002")]
     nrw = codes(picked("de-nw"), "DE-NW")
-    assert len([c for c in nrw if c[0] == "NUTS3"]) == 53 and ("ISO3166-2", "DE-NW") == nrw[0]
+    assert [len([c for c in nrw if c[0] == name]) for name in ("ISO3166-2", "NUTS2", "NUTS3", "AGS")] == [1, 5, 53, 1]
+    assert ("ISO3166-2", "DE-NW") == nrw[0]
     assert geo.national_part(picked("de-nw-kreis-kleve"), "NL")["areas"] == []  # not the Dutch system's
 
 
@@ -86,6 +94,10 @@ def test_the_units_nest_in_their_region_and_share_no_area_with_another():
         holders = [other.code for other in known.near(unit.geometry, "country", "region")
                    if known.shares_area(other, unit.geometry, area)]
         assert len(holders) == 2 and unit.country in holders, (unit.code, holders)
+        if unit.country == "DE":  # and in one Regierungsbezirk, the one its NUTS 3 code begins with
+            subregions = [other.code for other in known.near(unit.geometry, "subregion")
+                          if known.shares_area(other, unit.geometry, area)]
+            assert subregions == [unit.code[:4] if unit.level == "district" else "DEA2"], (unit.code, subregions)
 
 
 def test_no_two_countries_share_area():
