@@ -122,7 +122,8 @@ def _current(session: Session, alert: Alert, expected: int | None) -> Version:
 def submit_alert(session: Session, actor: User, alert_id: int, expected: int | None,
                  limits: TextLimits = TextLimits(), confirm_outside: list[str] | None = None) -> Alert:
     """Submit the current version for approval. When its area covers the territory of centres that do not take
-    part, the submitter confirms exactly those (`confirm_outside`): they are not invited knowingly, not overlooked."""
+    part, a submitter of the lead centre confirms exactly those (`confirm_outside`): they are not invited knowingly,
+    not overlooked; another centre's submitter cannot decide that for the lead."""
     alert = get_alert(session, actor, alert_id, "edit", lock=True)
     workflow.check(alert, "submit", actor)
     version = _current(session, alert, expected)
@@ -133,6 +134,14 @@ def submit_alert(session: Session, actor: User, alert_id: int, expected: int | N
                                 "%(num)d problems must be solved first; the first: %(first)s", len(blocking),
                                 first=blocking[0].message), problems=problem_dicts(blocking))
     outside = outside_centres(problems)
+    if outside and actor.centre_id != alert.lead_centre_id:
+        raise OutsideNotConfirmed(ngettext(
+            "The area covers the territory of %(centres)s, which does not take part; only the lead centre %(lead)s "
+            "can confirm submitting without it: invite it, or ask %(lead)s to submit.",
+            "The area covers the territories of %(centres)s, which do not take part; only the lead centre %(lead)s "
+            "can confirm submitting without them: invite them, or ask %(lead)s to submit.", len(outside),
+            centres=", ".join(outside), lead=alert.lead_centre.code),
+            code=OutsideNotConfirmed.code, outside_participants=outside, confirmed=[], lead=alert.lead_centre.code)
     _check_confirmed(outside, confirm_outside)
     workflow.advance(alert, "submit", actor)
     alert.updated_at = utcnow()

@@ -65,6 +65,33 @@ def test_a_confirmation_the_area_no_longer_matches_is_refused_and_none_is_needed
     assert _submits(db) == [{"version": 1}]
 
 
+def test_only_the_lead_centre_confirms_submitting_without_a_centre_the_area_concerns(api_as, app, db):
+    be, lu = api_as("BE", "communicator"), api_as("LU", "communicator")
+    alert = be.post("/alerts", json=flood_alert(participants=["LU"])).get_json()  # the area reaches into NL
+    path = f"/alerts/{alert['id']}/submit"
+    for body in (None, {"confirm_outside": ["NL"]}):  # LU takes part, but may not decide it for the lead
+        refused = lu.post(path, headers={**V1, "Accept-Language": "en"}, json=body)
+        assert refused.status_code == 409, refused.get_json()
+        problem = refused.get_json()
+        assert problem["code"] == "outside-participants-unconfirmed" and problem["outside_participants"] == ["NL"]
+        assert problem["lead"] == "BE" and "only the lead centre BE can confirm" in problem["detail"], problem
+    assert _state(db, alert["id"]) == "draft" and _submits(db) == []
+    assert be.post(path, headers=V1, json={"confirm_outside": ["NL"]}).status_code == 200
+    assert _submits(db) == [{"version": 1, "outside_participants": ["NL"], "outside_confirmed": True}]
+
+
+def test_the_page_of_a_centre_that_does_not_lead_says_who_confirms(app, make_user, db):
+    _username, token = make_user("BE", "communicator")
+    alert = Api(app.test_client(), token).post("/alerts", json=flood_alert(participants=["LU"])).get_json()
+    username, _token = make_user("LU", "communicator")
+    browser = login(app, username)
+    browser.set_cookie("benelert_lang", "fr")
+    page = browser.get(f"/alerts/{alert['id']}").get_data(as_text=True)
+    section = re.search(r'<section class="card" id="confirm-outside".*?</section>', page, re.S).group(0)
+    assert "Seul le centre pilote BE peut confirmer" in section, section
+    assert 'name="confirm_outside"' not in page and f'action="/alerts/{alert["id"]}/submit"' not in section
+
+
 def test_the_openapi_document_describes_the_confirmation(client):
     spec = client.get("/api/v1/openapi.json").get_json()
     operation = spec["paths"]["/api/v1/alerts/{alert_id}/submit"]["post"]
