@@ -410,3 +410,16 @@ def area_description(code: str, language: str) -> str:
     text = _named(code, language, kind=len(_kinds_by_name(language)[name]) > 1,
                   country=place.kind != "country" and name != own_country)
     return text[:1].upper() + text[1:]
+
+
+def area_label(code: str, language: str) -> str:
+    """A picked place as a warning's area is first described (the compose page): short, and unique in the gazetteer,
+    so that an edit that keys areas by description can never take one place for another: the name, with its kind
+    when the gazetteer has a namesake of another kind, and the country's code: "Limburg (BE)", "Stad Luik (BE)",
+    "Arrondissement Hasselt (BE)"; a country is its name."""
+    place = PLACES[code]
+    name = place_name(code, language)
+    if place.kind == "country":
+        return name
+    text = _named(code, language, kind=len(_kinds_by_name(language)[name]) > 1, country=False)
+    return f"{text[:1].upper()}{text[1:]} ({place.country})"

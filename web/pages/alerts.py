@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from alerts import authoring, jurisdictions, review, updates
 from alerts.errors import DomainError, StaleVersion
-from alerts.gazetteer import PLACES, place_name
+from alerts.gazetteer import PLACES, area_label, place_name
 from alerts.hazards import HAZARDS, INSTRUCTIONS
 from alerts.models import TEXT_FIELDS, Alert, Centre, utcnow
 from alerts.phrasebook import render_texts
@@ -130,9 +130,7 @@ def _centre_language() -> str:
 
 
 def _area_from_place(code: str, language: str) -> dict:
-    place = PLACES[code]
-    name = place_name(code, language)
-    return {"description": name if place.kind == "country" else f"{name} ({place.country})", "place": code}
+    return {"description": area_label(code, language), "place": code}
 
 
 def _phrasebook_panel(hazard: str, places: list[str], centres: list[Centre]) -> dict[str, object]:

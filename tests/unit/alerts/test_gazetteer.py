@@ -12,6 +12,7 @@ from alerts.gazetteer import (
     PLACES,
     Place,
     area_description,
+    area_label,
     distinct_place_names,
     place_name,
     with_kind,
@@ -258,3 +259,13 @@ def test_arrondissements_in_a_warning():
     assert distinct_place_names(["be-arr-arlon", "be-arlon"], "lb") == ["Arrondissement Arel", "Stad Arel"]
     assert with_kind("be-arr-bastogne", "lb") == "Arrondissement Baaschtnech"
     assert with_kind("be-arr-mons", "nl") == "arrondissement Bergen"
+
+
+def test_a_picked_place_is_labelled_uniquely_for_the_compose_page():
+    for language in LANGUAGES:
+        labels = [area_label(code, language) for code in PLACES]
+        assert len(set(labels)) == len(labels), language
+    assert area_label("be-lim", "nl") == "Limburg (BE)" and area_label("nl-li", "nl") == "Limburg (NL)"
+    assert [area_label(code, "nl") for code in ("be-lie", "be-arr-liege", "be-liege")] == [
+        "Provincie Luik (BE)", "Arrondissement Luik (BE)", "Stad Luik (BE)"]
+    assert area_label("be-arr-ath", "fr") == "Ath (BE)" and area_label("be", "fr") == "Belgique"

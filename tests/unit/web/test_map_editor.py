@@ -82,6 +82,25 @@ def test_a_new_alert_gets_the_drawn_polygons_and_circles_as_one_area(app, make_u
                       "polygons": [MAAS], "geocodes": []}]
 
 
+def test_namesakes_picked_together_keep_their_places_through_an_edit(app, make_user):
+    """The province, the arrondissement and the city of Liège picked on the compose page: each area's description
+    names its kind, so an edit of the areas (keyed by description) keeps all three places."""
+    username, token = make_user("BE", "communicator")
+    api, client = Api(app.test_client(), token), login(app, username)
+    response = client.post("/alerts/new", data=_compose(client, places=["be-lie", "be-arr-liege", "be-liege"]))
+    assert response.status_code == 302, response.get_data(as_text=True)[-800:]
+    alert_id = int(response.headers["Location"].split("/")[-2])
+    picked = [("Provincie Luik (BE)", "be-lie"), ("Arrondissement Luik (BE)", "be-arr-liege"),
+              ("Stad Luik (BE)", "be-liege")]
+    assert [(a["description"], a["place"]) for a in _version(api, alert_id)["areas"]] == picked
+    page = f"/alerts/{alert_id}/edit"
+    form = form_fields(client.get(page).get_data(as_text=True))
+    form["areas"] = form["areas"].replace("\r\n", "\n") + "\nMaasvallei"  # an area in words added
+    assert client.post(page, data=form).status_code == 302
+    assert [(a["description"], a["place"]) for a in _version(api, alert_id)["areas"]] == [*picked,
+                                                                                          ("Maasvallei", None)]
+
+
 def test_editing_the_shapes_replaces_the_drawn_area_and_keeps_the_rest(app, make_user):
     username, token = make_user("BE", "communicator")
     api, client = Api(app.test_client(), token), login(app, username)
