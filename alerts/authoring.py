@@ -182,6 +182,20 @@ def _check_times(onset: datetime | None, expires: datetime | None, changed: bool
         raise InvalidInput(_("The expiry (expires) is in the past."), field="expires")
 
 
+def _distinct(areas: list[Area]) -> list[Area]:
+    """New or changed areas have distinct descriptions: a reader must tell them apart, and the edit page keys areas
+    by description (a version stored before this rule is left as it is until its areas change)."""
+    first: dict[str, int] = {}
+    for area in areas:
+        key = " ".join(area.description.casefold().split())
+        if key in first:
+            raise InvalidInput(_("Areas %(first)d and %(number)d are both described as “%(description)s”: describe "
+                                 "each so that a reader tells them apart.", first=first[key] + 1,
+                                 number=area.position + 1, description=area.description), field="areas")
+        first[key] = area.position
+    return areas
+
+
 def _build_areas(raw: list[dict[str, Any]]) -> list[Area]:
     if len(raw) > MAX_AREAS:
         raise InvalidInput(_("An alert names at most %(max)d areas, not %(count)d: group places into larger areas.",
@@ -259,7 +273,7 @@ def create_alert(session: Session, actor: User, data: dict[str, Any]) -> Alert:
     }
     _check_scalars(values)
     _check_times(values["onset"], values["expires"], changed=True)
-    areas = _build_areas(data.get("areas") or [])
+    areas = _distinct(_build_areas(data.get("areas") or []))
     texts = _texts(session, None, centres[0], values, areas, {}, data.get("texts") or {},
                    required_languages(centres))
     alert, version = new_alert(session, actor, centres, values, texts, areas, summary=data.get("summary") or "created")
@@ -341,7 +355,8 @@ def edit_alert(session: Session, actor: User, alert_id: int, expected: int | Non
     _check_scalars(values)
     _check_times(values["onset"], values["expires"],
                  changed="expires" in changes and changes["expires"] != base.expires)
-    areas = _build_areas(changes["areas"]) if "areas" in changes else _build_areas(canonical_content(base)["areas"])
+    areas = (_distinct(_build_areas(changes["areas"])) if "areas" in changes
+             else _build_areas(canonical_content(base)["areas"]))
     centres = _centres(session, list(base.participants))
     base_texts = {(t.language, t.field): (t.body, t.status) for t in base.texts}
     texts = _texts(session, alert, centres[0], values, areas, base_texts, changes.get("texts") or {},

@@ -175,3 +175,19 @@ def test_versions_list_and_diff_between_any_two(api_as):
         f"texts.{lang}.description" for lang in ("nl", "fr", "de", "en")}
     assert be.get(f"/alerts/{alert_id}/versions/2").get_json()["severity"] == "Extreme"
     assert be.get(f"/alerts/{alert_id}/versions/9").status_code == 404
+
+
+def test_two_areas_described_alike_are_refused_when_the_areas_are_written(api_as):
+    be = api_as("BE", "communicator")
+    alert = flood_alert()
+    alert["areas"] = [{"description": "Luik (BE)", "place": "be-lie"},
+                      {"description": " luik  (be)", "place": "be-liege"}]
+    refused = be.post("/alerts", json=alert, headers={"Accept-Language": "en"})
+    assert refused.status_code == 422 and refused.mimetype == "application/problem+json"
+    assert "Areas 1 and 2 are both described as “luik  (be)”" in refused.get_json()["detail"], refused.get_json()
+    alert["areas"][1]["description"] = "Stad Luik (BE)"
+    alert_id = create(be, areas=alert["areas"]).get_json()["id"]
+    patched = be.patch(f"/alerts/{alert_id}", headers={"If-Match": '"v1"', "Accept-Language": "nl"},
+                       json={"areas": [*alert["areas"], {"description": "STAD LUIK (BE)"}]})
+    assert patched.status_code == 422 and "Gebieden 2 en 3" in patched.get_json()["detail"], patched.get_json()
+    assert be.get(f"/alerts/{alert_id}").headers["ETag"] == '"v1"'  # nothing written
