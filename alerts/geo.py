@@ -159,6 +159,7 @@ class Boundaries:
         self.by_place = {unit.place: unit for unit in units if unit.place}
         self._tree = STRtree([unit.geometry for unit in units])
         self._metric: dict[str, BaseGeometry] = {}
+        self._outlines: dict[str, list[str]] = {}
 
     def near(self, geometry: BaseGeometry, *levels: str) -> list[Unit]:
         """The units (of the levels given; of all without) whose bounding box meets the geometry's."""
@@ -168,6 +169,14 @@ class Boundaries:
         if unit.code not in self._metric:
             self._metric[unit.code] = metres(unit.geometry)
         return self._metric[unit.code]
+
+    def outline(self, unit: Unit) -> list[str]:
+        """The unit as the CAP polygons a national system can broadcast to: each of its parts made enclosing
+        (`enclosing`: at most MAX_VERTICES vertices, never smaller)."""
+        if unit.code not in self._outlines:
+            self._outlines[unit.code] = [cap_polygon(enclosing(part)) for part in polygons(unit.geometry)
+                                         if metres(part).area > 1.0]
+        return self._outlines[unit.code]
 
     def shares_area(self, unit: Unit, geometry: BaseGeometry, geometry_m2: float) -> bool:
         """The unit and the geometry (of `geometry_m2` m²) overlap (`overlaps`)."""
@@ -242,8 +251,9 @@ def _with_geocodes(area: dict, codes: list[dict]) -> dict:
 def national_part(content: dict, centre_code: str, known: Boundaries | None = None) -> dict:
     """The content a centre's national alert system is sent: each area cut to the centre's country (its drawn
     polygons clipped, made enclosing and simplified: `enclosing`); an area picked from the gazetteer kept only when
-    the place is in that country; an area left with nothing in the country dropped; each kept area with the geocodes
-    of the country's units it covers (`unit_geocodes`). Partners get the whole area."""
+    the place is in that country, with the place's outline as polygons when the boundaries have it
+    (`Boundaries.outline`: a unit lies in its country); an area left with nothing in the country dropped; each kept
+    area with the geocodes of the country's units it covers (`unit_geocodes`). Partners get the whole area."""
     known = known or boundaries()
     country = centre_code.split("-")[0]
     land = known.by_code.get(country)
@@ -269,7 +279,8 @@ def national_part(content: dict, centre_code: str, known: Boundaries | None = No
                 kept.append(_with_geocodes(own, unit_geocodes(covered, country, known)))
         elif area.get("place") in PLACES and PLACES[area["place"]].country == country:
             unit = known.by_place.get(area["place"])
-            kept.append(_with_geocodes(area, unit_geocodes(unit.geometry, country, known)) if unit else area)
+            kept.append(_with_geocodes({**area, "polygons": known.outline(unit)},
+                                       unit_geocodes(unit.geometry, country, known)) if unit else area)
         elif not area.get("place"):
             kept.append(area)  # described in words only: nothing to cut
     return {**content, "areas": kept}

@@ -5,12 +5,15 @@ make a unit cover its neighbour."""
 from __future__ import annotations
 
 import pytest
+from shapely.ops import unary_union
 from sqlalchemy import select
 
 from alerts import geo, jurisdictions
 from alerts.audience import reach_of, stage_reached
+from alerts.cap import validate_cap
 from alerts.models import Centre, Subscriber
 from alerts.subscribers import subscriber_filter
+from devtools.samples import flood_content, sample_cap
 from devtools.world import add_subscribers
 from tests.unit.alerts.test_geo import NETWORK
 
@@ -75,6 +78,21 @@ def test_national_parts_name_the_units_of_a_picked_place():
     assert [len([c for c in nrw if c[0] == name]) for name in ("ISO3166-2", "NUTS2", "NUTS3", "AGS")] == [1, 5, 53, 1]
     assert ("ISO3166-2", "DE-NW") == nrw[0]
     assert geo.national_part(picked("de-nw-kreis-kleve"), "NL")["areas"] == []  # not the Dutch system's
+
+
+@pytest.mark.parametrize("place,centre", [("be-lim", "BE"), ("nl", "NL"), ("be-arr-hasselt", "BE"),
+                                          ("de-nw-kreis-kleve", "DE-NW")])
+def test_a_picked_place_reaches_its_national_system_as_its_outline_never_smaller(place, centre):
+    (area,) = geo.national_part(picked(place), centre)["areas"]
+    shapes = [geo.parse_polygon(text) for text in area["polygons"]]
+    assert shapes and all(len(shape.exterior.coords) - 1 <= geo.MAX_VERTICES for shape in shapes)
+    unit = geo.boundaries().by_place[place].geometry
+    sent = unary_union(shapes)
+    assert sent.buffer(1e-5).contains(unit)  # all of it (1e-5°: the 6 decimals' rounding, with room)
+    assert geo.metres(sent).area < 1.2 * geo.metres(unit).area  # and not much more
+    content = flood_content(participants=("BE", "NL"))
+    content["areas"] = [{**area, "description": "Limburg"}]
+    assert validate_cap(sample_cap(content)) == []
 
 
 def test_a_drawn_area_names_the_districts_it_reaches_into():
