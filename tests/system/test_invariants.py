@@ -396,7 +396,8 @@ class ReleaseWorkflow(RuleBasedStateMachine):
 
     def do_submit(self, tracked: Tracked, actor: Actor, stale: bool) -> None:
         base = tracked.version if not stale else tracked.version + 1
-        # the sample's area (Limburg, flood_alert) covers BE and NL: without NL taking part, the lead confirms it
+        # the sample's area (Limburg, flood_alert) covers BE and NL: without NL taking part, the lead (BE) confirms it,
+        # and another centre's submitter is refused
         outside = [] if "NL" in tracked.centres else ["NL"]
         response = actor.api.post(f"/alerts/{tracked.id}/submit", headers=if_match(base),
                                   json={"confirm_outside": outside})
@@ -411,6 +412,9 @@ class ReleaseWorkflow(RuleBasedStateMachine):
         elif not self.ready(tracked):
             body = expect(response, 422, "submit with missing or stale languages")
             assert any(p["code"] in ("missing", "stale") for p in body["problems"]), body
+        elif outside and actor.centre != tracked.centres[0]:
+            body = expect(response, 409, "a confirmation of centres outside by a centre that does not lead")
+            assert body["code"] == "outside-participants-unconfirmed" and body["lead"] == tracked.centres[0], body
         else:
             expect(response, 200, "submit")
             tracked.state = "in_review"
