@@ -40,10 +40,10 @@ CODES = {"Benelert", "CAP", "SMS", "X", "Mastodon", "UTC", "GSM-7", "UCS-2", "BE
          "nl", "fr", "de", "en", "lb", "Nederlands", "Français", "Deutsch", "English"}
 # a translation may equal its English msgid: the same word in that language
 SAME = {"nl": {"%(ms)s ms", "%(minutes)d min", "Account", "Cell broadcast", "Code", "Conflict", "E-mail", "Hash",
-               "Test", "Update", "district", "partner"},
+               "Test", "Update", "arrondissement", "district", "partner"},
         "fr": {"%(minutes)d min", "Actions", "Centre", "Centres", "Code", "Message", "Mode", "Possible", "SMS", "Test",
                "Version", "Version %(n)s",
-               "canton", "centres", "description", "district", "mode", "province"},
+               "arrondissement", "canton", "centres", "description", "district", "mode", "province"},
         "de": {"%(ms)s ms", "Code", "Name", "SMS", "Test", "Version", "Version %(n)s"}}
 
 
