@@ -43,8 +43,10 @@ class NotAnArea(ValueError):
 
 def overlaps(shared_m2: float, one_m2: float, other_m2: float) -> bool:
     """Two areas of one_m2 and other_m2 that share shared_m2 overlap: more than outlines that touch along a line, or
-    that were drawn at different scales, do (MIN_SHARED_M2, MIN_SHARED_SHARE)."""
-    return shared_m2 > max(MIN_SHARED_M2, MIN_SHARED_SHARE * min(one_m2, other_m2))
+    that were drawn at different scales, do (MIN_SHARED_M2, MIN_SHARED_SHARE); or half of the smaller lies in the
+    other (a drawn area smaller than MIN_SHARED_M2 still lies somewhere)."""
+    smaller = min(one_m2, other_m2)
+    return shared_m2 > max(MIN_SHARED_M2, MIN_SHARED_SHARE * smaller) or 0 < smaller <= 2 * shared_m2
 
 
 def metres(geometry: BaseGeometry) -> BaseGeometry:

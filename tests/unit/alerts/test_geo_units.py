@@ -57,6 +57,18 @@ def test_a_drawn_area_covers_the_units_it_reaches_into():
         geo.parse_polygon(across))
 
 
+def test_a_drawn_area_smaller_than_the_slivers_rule_still_lies_somewhere():
+    yard = "50.85100,5.69100 50.85106,5.69100 50.85106,5.69108 50.85100,5.69108 50.85100,5.69100"  # Maastricht, 37 m²
+    geometry = geo.parse_polygon(yard)
+    assert geo.metres(geometry).area < geo.MIN_SHARED_M2
+    assert geo.covered_places(geometry) == {"nl", "nl-li"}
+    found = jurisdictions.of_geometry(geometry, NETWORK, {"NL"})
+    assert [row["code"] for row in found["countries"]] == ["NL"]
+    assert {row["centre"]: row["touched"] for row in found["centres"]}["NL"] is True
+    content = {"areas": [{"description": "Yard", "place": None, "polygons": [yard], "geocodes": []}]}
+    assert codes(content, "NL") == [("ISO3166-2", "NL-LI")]
+
+
 def test_a_picked_kreis_is_in_germany_only_and_its_neighbours_are_within_the_band():
     found = jurisdictions.of_geometry(geo.area_geometry(picked("de-nw-kreis-kleve")["areas"]), NETWORK, {"DE-NW"})
     assert [(row["code"], row["share"]) for row in found["countries"]] == [("DE", 1.0)]
